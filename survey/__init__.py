@@ -1,0 +1,29 @@
+"""The eco-civilization survey platform (Flask application)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from survey import cli, config, errors, extensions, i18n, security
+from survey.paths import STATIC_DIR, TEMPLATES_DIR
+from survey.respond.blueprint import bp as respond_bp
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: configure, wire extensions, register blueprints."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+    )
+    config.configure(app, test_config)
+    extensions.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(respond_bp)
+    return app

@@ -1,0 +1,118 @@
+"""Command-line interface ``survey <command>``: thin wrappers around operations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from survey import migrate
+
+
+@click.command("db-upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """创建或升级数据库结构（Alembic 迁移）。"""
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("数据库已是最新结构。")
+
+
+@click.command("load-questionnaire")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def load_questionnaire_cmd(path: Path) -> None:
+    """校验并导入问卷定义文件（YAML）。有任何错误时不导入。"""
+    from questionnaires import QuestionnaireError, load_questionnaire
+    from survey.operations.errors import OperationError
+    from survey.operations.questionnaires import register_questionnaire
+
+    try:
+        version = register_questionnaire(load_questionnaire(path))
+    except (QuestionnaireError, OperationError) as exc:
+        raise click.ClickException(f"未导入：\n{exc}") from exc
+    click.echo(f"已导入问卷 {version.slug} 第 {version.version} 版：{version.title}")
+
+
+def _public_url(explicit: str | None, host: str, port: int) -> str:
+    if explicit:
+        return explicit
+    if current_app.config.get("PUBLIC_URL"):
+        return current_app.config["PUBLIC_URL"]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{port}"
+
+
+def _write_codes(wave, base_url: str, out: Path):
+    from survey.extensions import db
+    from survey.models import Channel
+    from survey.qrcodes import write_channel_codes
+
+    channels = list(db.session.scalars(select(Channel).filter_by(wave_id=wave.id)))
+    with click.progressbar(length=1, label="生成二维码") as bar:
+        codes = write_channel_codes(channels, base_url, out)
+        bar.update(1)
+    return codes
+
+
+@click.command("qrcodes")
+@click.option("--wave-id", type=int, help="调查轮次编号（默认：最新一轮）")
+@click.option("--public-url", help="二维码中的网址前缀，例如 https://survey.example.cn")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="输出目录")
+@with_appcontext
+def qrcodes_cmd(wave_id, public_url, out) -> None:
+    """为每个采集点生成二维码（SVG、PNG）和可打印的 A4 海报（posters.html）。"""
+    from survey.extensions import db
+    from survey.models import Wave
+
+    wave = (
+        db.session.get(Wave, wave_id)
+        if wave_id
+        else db.session.scalar(select(Wave).order_by(Wave.id.desc()))
+    )
+    if wave is None:
+        raise click.ClickException("没有找到调查轮次，请先运行 survey demo 或创建轮次。")
+    out = out or Path(current_app.config["QR_OUTPUT_DIR"])
+    codes = _write_codes(wave, _public_url(public_url, "127.0.0.1", 5000), out)
+    for code in codes:
+        click.echo(f"{code.district}\t{code.label}\t{code.url}")
+    click.echo(f"二维码和海报已写入：{out}（打印 posters.html）")
+
+
+@click.command("demo")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="监听地址；手机扫码请用 0.0.0.0"
+)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--public-url", help="二维码中的网址（手机访问本机时填本机局域网地址）")
+@click.option("--no-serve", is_flag=True, help="只准备演示数据，不启动服务")
+@with_appcontext
+def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> None:
+    """准备演示：咸宁市 6 个区县、标准问卷、每区县一个采集点及其二维码，然后启动服务。"""
+    from survey.extensions import db
+    from survey.models import Channel
+    from survey.operations.demo import setup_demo
+
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    wave = setup_demo()
+    base_url = _public_url(public_url, host, port)
+    out = Path(current_app.config["QR_OUTPUT_DIR"])
+    _write_codes(wave, base_url, out)
+    click.echo(f"\n演示已就绪：{wave.city.name} {wave.name}，问卷：{wave.questionnaire.title}")
+    for channel in db.session.scalars(select(Channel).filter_by(wave_id=wave.id)):
+        click.echo(f"  {channel.district.name}  {base_url}/s/{channel.token}")
+    click.echo(f"二维码（SVG/PNG）和 A4 海报：{out}{Path('/')}posters.html")
+    for line in current_app.config.get("DEMO_EXTRA_LINES", []):
+        click.echo(line)
+    if no_serve:
+        return
+    click.echo(f"\n服务地址：{base_url}  （Ctrl+C 停止）")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app.cli`` (so ``flask --app survey`` works too)."""
+    for command in (db_upgrade, load_questionnaire_cmd, qrcodes_cmd, demo_cmd):
+        app.cli.add_command(command)

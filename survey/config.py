@@ -1,0 +1,106 @@
+"""Configuration: defaults, then environment variables prefixed ``SURVEY_``.
+
+Settings are read when the app is created (never at import time).  Production
+mode (``SURVEY_ENV=production``) refuses to start without a real secret key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PREFIX = "SURVEY_"
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "DATABASE_URL": None,  # default: sqlite file in the instance folder
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ["zh_CN", "en"],
+    # A resident may take a while: keep the CSRF token valid for 6 hours.
+    "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+    # Signed questionnaire state (earlier pages' answers) expires after a day.
+    "FORM_STATE_MAX_AGE": 24 * 3600,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "PUBLIC_URL": None,  # base URL printed on QR codes, e.g. https://survey.example.cn
+    "QR_OUTPUT_DIR": None,  # default: <instance>/qrcodes
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCK_SECONDS": 15 * 60,
+}
+
+# Keys whose environment value is JSON (numbers, booleans, lists).
+_JSON_KEYS = {
+    "WTF_CSRF_TIME_LIMIT",
+    "FORM_STATE_MAX_AGE",
+    "MAX_CONTENT_LENGTH",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "LANGUAGES",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_LOCK_SECONDS",
+    "TESTING",
+    "WTF_CSRF_ENABLED",
+}
+
+WEAK_SECRETS = {"", "dev", "change-me", "changeme", "secret", "please-change"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (e.g. no secret key in production)."""
+
+
+def from_environ(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the ``SURVEY_*`` settings found in *environ*, prefix removed."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :]
+        if name in _JSON_KEYS:
+            try:
+                found[name] = json.loads(value)
+            except ValueError as exc:
+                raise ConfigError(f"环境变量 {key} 的值无效（应为 JSON）：{value!r}") from exc
+        else:
+            found[name] = value
+    return found
+
+
+def configure(app, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, the environment and *test_config*."""
+    app.config.update(DEFAULTS)
+    app.config.update(from_environ())
+    if test_config:
+        app.config.update(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'survey.sqlite3'}"
+    if not app.config.get("QR_OUTPUT_DIR"):
+        app.config["QR_OUTPUT_DIR"] = str(instance / "qrcodes")
+
+    production = app.config["ENV"] == "production"
+    secret = app.config.get("SECRET_KEY") or ""
+    if production:
+        if secret in WEAK_SECRETS or len(secret) < 32:
+            raise ConfigError(
+                "生产模式需要设置足够长的随机密钥：请设置环境变量 SURVEY_SECRET_KEY"
+                "（至少 32 个字符），"
+                "例如 python -c 'import secrets; print(secrets.token_hex(32))' 的输出。"
+            )
+        app.config["SESSION_COOKIE_SECURE"] = True
+    elif not secret:
+        # Development only: a per-instance random key kept in the instance folder,
+        # so that sessions survive restarts and several local workers agree.
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+        app.config["SECRET_KEY"] = key_file.read_text().strip()

@@ -1,0 +1,28 @@
+"""Error pages in Chinese (404, 410, 413, 500, CSRF failures)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from survey.respond.controllers import csrf_error
+
+
+def _page(status: int, title: str, text: str):
+    return render_template("error.html", status=status, title=title, text=text), status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(
+        404, lambda e: _page(404, "页面不存在", "链接可能有误或已失效，请重新扫描二维码。")
+    )
+    app.register_error_handler(
+        413, lambda e: _page(413, "提交内容过大", "请缩短填写的文字后重新提交。")
+    )
+    app.register_error_handler(
+        405, lambda e: _page(405, "请求方式不正确", "请返回上一页，通过页面上的按钮操作。")
+    )
+    app.register_error_handler(
+        500, lambda e: _page(500, "服务器出现问题", "请稍后重试；您填写的内容仍保存在本机。")
+    )

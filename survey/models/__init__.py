@@ -1,0 +1,19 @@
+"""SQLAlchemy models, one module per feature; import them all from here."""
+
+from survey.models.base import Base, utcnow
+from survey.models.city import City, District
+from survey.models.questionnaire import QuestionnaireVersion
+from survey.models.response import Response
+from survey.models.wave import Channel, ChannelStats, Wave
+
+__all__ = [
+    "Base",
+    "Channel",
+    "ChannelStats",
+    "City",
+    "District",
+    "QuestionnaireVersion",
+    "Response",
+    "Wave",
+    "utcnow",
+]

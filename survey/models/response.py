@@ -1,0 +1,56 @@
+"""Stored responses: raw answers, derived indicators, cell variables, paradata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.models.base import Base, utcnow
+from survey.models.questionnaire import QuestionnaireVersion
+from survey.models.wave import Channel
+
+
+class Response(Base):
+    """One accepted questionnaire. Never deleted by the application once stored
+    (exclusion is a flag; withdrawal by the respondent is handled separately)."""
+
+    __tablename__ = "response"
+    __table_args__ = (Index("ix_response_wave_cell", "wave_id", "district", "sex", "age_group"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One-time id carried by the form; makes submission idempotent.
+    submission_id: Mapped[str] = mapped_column(String(40), unique=True)
+    #: Short code shown to the respondent on the thank-you page.
+    receipt_code: Mapped[str] = mapped_column(String(16), unique=True)
+    #: Wave and channel the answer came through.
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), index=True)
+    #: The questionnaire version answered.
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    #: Raw answers: {question id: value or list of values}.
+    answers: Mapped[dict]
+    #: Derived indicator values per respondent: {name: number or null}.
+    indicators: Mapped[dict]
+    #: Cell variables (labels as used in the population frame).
+    district: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str | None] = mapped_column(String(20))
+    age_group: Mapped[str | None] = mapped_column(String(20))
+    urban_rural: Mapped[str | None] = mapped_column(String(20))
+    #: When the resident opened the questionnaire and when it was stored (UTC).
+    started_at: Mapped[datetime]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Seconds between start and submit.
+    duration_seconds: Mapped[float]
+    #: Coarse device class, e.g. mobile-wechat, mobile, tablet, desktop.
+    device_class: Mapped[str] = mapped_column(String(30), default="unknown")
+    #: Salted hash of the client address; the salt rotates daily. Never a raw IP.
+    client_hash: Mapped[str] = mapped_column(String(32), default="")
+    #: Accepted although its quota cell was full (soft quota policy).
+    over_quota: Mapped[bool] = mapped_column(default=False)
+    #: Excluded from estimates and exports of valid data by an organizer.
+    excluded: Mapped[bool] = mapped_column(default=False)
+
+    channel: Mapped[Channel] = relationship()
+    questionnaire: Mapped[QuestionnaireVersion] = relationship()

@@ -1,0 +1,56 @@
+"""The demo city (咸宁市, Hubei) with the standard questionnaire and channels.
+
+District populations are the 2020 census resident populations
+(see shared/DOMAIN.md); they are real. Everything else is demo data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from questionnaires import standard_questionnaire
+from survey.extensions import db
+from survey.models import Channel, City, Wave
+from survey.operations.cities import create_channel, create_city, create_wave
+from survey.operations.questionnaires import register_questionnaire
+
+CITY = "咸宁市"
+PROVINCE = "湖北省"
+#: 2020 census resident population by county-level district (total 2,658,316
+#: with rounding in the published district figures).
+DISTRICTS: list[tuple[str, int]] = [
+    ("咸安区", 657_600),
+    ("赤壁市", 470_400),
+    ("崇阳县", 427_100),
+    ("通城县", 426_300),
+    ("通山县", 391_300),
+    ("嘉鱼县", 285_600),
+]
+WAVE_NAME = "2026年度"
+ORGANIZER = "咸宁市统计局（演示）"
+
+
+def setup_demo(today: date | None = None) -> Wave:
+    """Create (or reuse) the demo city, questionnaire, wave and one channel per district."""
+    today = today or date.today()
+    version = register_questionnaire(standard_questionnaire())
+    city = create_city(CITY, PROVINCE, DISTRICTS)
+    session = db.session
+    city = session.scalar(select(City).filter_by(name=CITY))
+    wave = session.scalar(select(Wave).filter_by(city_id=city.id, name=WAVE_NAME))
+    if wave is None:
+        wave = create_wave(
+            city,
+            WAVE_NAME,
+            version,
+            organizer=ORGANIZER,
+            starts_on=today,
+            ends_on=today + timedelta(days=30),
+        )
+    have = {c.district_id for c in session.scalars(select(Channel).filter_by(wave_id=wave.id))}
+    for district in city.districts:
+        if district.id not in have:
+            create_channel(wave, district, f"{district.name}宣传海报")
+    return wave

@@ -1,0 +1,130 @@
+"""Counting the resident's funnel and storing responses exactly once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from questionnaires.engine import score
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from questionnaires import Questionnaire
+from survey.extensions import db
+from survey.models import Channel, ChannelStats, Response, utcnow
+
+COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
+
+# No 0/O, 1/I/L: easy to read out over the phone.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def count_event(channel_id: int, counter: str) -> None:
+    """Add one to a channel's funnel counter (atomic ``x = x + 1``)."""
+    if counter not in COUNTERS:
+        raise ValueError(counter)
+    column = getattr(ChannelStats, counter)
+    with db.write() as session:
+        session.execute(
+            update(ChannelStats)
+            .where(ChannelStats.channel_id == channel_id)
+            .values({column: column + 1})
+        )
+
+
+def new_receipt_code() -> str:
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Everything the resident's path knows when the last page is submitted."""
+
+    submission_id: str
+    channel: Channel
+    questionnaire: Questionnaire
+    questionnaire_version_id: int
+    answers: dict
+    cells: dict[str, str | None]
+    started_at: datetime
+    device_class: str
+    client_hash: str
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    response: Response | None
+    created: bool
+    quota_full: bool = False
+
+
+def find_by_submission(submission_id: str) -> Response | None:
+    return db.session.scalar(select(Response).filter_by(submission_id=submission_id))
+
+
+def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
+    """Store a completed questionnaire once, whatever the number of retries.
+
+    A repeated submission id (double tap, retry after a dropped connection)
+    returns the response stored the first time, with ``created=False``.
+    *quota_hook(session, sub)* may reserve a quota place inside the same
+    transaction; it returns ``"ok"``, ``"over"`` (soft policy: accept, flag) or
+    ``"full"`` (close policy: store nothing).
+    """
+    existing = find_by_submission(sub.submission_id)
+    if existing is not None:
+        return SubmitResult(existing, created=False)
+    indicators = score(sub.questionnaire, sub.answers)
+    submitted = utcnow()
+    duration = max(0.0, (submitted - sub.started_at).total_seconds())
+    try:
+        with db.write() as session:
+            # Inside the write transaction (SQLite: BEGIN IMMEDIATE) re-check, so
+            # that two simultaneous retries cannot both pass the first check.
+            again = session.scalar(select(Response).filter_by(submission_id=sub.submission_id))
+            if again is not None:
+                return SubmitResult(again, created=False)
+            outcome = quota_hook(session, sub) if quota_hook else "ok"
+            if outcome == "full":
+                session.execute(
+                    update(ChannelStats)
+                    .where(ChannelStats.channel_id == sub.channel.id)
+                    .values(quota_full=ChannelStats.quota_full + 1)
+                )
+                return SubmitResult(None, created=False, quota_full=True)
+            response = Response(
+                submission_id=sub.submission_id,
+                receipt_code=new_receipt_code(),
+                wave_id=sub.channel.wave_id,
+                channel_id=sub.channel.id,
+                questionnaire_id=sub.questionnaire_version_id,
+                answers=sub.answers,
+                indicators=indicators,
+                district=sub.cells.get("district") or sub.channel.district.name,
+                sex=sub.cells.get("sex"),
+                age_group=sub.cells.get("age_group"),
+                urban_rural=sub.cells.get("urban_rural"),
+                started_at=sub.started_at,
+                submitted_at=submitted,
+                duration_seconds=duration,
+                device_class=sub.device_class,
+                client_hash=sub.client_hash,
+                over_quota=outcome == "over",
+            )
+            session.add(response)
+            session.execute(
+                update(ChannelStats)
+                .where(ChannelStats.channel_id == sub.channel.id)
+                .values(completions=ChannelStats.completions + 1)
+            )
+    except IntegrityError:
+        # A concurrent request with the same submission id won the race (or, very
+        # rarely, the receipt code collided): return what is stored, or retry once.
+        db.session.rollback()
+        existing = find_by_submission(sub.submission_id)
+        if existing is not None:
+            return SubmitResult(existing, created=False)
+        return submit_response(sub, quota_hook)
+    return SubmitResult(response, created=True)

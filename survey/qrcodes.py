@@ -1,0 +1,53 @@
+"""QR codes and printable A4 posters for channels (segno: pure Python, SVG+PNG)."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import segno
+from flask import render_template
+
+
+@dataclass(frozen=True)
+class ChannelCode:
+    district: str
+    label: str
+    url: str
+    svg_path: Path
+    png_path: Path
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w\-]+", "_", name, flags=re.UNICODE).strip("_") or "channel"
+
+
+def qr_svg(url: str, scale: int = 8) -> str:
+    """Inline SVG markup of a QR code (error correction M, quiet zone kept)."""
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", scale=scale, xmldecl=False, svgns=True)
+    return buf.getvalue().decode()
+
+
+def write_channel_codes(channels, base_url: str, out_dir: Path) -> list[ChannelCode]:
+    """Write ``<district>-<label>-<id>.svg/.png`` per channel and ``posters.html``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    codes = []
+    for channel in channels:
+        url = f"{base_url.rstrip('/')}/s/{channel.token}"
+        stem = f"{_safe(channel.district.name)}-{_safe(channel.label)}-{channel.id}"
+        qr = segno.make(url, error="m")
+        svg_path, png_path = out_dir / f"{stem}.svg", out_dir / f"{stem}.png"
+        qr.save(svg_path, scale=10)
+        qr.save(png_path, scale=12)
+        codes.append(ChannelCode(channel.district.name, channel.label, url, svg_path, png_path))
+    posters = render_template(
+        "posters.html",
+        items=[
+            (channel, code, qr_svg(code.url)) for channel, code in zip(channels, codes, strict=True)
+        ],
+    )
+    (out_dir / "posters.html").write_text(posters, encoding="utf-8")
+    return codes

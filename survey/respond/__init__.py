@@ -1,0 +1,1 @@
+"""The resident's path: landing page, questionnaire pages, thank-you page."""

@@ -1,0 +1,173 @@
+"""Views of the resident's path: parse the request, call operations, render.
+
+Flow: landing (GET) → start (POST, consent) → one POST per questionnaire page
+→ submit → redirect to the thank-you page with the receipt code.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from questionnaires.engine import parse_answers, screen_out_reason
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Channel, District
+from survey.operations import quota_gate
+from survey.operations.questionnaires import questionnaire_of
+from survey.operations.responses import Submission, count_event, submit_response
+from survey.respond.pages import page_context
+from survey.respond.paradata import client_hash, device_class
+from survey.respond.state import FormState, StateError, dump_state, load_state
+
+
+def _channel(token: str) -> Channel:
+    channel = db.session.scalar(select(Channel).filter_by(token=token))
+    if channel is None:
+        abort(404)
+    return channel
+
+
+def _closed(channel: Channel):
+    return render_template("respond/closed.html", channel=channel), 410
+
+
+def _districts(channel: Channel) -> list[str]:
+    rows = db.session.scalars(
+        select(District.name)
+        .where(District.city_id == channel.wave.city_id)
+        .order_by(District.sort_order)
+    )
+    return list(rows)
+
+
+def _receipt_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-receipt")
+
+
+def remember_large_text() -> None:
+    """适老模式: ``?large=1`` switches large text on for the session, ``?large=0`` off."""
+    if "large" in request.args:
+        session["large"] = request.args.get("large") == "1"
+
+
+def landing(token: str):
+    channel = _channel(token)
+    if not channel.is_open:
+        return _closed(channel)
+    count_event(channel.id, "visits")
+    q = questionnaire_of(channel.wave.questionnaire)
+    return render_template("respond/landing.html", channel=channel, q=q)
+
+
+def start(token: str):
+    channel = _channel(token)
+    if not channel.is_open:
+        return _closed(channel)
+    count_event(channel.id, "starts")
+    return _render_page(channel, FormState(channel_id=channel.id), values={}, errors={})
+
+
+def _render_page(channel: Channel, state: FormState, values: dict, errors: dict, status=200):
+    q = questionnaire_of(channel.wave.questionnaire)
+    ctx = page_context(q, state, values, errors, _districts(channel), channel.district.name)
+    return (
+        render_template(
+            "respond/page.html", channel=channel, q=q, state_token=dump_state(state), **ctx
+        ),
+        status,
+    )
+
+
+def page(token: str):
+    channel = _channel(token)
+    if not channel.is_open:
+        return _closed(channel)
+    try:
+        state = load_state(request.form.get("state"), channel.id)
+    except StateError as exc:
+        return render_template("respond/restart.html", channel=channel, expired=exc.expired), 400
+    q = questionnaire_of(channel.wave.questionnaire)
+    if not 0 <= state.page < len(q.pages):
+        return render_template("respond/restart.html", channel=channel, expired=False), 400
+    current = q.pages[state.page]
+
+    if "back" in request.form and state.page > 0:
+        state.page -= 1
+        return _render_page(channel, state, values=state.answers, errors={})
+
+    earlier = {k: v for k, v in state.answers.items() if q.question(k).page_id != current.id}
+    answers, errors = parse_answers(
+        q,
+        request.form,
+        page_id=current.id,
+        dynamic_options={"districts": _districts(channel)},
+        earlier=earlier,
+    )
+    if errors:
+        values = {**earlier, **_raw_values(q, current.id)}
+        return _render_page(channel, state, values=values, errors=errors, status=422)
+    state.answers = {**earlier, **answers}
+
+    reason = screen_out_reason(q, state.answers)
+    if reason:
+        count_event(channel.id, "screen_outs")
+        return render_template("respond/screened_out.html", channel=channel, message=reason)
+
+    cells = quota_gate.cells_of(q, state.answers)
+    if quota_gate.is_full_before_submit(channel, cells):
+        count_event(channel.id, "quota_full")
+        return render_template("respond/quota_full.html", channel=channel)
+
+    if state.page + 1 < len(q.pages):
+        state.page += 1
+        return _render_page(channel, state, values=state.answers, errors={})
+
+    result = submit_response(
+        Submission(
+            submission_id=state.submission_id,
+            channel=channel,
+            questionnaire=q,
+            questionnaire_version_id=channel.wave.questionnaire_id,
+            answers=state.answers,
+            cells=cells,
+            started_at=state.started_at,
+            device_class=device_class(request.headers.get("User-Agent", "")),
+            client_hash=client_hash(),
+        ),
+        quota_hook=quota_gate.reserve,
+    )
+    if result.quota_full:
+        return render_template("respond/quota_full.html", channel=channel)
+    receipt = _receipt_serializer().dumps(result.response.receipt_code)
+    return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
+
+
+def _raw_values(q, page_id: str) -> dict:
+    """What the resident entered on this page, to redisplay next to the errors."""
+    values = {}
+    for question in q.questions:
+        if question.page_id != page_id:
+            continue
+        if question.type == "multiple_choice":
+            values[question.id] = request.form.getlist(question.id)
+        else:
+            values[question.id] = request.form.get(question.id, "")
+    return values
+
+
+def thanks(token: str, receipt: str):
+    channel = _channel(token)
+    try:
+        code = _receipt_serializer().loads(receipt)
+    except BadSignature:
+        abort(404)
+    count_event(channel.id, "receipts")
+    q = questionnaire_of(channel.wave.questionnaire)
+    return render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code)
+
+
+def csrf_error(reason):
+    """A tampered or expired form: a clear page that lets the resident start again."""
+    token = (request.view_args or {}).get("token")
+    return render_template("respond/restart.html", channel=None, token=token, expired=True), 400

@@ -1,0 +1,45 @@
+from sqlalchemy import select
+
+
+def test_qrcodes_command_writes_svg_png_and_posters(app, runner, demo_wave, tmp_path):
+    out = tmp_path / "codes"
+    result = runner.invoke(
+        args=["qrcodes", "--out", str(out), "--public-url", "https://s.example.cn"]
+    )
+    assert result.exit_code == 0, result.output
+    svgs = sorted(out.glob("*.svg"))
+    pngs = sorted(out.glob("*.png"))
+    assert len(svgs) == len(pngs) == 6
+    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in svgs[0].read_text()
+    posters = (out / "posters.html").read_text(encoding="utf-8")
+    assert posters.count('class="poster"') == 6
+    assert "咸安区" in posters and "https://s.example.cn/s/" in posters
+
+
+def test_qr_png_decodes_to_channel_url(app, demo_wave, tmp_path):
+    """An independent decoder (zbar) reads the channel URL back from the PNG."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from survey.extensions import db
+    from survey.models import Channel
+    from survey.qrcodes import write_channel_codes
+
+    if not shutil.which("zbarimg"):
+        if os.environ.get("SURVEY_REQUIRE_BROWSER"):
+            pytest.fail("zbarimg (Debian zbar-tools) is required in CI")
+        pytest.skip("zbarimg not installed")
+    with app.app_context():
+        channels = list(db.session.scalars(select(Channel)))
+        codes = write_channel_codes(channels, "http://127.0.0.1:5000", tmp_path)
+    out = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(codes[0].png_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == f"http://127.0.0.1:5000/s/{channels[0].token}"
