@@ -6,13 +6,18 @@ from typing import Any
 
 from flask import Flask
 
-from survey import cli, config, errors, extensions, i18n, security
-from survey.paths import STATIC_DIR, TEMPLATES_DIR
-from survey.respond.blueprint import bp as respond_bp
-
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory: configure, wire extensions, register blueprints."""
+    """Application factory: configure, wire extensions, register blueprints.
+
+    Feature modules are imported here, as in Flask's tutorial, so that
+    ``survey.models`` and ``survey.migrate`` import without the web stack.
+    """
+    from survey import cli, config, errors, extensions, i18n, security
+    from survey.auth import access
+    from survey.paths import STATIC_DIR, TEMPLATES_DIR
+    from survey.respond.blueprint import bp as respond_bp
+
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -21,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     config.configure(app, test_config)
     extensions.init_app(app)
+    access.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

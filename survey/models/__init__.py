@@ -4,9 +4,14 @@ from survey.models.base import Base, utcnow
 from survey.models.city import City, District
 from survey.models.questionnaire import QuestionnaireVersion
 from survey.models.response import Response
+from survey.models.staff import ROLES, AuditEvent, User, UserRole
 from survey.models.wave import Channel, ChannelStats, Wave
 
 __all__ = [
+    "ROLES",
+    "AuditEvent",
+    "User",
+    "UserRole",
     "Base",
     "Channel",
     "ChannelStats",
