@@ -2,6 +2,13 @@
 
 from survey.models.base import Base, utcnow
 from survey.models.city import City, District
+from survey.models.fieldwork import (
+    DailyCount,
+    DurationBucket,
+    PopulationCell,
+    QuotaCell,
+    QuotaPlan,
+)
 from survey.models.questionnaire import QuestionnaireVersion
 from survey.models.response import Response
 from survey.models.staff import ROLES, AuditEvent, User, UserRole
@@ -16,6 +23,11 @@ __all__ = [
     "Channel",
     "ChannelStats",
     "City",
+    "DailyCount",
+    "DurationBucket",
+    "PopulationCell",
+    "QuotaCell",
+    "QuotaPlan",
     "District",
     "QuestionnaireVersion",
     "Response",

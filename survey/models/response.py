@@ -17,7 +17,11 @@ class Response(Base):
     (exclusion is a flag; withdrawal by the respondent is handled separately)."""
 
     __tablename__ = "response"
-    __table_args__ = (Index("ix_response_wave_cell", "wave_id", "district", "sex", "age_group"),)
+    __table_args__ = (
+        Index("ix_response_wave_cell", "wave_id", "district", "sex", "age_group"),
+        Index("ix_response_wave_flagged", "wave_id", "is_flagged"),
+        Index("ix_response_device_hash", "wave_id", "device_hash"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: One-time id carried by the form; makes submission idempotent.
@@ -51,6 +55,13 @@ class Response(Base):
     over_quota: Mapped[bool] = mapped_column(default=False)
     #: Excluded from estimates and exports of valid data by an organizer.
     excluded: Mapped[bool] = mapped_column(default=False)
+    #: Data-quality flags set at submit time: too_fast, straight_lined,
+    #: repeated_device, honeypot ... (reviewed by organizers).
+    flags: Mapped[list] = mapped_column(default=list)
+    #: True when ``flags`` is not empty (indexed: the review list reads only these).
+    is_flagged: Mapped[bool] = mapped_column(default=False)
+    #: Salted hash of the anonymous device cookie (repeat detection); never the cookie.
+    device_hash: Mapped[str] = mapped_column(String(32), default="")
 
     channel: Mapped[Channel] = relationship()
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
