@@ -1,0 +1,78 @@
+"""A wave's valid responses as plain columns, the input of ``analysis/``.
+
+Data flows one way: stored responses → columns (lists) → analysis → estimates.
+Only valid responses count: those not excluded by an organizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import PopulationCell, Response
+
+CELL_COLUMNS = ("district", "sex", "age_group", "urban_rural")
+
+
+def valid_responses(wave_id: int):
+    """``select()`` of a wave's valid (not excluded) responses, in storage order."""
+    return (
+        select(Response)
+        .where(Response.wave_id == wave_id, Response.excluded.is_(False))
+        .order_by(Response.id)
+    )
+
+
+def iter_valid_responses(wave_id: int, batch: int = 2000) -> Iterator[Response]:
+    """Stream valid responses with bounded memory (server-side batches)."""
+    stmt = valid_responses(wave_id).execution_options(yield_per=batch)
+    yield from db.session.scalars(stmt)
+
+
+@dataclass
+class WaveColumns:
+    """Respondent-level columns, aligned by position."""
+
+    respondent_id: list[str] = field(default_factory=list)
+    cells: dict[str, list[str | None]] = field(default_factory=dict)
+    indicators: dict[str, list[float | None]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.respondent_id)
+
+
+def wave_columns(wave_id: int, indicator_names: list[str]) -> WaveColumns:
+    """Cell variables and the named indicators of every valid response."""
+    out = WaveColumns(
+        cells={c: [] for c in CELL_COLUMNS},
+        indicators={name: [] for name in indicator_names},
+    )
+    for response in iter_valid_responses(wave_id):
+        out.respondent_id.append(response.receipt_code)
+        for column in CELL_COLUMNS:
+            out.cells[column].append(getattr(response, column))
+        values = response.indicators or {}
+        for name in indicator_names:
+            value = values.get(name)
+            out.indicators[name].append(None if value is None else float(value))
+    return out
+
+
+def population_rows(wave_id: int) -> list[dict]:
+    """The wave's population frame as rows {district, sex, age_group, urban_rural, population}."""
+    rows = db.session.scalars(
+        select(PopulationCell).where(PopulationCell.wave_id == wave_id).order_by(PopulationCell.id)
+    )
+    return [
+        {
+            "district": r.district,
+            "sex": r.sex,
+            "age_group": r.age_group,
+            "urban_rural": r.urban_rural,
+            "population": r.population,
+        }
+        for r in rows
+    ]
