@@ -31,6 +31,7 @@ def create_city(name: str, province: str, districts: list[tuple[str, int | None]
                         sort_order=order,
                     )
                 )
+    db.session.expire(city, ["districts"])
     return city
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from questionnaires import standard_questionnaire
 from survey.extensions import db
-from survey.models import Channel, City, Wave
+from survey.models import Channel, City, District, Wave
 from survey.operations.cities import create_channel, create_city, create_wave
 from survey.operations.questionnaires import register_questionnaire
 
@@ -50,7 +50,10 @@ def setup_demo(today: date | None = None) -> Wave:
             ends_on=today + timedelta(days=30),
         )
     have = {c.district_id for c in session.scalars(select(Channel).filter_by(wave_id=wave.id))}
-    for district in city.districts:
+    districts = session.scalars(
+        select(District).filter_by(city_id=city.id).order_by(District.sort_order)
+    )
+    for district in districts:
         if district.id not in have:
             create_channel(wave, district, f"{district.name}宣传海报")
     return wave

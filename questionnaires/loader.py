@@ -1,0 +1,393 @@
+"""Load and validate questionnaire definitions (YAML) completely before use.
+
+Every problem in a file is collected and reported at once, each naming the
+file, the question (where there is one) and what is wrong, in Chinese.
+Nothing is returned unless the whole definition is valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from questionnaires.model import (
+    CHOICE_TYPES,
+    QUESTION_TYPES,
+    ROLES,
+    Indicator,
+    Option,
+    Page,
+    Question,
+    Questionnaire,
+)
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+METHODS = ("top_two_box", "score", "any_of", "yes_no")
+DEFAULT_SCREEN_OUT = (
+    "感谢您的关注！本次调查的对象是在本地居住半年以上的 18 岁及以上居民，您无需继续填写。"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    question: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"题目 {self.question}: " if self.question else ""
+        return f"{self.file}: {where}{self.message}"
+
+
+class QuestionnaireError(ValueError):
+    """A definition is invalid; ``problems`` lists everything that is wrong."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def load_questionnaire(path: str | Path) -> Questionnaire:
+    """Read, validate and build the questionnaire in *path*."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionnaireError([Problem(path.name, None, f"无法读取文件（{exc}）")]) from exc
+    return load_questionnaire_text(text, filename=path.name)
+
+
+def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionnaire:
+    """Validate and build a questionnaire from YAML (or JSON) text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problem = Problem(filename, None, f"YAML 格式错误 {where}：{reason}")
+        raise QuestionnaireError([problem]) from exc
+    if not isinstance(data, dict):
+        raise QuestionnaireError([Problem(filename, None, "文件内容应是一个问卷定义（键值对）")])
+    problems = _schema_problems(data, filename)
+    if not problems:
+        problems = _semantic_problems(data, filename)
+    if problems:
+        raise QuestionnaireError(problems)
+    return _build(data)
+
+
+def _question_at(data: dict, path: list) -> str | None:
+    """The id of the question a schema error path points into, if any."""
+    if len(path) >= 4 and path[0] == "pages" and path[2] == "questions":
+        try:
+            return str(data["pages"][path[1]]["questions"][path[3]].get("id") or f"#{path[3] + 1}")
+        except (IndexError, KeyError, TypeError, AttributeError):
+            return None
+    return None
+
+
+def _schema_problems(data: dict, filename: str) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(_schema())
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        path = list(error.path)
+        field = ".".join(str(p) for p in path) or "（顶层）"
+        if error.validator == "additionalProperties":
+            message = f"{field} 含有不认识的键：{error.message.split('(')[-1].rstrip(')')}"
+        elif error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else error.message
+            what = "label（文字）" if missing == "label" else missing
+            message = f"{field} 缺少 {what}"
+        else:
+            message = f"{field} 的值无效：{error.message}"
+        problems.append(Problem(filename, _question_at(data, path), message))
+    return problems
+
+
+def _semantic_problems(data: dict, filename: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def bad(qid, message):
+        problems.append(Problem(filename, qid, message))
+
+    seen: dict[str, dict] = {}
+    order: dict[str, int] = {}
+    roles: dict[str, str] = {}
+    page_ids = set()
+    for page in data["pages"]:
+        if page["id"] in page_ids:
+            bad(None, f"页面 id 重复：{page['id']}")
+        page_ids.add(page["id"])
+        for q in page["questions"]:
+            qid = q["id"]
+            if not ID_RE.match(qid):
+                bad(qid, "题目 id 只能包含小写字母、数字和下划线，并以字母开头")
+            if qid in seen:
+                bad(qid, "题目 id 重复")
+            seen[qid] = q
+            order[qid] = len(order)
+            qtype = q["type"]
+            if qtype not in QUESTION_TYPES:
+                bad(qid, f"未知的题型 {qtype!r}（可用：{', '.join(QUESTION_TYPES)}）")
+                continue
+            _check_question(q, qtype, bad, roles)
+    for qid, q in seen.items():
+        if "show_if" in q:
+            _check_condition(q["show_if"], qid, seen, order, bad)
+    _check_scoring(data, seen, bad)
+    return problems
+
+
+def _check_question(q: dict, qtype: str, bad, roles: dict[str, str]) -> None:
+    qid = q["id"]
+    options = q.get("options") or []
+    if qtype in CHOICE_TYPES:
+        if q.get("options_from"):
+            if qtype != "single_choice":
+                bad(qid, "options_from 只能用于单选题")
+            if options:
+                bad(qid, "使用 options_from 时不能再列出 options")
+        elif len(options) < 2:
+            bad(qid, "选择题至少需要 2 个选项")
+    elif options or q.get("options_from"):
+        bad(qid, f"{qtype} 题不能有选项")
+    values = set()
+    for i, option in enumerate(options, 1):
+        value = str(option["value"])
+        if not option.get("label", "").strip():
+            bad(qid, f"第 {i} 个选项（{value}）缺少 label（文字）")
+        if value in values:
+            bad(qid, f"选项值重复：{value}")
+        values.add(value)
+        if option.get("exclusive") and qtype != "multiple_choice":
+            bad(qid, f"选项 {value}：exclusive（互斥）只能用于多选题")
+        if option.get("excluded_from_scoring") and qtype != "scale":
+            bad(qid, f"选项 {value}：excluded_from_scoring 只能用于量表题")
+        if option.get("screen_out") and qtype not in ("single_choice", "scale"):
+            bad(qid, f"选项 {value}：screen_out（甄别）只能用于单选题")
+    if qtype == "integer":
+        lo, hi = q.get("min"), q.get("max")
+        if lo is not None and hi is not None and lo > hi:
+            bad(qid, f"min（{lo}）大于 max（{hi}）")
+    elif "min" in q or "max" in q:
+        bad(qid, "min/max 只能用于整数题")
+    if "max_length" in q and qtype != "text":
+        bad(qid, "max_length 只能用于文本题")
+    role = q.get("role")
+    if role is not None:
+        if role not in ROLES:
+            bad(qid, f"未知的 role {role!r}（可用：{', '.join(ROLES)}）")
+        elif role in roles:
+            bad(qid, f"role {role} 已由题目 {roles[role]} 使用，每个 role 只能用一次")
+        else:
+            roles[role] = qid
+        if qtype != "single_choice":
+            bad(qid, "带 role 的题目必须是单选题")
+        for option in options:
+            if str(option["value"]) != option.get("label", "") and not option.get("screen_out"):
+                bad(
+                    qid,
+                    f"带 role 的题目选项值须与文字相同（人口数据使用这些文字）：{option['value']}",
+                )
+
+
+def _check_condition(cond: dict, qid: str, seen: dict, order: dict, bad) -> None:
+    for key in ("all", "any"):
+        for sub in cond.get(key) or []:
+            _check_condition(sub, qid, seen, order, bad)
+    target = cond.get("question")
+    tests = [k for k in ("equals", "not_equals", "in", "includes") if k in cond]
+    if target is None:
+        if tests:
+            bad(qid, "show_if 缺少 question（条件所依据的题目）")
+        return
+    if len(tests) != 1:
+        bad(qid, "show_if 需要且只能有一个判断：equals、not_equals、in 或 includes")
+    if target not in seen:
+        bad(qid, f"show_if 指向不存在的题目 {target}")
+        return
+    if order[target] >= order[qid]:
+        bad(qid, f"show_if 只能依据前面的题目（{target} 在本题之后或就是本题）")
+        return
+    source = seen[target]
+    if "includes" in cond and source["type"] != "multiple_choice":
+        bad(qid, f"includes 只能用于多选题（{target} 不是多选题）")
+    if source.get("options_from"):
+        return
+    values = {str(o["value"]) for o in source.get("options") or []}
+    if not values:
+        return
+    wanted = [cond[k] for k in ("equals", "not_equals", "includes") if k in cond]
+    wanted += list(cond.get("in") or [])
+    for value in wanted:
+        if str(value) not in values:
+            bad(qid, f"show_if 使用了题目 {target} 中不存在的选项值 {value}")
+
+
+def _check_scoring(data: dict, seen: dict, bad) -> None:
+    scoring = data.get("scoring") or {}
+    if not scoring:
+        bad(None, "scoring 中至少需要一个指标（满意度、参与度）")
+    for name, ind in scoring.items():
+        where = f"指标 {name}"
+        if not ID_RE.match(name):
+            bad(None, f"{where}：名称只能包含小写字母、数字和下划线")
+        method = ind["method"]
+        if method not in METHODS:
+            bad(None, f"{where}：未知的计分方法 {method!r}（可用：{', '.join(METHODS)}）")
+            continue
+        if method in ("top_two_box", "score"):
+            items = ind.get("items") or []
+            if not items:
+                bad(None, f"{where}：缺少 items（计分题目）")
+            for item in items:
+                if item not in seen:
+                    bad(None, f"{where}：计分题目 {item} 不存在")
+                elif seen[item]["type"] != "scale":
+                    bad(item, f"{where}：计分题目必须是量表题")
+            known = _values(seen, items)
+            if method == "top_two_box":
+                if not ind.get("positive"):
+                    bad(None, f"{where}：缺少 positive（计为满意的选项值）")
+                for value in ind.get("positive") or []:
+                    if str(value) not in known:
+                        bad(None, f"{where}：positive 中的选项值 {value} 不在计分题目中")
+            else:
+                points = ind.get("points") or {}
+                if not points:
+                    bad(None, f"{where}：缺少 points（各选项得分）")
+                for value in points:
+                    if str(value) not in known:
+                        bad(None, f"{where}：points 中的选项值 {value} 不在计分题目中")
+                for item in items:
+                    for option in (seen.get(item) or {}).get("options") or []:
+                        if not option.get("excluded_from_scoring") and str(option["value"]) not in {
+                            str(k) for k in points
+                        }:
+                            bad(item, f"{where}：选项 {option['value']} 没有分值")
+        else:
+            item = ind.get("item")
+            if not item:
+                bad(None, f"{where}：缺少 item（计分题目）")
+                continue
+            if item not in seen:
+                bad(None, f"{where}：计分题目 {item} 不存在")
+                continue
+            wanted_type = "multiple_choice" if method == "any_of" else "single_choice"
+            if seen[item]["type"] != wanted_type:
+                kind = "多选题" if method == "any_of" else "单选题"
+                bad(item, f"{where}：{method} 的计分题目必须是{kind}")
+            key = "activities" if method == "any_of" else "positive"
+            if method == "yes_no" and not ind.get("positive"):
+                bad(None, f"{where}：缺少 positive（表示“是”的选项值）")
+            known = _values(seen, [item])
+            for value in ind.get(key) or []:
+                if str(value) not in known:
+                    bad(None, f"{where}：{key} 中的选项值 {value} 不在题目 {item} 中")
+    headline = data.get("headline") or {}
+    for key, name in headline.items():
+        if name not in scoring:
+            bad(None, f"headline.{key} 指向不存在的指标 {name}")
+
+
+def _values(seen: dict, items: list[str]) -> set[str]:
+    return {str(o["value"]) for i in items for o in (seen.get(i) or {}).get("options") or []}
+
+
+def canonical_hash(data: dict) -> str:
+    """SHA-256 of the definition's canonical JSON (ignores YAML comments and layout)."""
+    canon = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def _build(data: dict[str, Any]) -> Questionnaire:
+    default_message = data.get("screen_out_message") or DEFAULT_SCREEN_OUT
+    pages = []
+    for page in data["pages"]:
+        questions = []
+        for q in page["questions"]:
+            options = tuple(
+                Option(
+                    value=str(o["value"]),
+                    label=o.get("label", ""),
+                    exclusive=bool(o.get("exclusive")),
+                    screen_out=(
+                        None
+                        if not o.get("screen_out")
+                        else o["screen_out"]
+                        if isinstance(o["screen_out"], str)
+                        else default_message
+                    ),
+                    excluded_from_scoring=bool(o.get("excluded_from_scoring")),
+                )
+                for o in q.get("options") or []
+            )
+            questions.append(
+                Question(
+                    id=q["id"],
+                    type=q["type"],
+                    text=q["text"],
+                    page_id=page["id"],
+                    help=q.get("help"),
+                    required=q.get("required", True),
+                    options=options,
+                    min=q.get("min"),
+                    max=q.get("max"),
+                    max_length=q.get("max_length", 200) if q["type"] == "text" else None,
+                    show_if=q.get("show_if"),
+                    role=q.get("role"),
+                    options_from=q.get("options_from"),
+                )
+            )
+        pages.append(Page(page["id"], page["title"], tuple(questions)))
+    scoring = []
+    for name, ind in (data.get("scoring") or {}).items():
+        method = ind["method"]
+        kind = ind.get("kind") or ("mean" if method == "score" else "proportion")
+        item = ind.get("item")
+        activities = tuple(str(v) for v in ind.get("activities") or [])
+        if method == "any_of" and not activities:
+            source = next(q for p in pages for q in p.questions if q.id == item)
+            activities = tuple(o.value for o in source.options if not o.exclusive)
+        scoring.append(
+            Indicator(
+                name=name,
+                label=ind.get("label", name),
+                method=method,
+                kind=kind,
+                items=tuple(ind.get("items") or ([item] if item else [])),
+                positive=tuple(str(v) for v in ind.get("positive") or []),
+                points={str(k): float(v) for k, v in (ind.get("points") or {}).items()},
+                activities=activities,
+                yes=tuple(str(v) for v in ind.get("positive") or []) if method == "yes_no" else (),
+            )
+        )
+    return Questionnaire(
+        id=data["id"],
+        version=data["version"],
+        title=data["title"],
+        intro=data.get("intro", ""),
+        estimated_minutes=data.get("estimated_minutes", 5),
+        thanks=data.get("thanks", "感谢您的参与！"),
+        screen_out_message=default_message,
+        pages=tuple(pages),
+        scoring=tuple(scoring),
+        headline=dict(data.get("headline") or {}),
+        content_hash=canonical_hash(data),
+        raw=data,
+    )

@@ -1,0 +1,103 @@
+"""Questionnaire objects: immutable views of a validated definition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+QUESTION_TYPES = ("single_choice", "multiple_choice", "scale", "text", "integer")
+ROLES = ("district", "sex", "age_group", "urban_rural")
+CHOICE_TYPES = ("single_choice", "multiple_choice", "scale")
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    exclusive: bool = False
+    #: None, or the polite message shown when this option screens the respondent out.
+    screen_out: str | None = None
+    excluded_from_scoring: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    text: str
+    page_id: str
+    help: str | None = None
+    required: bool = True
+    options: tuple[Option, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    max_length: int | None = None
+    show_if: dict | None = None
+    role: str | None = None
+    options_from: str | None = None
+
+    def option(self, value: str) -> Option | None:
+        for option in self.options:
+            if option.value == value:
+                return option
+        return None
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: str
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    label: str
+    method: str  # top_two_box | score | any_of | yes_no
+    kind: str  # proportion | mean
+    items: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()
+    points: dict[str, float] = field(default_factory=dict)
+    activities: tuple[str, ...] = ()
+    yes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    version: int
+    title: str
+    intro: str
+    estimated_minutes: int
+    thanks: str
+    screen_out_message: str
+    pages: tuple[Page, ...]
+    scoring: tuple[Indicator, ...]
+    headline: dict[str, str]
+    content_hash: str
+    raw: dict[str, Any]
+
+    @property
+    def questions(self) -> list[Question]:
+        return [q for page in self.pages for q in page.questions]
+
+    def question(self, qid: str) -> Question:
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise KeyError(qid)
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return {q.role: q.id for q in self.questions if q.role}
+
+    @property
+    def indicators(self) -> list[str]:
+        return [ind.name for ind in self.scoring]
+
+    def indicator(self, name: str) -> Indicator:
+        for ind in self.scoring:
+            if ind.name == name:
+                return ind
+        raise KeyError(name)

@@ -1,0 +1,162 @@
+"""The resident's path: landing → pages → stored answer with a receipt, exactly once."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import ChannelStats, Response
+from tests.conftest import form_tokens
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
+
+
+def _responses(app):
+    with app.app_context():
+        return list(db.session.scalars(select(Response)))
+
+
+def _stats(app, token):
+    from survey.models import Channel
+
+    with app.app_context():
+        channel = db.session.scalar(select(Channel).filter_by(token=token))
+        return db.session.get(ChannelStats, channel.id)
+
+
+def test_landing_page_explains_survey_in_chinese(client, app, demo_wave):
+    token = channel_token(app)
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "公众对生态文明建设满意度与参与度调查问卷" in page
+    assert "匿名" in page and "分钟" in page and "咸安区" in page
+    assert "同意并开始填写" in page
+    assert 'lang="zh-CN"' in page
+
+
+def test_complete_questionnaire_stores_one_response_with_receipt(client, app, demo_wave):
+    token = channel_token(app)
+    final = complete(client, token)
+    assert final.status_code == 303
+    thanks = client.get(final.headers["Location"]).get_data(as_text=True)
+    code = re.search(r"<strong>([A-Z0-9]{4}-[A-Z0-9]{4})</strong>", thanks).group(1)
+    (stored,) = _responses(app)
+    assert stored.receipt_code == code
+    assert stored.district == "咸安区" and stored.sex == "男" and stored.age_group == "30-39岁"
+    assert stored.urban_rural == "城镇"
+    assert stored.answers["activities"] == ["sorting", "green_travel"]
+    assert stored.answers["years_here"] == 12
+    # 5,4,2,3,5,1 valid (dk excluded): 3 of 6 in the top two boxes.
+    assert stored.indicators["satisfied"] == 0.5
+    assert stored.indicators["participated"] == 1.0
+    assert stored.indicators["satisfied.s_drinking"] is None
+    assert stored.duration_seconds >= 0
+    assert stored.client_hash and "127.0.0.1" not in stored.client_hash
+    stats = _stats(app, token)
+    assert (stats.visits, stats.starts, stats.completions, stats.receipts) == (1, 1, 1, 1)
+
+
+def test_double_submit_stores_once_and_shows_same_receipt(client, app, demo_wave):
+    token = channel_token(app)
+    response = start(client, token)
+    for page in STANDARD_PAGES[:-1]:
+        response = submit_page(client, token, response.get_data(as_text=True), page)
+    last_html = response.get_data(as_text=True)
+    first = submit_page(client, token, last_html, STANDARD_PAGES[-1])
+    second = submit_page(client, token, last_html, STANDARD_PAGES[-1])  # double tap / retry
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(_responses(app)) == 1
+
+
+def test_validation_errors_are_shown_next_to_the_question(client, app, demo_wave):
+    token = channel_token(app)
+    response = start(client, token)
+    page = dict(STANDARD_PAGES[0])
+    del page["sex"]
+    response = submit_page(client, token, response.get_data(as_text=True), page)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="err-sex"' in html and "请选择一项" in html
+    # What was entered is kept.
+    assert 'value="30-39岁" checked' in html
+    assert _responses(app) == []
+
+
+def test_screening_ends_politely_and_is_counted(client, app, demo_wave):
+    token = channel_token(app)
+    response = start(client, token)
+    page = {**STANDARD_PAGES[0], "age_group": "under18"}
+    response = submit_page(client, token, response.get_data(as_text=True), page)
+    assert response.status_code == 200
+    assert "18 岁及以上" in response.get_data(as_text=True)
+    assert _stats(app, token).screen_outs == 1
+    assert _responses(app) == []
+
+
+def test_tampered_state_gets_restart_page_not_error(client, app, demo_wave):
+    token = channel_token(app)
+    response = start(client, token)
+    tokens = form_tokens(response.get_data(as_text=True))
+    tokens["state"] = tokens["state"][:-3] + "abc"
+    response = client.post(f"/s/{token}/page", data={**tokens, **STANDARD_PAGES[0]})
+    assert response.status_code == 400
+    assert "重新开始" in response.get_data(as_text=True)
+
+
+def test_missing_csrf_token_gets_restart_page(client, app, demo_wave):
+    token = channel_token(app)
+    response = client.post(f"/s/{token}/start", data={})
+    assert response.status_code == 400
+    assert "重新开始" in response.get_data(as_text=True)
+
+
+def test_unknown_option_value_is_rejected(client, app, demo_wave):
+    token = channel_token(app)
+    response = start(client, token)
+    page = {**STANDARD_PAGES[0], "sex": "<script>alert(1)</script>"}
+    response = submit_page(client, token, response.get_data(as_text=True), page)
+    assert response.status_code == 422
+    assert "选项无效" in response.get_data(as_text=True)
+    assert "<script>alert(1)" not in response.get_data(as_text=True)
+
+
+def test_closed_channel_accepts_nothing(client, app, demo_wave):
+    from survey.models import Channel
+    from survey.operations.cities import set_channel_open
+
+    token = channel_token(app)
+    response = start(client, token)
+    with app.app_context():
+        set_channel_open(db.session.scalar(select(Channel).filter_by(token=token)), False)
+    assert "本次调查已结束" in client.get(f"/s/{token}").get_data(as_text=True)
+    late = submit_page(client, token, response.get_data(as_text=True), STANDARD_PAGES[0])
+    assert late.status_code == 410
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 0
+
+
+def test_unknown_channel_is_404_in_chinese(client, demo_wave):
+    response = client.get("/s/not-a-real-token")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_large_text_mode_sticks_for_the_session(client, app, demo_wave):
+    token = channel_token(app)
+    assert 'class="large"' in client.get(f"/s/{token}?large=1").get_data(as_text=True)
+    assert 'class="large"' in start(client, token).get_data(as_text=True)
+    assert 'class="large"' not in client.get(f"/s/{token}?large=0").get_data(as_text=True)
+
+
+def test_english_locale_is_available(client, app, demo_wave):
+    token = channel_token(app)
+    html = client.get(f"/s/{token}?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in html
+
+
+def test_security_headers(client, app, demo_wave):
+    response = client.get(f"/s/{channel_token(app)}")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
