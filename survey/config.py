@@ -32,7 +32,6 @@ DEFAULTS: dict[str, Any] = {
     "QR_OUTPUT_DIR": None,  # default: <instance>/qrcodes
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_SECONDS": 15 * 60,
-    "COMPRESS_STREAMS": False,
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,
 }
 
