@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "QR_OUTPUT_DIR": None,  # default: <instance>/qrcodes
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_SECONDS": 15 * 60,
+    # Streamed responses (exports) are not compressed: bounded memory, and
+    # Flask-Compress does not close the wrapped iterable.
+    "COMPRESS_STREAMS": False,
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,
 }
 

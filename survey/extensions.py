@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
@@ -18,3 +18,13 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
     compress.init_app(app)
+    # Registered after Compress, so it runs before it: static files are small;
+    # buffering them lets Compress gzip them too (it only streams br/zstd).
+    app.after_request(_buffer_static_files)
+
+
+def _buffer_static_files(response):
+    if request.endpoint == "static" and response.status_code == 200:
+        response.direct_passthrough = False
+        response.make_sequence()
+    return response
