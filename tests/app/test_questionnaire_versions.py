@@ -1,0 +1,71 @@
+"""Stored questionnaire versions: idempotent loading, no silent edits of used versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from questionnaires import STANDARD_PATH, load_questionnaire_text
+from survey.extensions import db
+from survey.models import QuestionnaireVersion
+from survey.operations.errors import OperationError
+from survey.operations.questionnaires import register_questionnaire
+from tests.resident import channel_token, complete
+
+BAD = Path(__file__).parent.parent / "questionnaires" / "data" / "bad"
+
+
+def _edited(version: int = 1):
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    text = text.replace("您对本地空气质量是否满意？", "您对本地的空气质量是否满意？")
+    return load_questionnaire_text(text.replace("version: 1", f"version: {version}"))
+
+
+def test_same_version_with_answers_cannot_change(app, client, demo_wave):
+    complete(client, channel_token(app))
+    with app.app_context():
+        with pytest.raises(OperationError, match="version 改为 2"):
+            register_questionnaire(_edited(1))
+        v2 = register_questionnaire(_edited(2))
+        assert v2.version == 2
+        assert db.session.scalar(select(func.count(QuestionnaireVersion.id))) == 2
+
+
+def test_unused_version_may_be_corrected_and_reloading_is_idempotent(app):
+    from questionnaires import standard_questionnaire
+
+    with app.app_context():
+        first = register_questionnaire(standard_questionnaire())
+        again = register_questionnaire(standard_questionnaire())
+        assert first.id == again.id
+        corrected = register_questionnaire(_edited(1))
+        assert (
+            corrected.id == first.id
+            and corrected.content_hash != standard_questionnaire().content_hash
+        )
+
+
+def test_cli_loads_valid_file_and_refuses_bad_one(app, runner):
+    ok = runner.invoke(args=["load-questionnaire", str(STANDARD_PATH)])
+    assert ok.exit_code == 0, ok.output
+    assert "已导入问卷 eco-satisfaction-standard 第 1 版" in ok.output
+    bad = runner.invoke(args=["load-questionnaire", str(BAD / "duplicate_id.yaml")])
+    assert bad.exit_code != 0
+    assert "未导入" in bad.output and "duplicate_id.yaml: 题目 q1: 题目 id 重复" in bad.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(QuestionnaireVersion.id))) == 1
+
+
+def test_demo_command_prepares_everything_without_serving(app, runner, tmp_path):
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "咸宁市 2026年度" in result.output
+    for district in ("咸安区", "赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
+        assert district in result.output
+    assert "posters.html" in result.output
+    assert (Path(app.config["QR_OUTPUT_DIR"]) / "posters.html").exists()
+    again = runner.invoke(args=["demo", "--no-serve"])  # idempotent
+    assert again.exit_code == 0
+    assert again.output.count("/s/") == result.output.count("/s/")

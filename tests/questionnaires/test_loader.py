@@ -1,0 +1,85 @@
+"""The loader validates a file completely; errors name file, question and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from questionnaires import (
+    STANDARD_PATH,
+    QuestionnaireError,
+    load_questionnaire,
+    load_questionnaire_text,
+    standard_questionnaire,
+)
+
+DATA = Path(__file__).parent / "data"
+
+BAD = {
+    "unknown_type.yaml": ("q1", "未知的题型 'slider'"),
+    "duplicate_id.yaml": ("q1", "题目 id 重复"),
+    "option_without_label.yaml": ("q1", "缺少 label"),
+    "skip_to_missing.yaml": ("q2", "show_if 指向不存在的题目 q9"),
+    "skip_bad_value.yaml": ("q2", "不存在的选项值 zzz"),
+    "scoring_missing_item.yaml": (None, "计分题目 q_missing 不存在"),
+    "scoring_bad_value.yaml": (None, "positive 中的选项值 9"),
+    "integer_bounds.yaml": ("q1", "min（10）大于 max（1）"),
+    "role_twice.yaml": ("q2", "role sex 已由题目 q1 使用"),
+    "exclusive_on_single.yaml": ("q1", "exclusive（互斥）只能用于多选题"),
+    "yaml_syntax.yaml": (None, "YAML 格式错误"),
+    "unknown_key.yaml": ("q1", "不认识的键"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_file_is_rejected_with_a_precise_message(name):
+    question, fragment = BAD[name]
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire(DATA / "bad" / name)
+    problems = info.value.problems
+    assert all(p.file == name for p in problems)
+    matching = [p for p in problems if fragment in p.message]
+    assert matching, f"{fragment!r} not in {[str(p) for p in problems]}"
+    if question:
+        assert matching[0].question == question
+        assert f"{name}: 题目 {question}: " in str(info.value)
+
+
+def test_every_problem_is_reported_at_once():
+    text = (DATA / "bad" / "duplicate_id.yaml").read_text(encoding="utf-8")
+    text = text.replace("type: single_choice, text: 二", "type: bogus, text: 二")
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire_text(text, "two.yaml")
+    messages = " | ".join(p.message for p in info.value.problems)
+    assert "题目 id 重复" in messages and "未知的题型" in messages
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.yaml")), ids=lambda p: p.name)
+def test_feature_questionnaires_load(path):
+    q = load_questionnaire(path)
+    assert q.questions and q.indicators
+
+
+def test_standard_questionnaire_has_roles_and_indicators():
+    q = standard_questionnaire()
+    assert q.id == "eco-satisfaction-standard" and q.version == 1
+    assert set(q.roles) == {"district", "sex", "age_group", "urban_rural"}
+    assert q.headline == {"satisfaction": "satisfied", "participation": "participated"}
+    assert {"satisfied", "participated", "satisfaction_score", "aware"} <= set(q.indicators)
+    satisfaction_items = q.indicator("satisfied").items
+    assert len(satisfaction_items) == 7
+
+
+def test_content_hash_ignores_comments_and_layout_but_not_text():
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    original = load_questionnaire_text(text).content_hash
+    reformatted = "# a new comment\n" + text.replace("title: 基本情况", "title:   基本情况")
+    assert load_questionnaire_text(reformatted).content_hash == original
+    changed = text.replace("您对本地空气质量是否满意？", "您对本地空气质量满意吗？")
+    assert load_questionnaire_text(changed).content_hash != original
+
+
+def test_non_mapping_file_is_rejected():
+    with pytest.raises(QuestionnaireError, match="问卷定义"):
+        load_questionnaire_text("- just\n- a list\n", "list.yaml")
