@@ -6,11 +6,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from questionnaires.engine import score
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from questionnaires import Questionnaire
+from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
 

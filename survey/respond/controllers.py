@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from questionnaires.engine import parse_answers, screen_out_reason
 from sqlalchemy import select
 
+from questionnaires.engine import parse_answers, screen_out_reason
 from survey.extensions import db
 from survey.models import Channel, District
 from survey.operations import quota_gate

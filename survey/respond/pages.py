@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 
 from questionnaires.engine import visible_questions
-
 from survey.respond.state import FormState
 
 
