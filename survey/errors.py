@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from survey.respond.controllers import csrf_error
@@ -15,14 +16,15 @@ def _page(status: int, title: str, text: str):
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(
-        404, lambda e: _page(404, "页面不存在", "链接可能有误或已失效，请重新扫描二维码。")
+        404, lambda e: _page(404, _l("页面不存在"), _l("链接可能有误或已失效，请重新扫描二维码。"))
     )
     app.register_error_handler(
-        413, lambda e: _page(413, "提交内容过大", "请缩短填写的文字后重新提交。")
+        413, lambda e: _page(413, _l("提交内容过大"), _l("请缩短填写的文字后重新提交。"))
     )
     app.register_error_handler(
-        405, lambda e: _page(405, "请求方式不正确", "请返回上一页，通过页面上的按钮操作。")
+        405, lambda e: _page(405, _l("请求方式不正确"), _l("请返回上一页，通过页面上的按钮操作。"))
     )
     app.register_error_handler(
-        500, lambda e: _page(500, "服务器出现问题", "请稍后重试；您填写的内容仍保存在本机。")
+        500,
+        lambda e: _page(500, _l("服务器出现问题"), _l("请稍后重试；您填写的内容仍保存在本机。")),
     )

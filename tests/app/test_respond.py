@@ -152,7 +152,10 @@ def test_large_text_mode_sticks_for_the_session(client, app, demo_wave):
 def test_english_locale_is_available(client, app, demo_wave):
     token = channel_token(app)
     html = client.get(f"/s/{token}?lang=en").get_data(as_text=True)
-    assert 'lang="en"' in html
+    assert 'lang="en"' in html and "Agree and start" in html
+    # The choice sticks for the session; Chinese stays the default for others.
+    assert "Large text" in client.get(f"/s/{token}").get_data(as_text=True)
+    assert "同意并开始填写" in app.test_client().get(f"/s/{token}").get_data(as_text=True)
 
 
 def test_security_headers(client, app, demo_wave):
