@@ -112,7 +112,68 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+@click.command("purge-paradata")
+@click.option("--days", type=int, help="保留天数（默认：配置 PARADATA_RETENTION_DAYS）")
+@with_appcontext
+def purge_paradata_cmd(days: int | None) -> None:
+    """删除超过保留期限的答卷客户端/设备散列（个人信息保护）。"""
+    from survey.operations.responses import purge_paradata
+
+    days = days if days is not None else current_app.config["PARADATA_RETENTION_DAYS"]
+    count = purge_paradata(days)
+    click.echo(f"已清除 {count} 份答卷中超过 {days} 天的客户端和设备散列。")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_cmd(target: Path) -> None:
+    """在线备份 SQLite 数据库（服务运行中也可执行）。"""
+    from survey.operations.backup import backup_sqlite
+    from survey.operations.errors import OperationError
+
+    with click.progressbar(length=100, label="备份") as bar:
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            pct = int(100 * done / total) if total else 100
+            bar.update(pct - last[0])
+            last[0] = pct
+
+        try:
+            path = backup_sqlite(current_app.config["DATABASE_URL"], target, progress)
+        except OperationError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"备份完成并已校验：{path}")
+
+
+@click.command("restore")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="不再确认")
+@with_appcontext
+def restore_cmd(backup: Path, yes: bool) -> None:
+    """用备份文件替换 SQLite 数据库（请先停止服务；原文件保留为 .before-restore）。"""
+    from survey.operations.backup import restore_sqlite
+    from survey.operations.errors import OperationError
+
+    if not yes:
+        click.confirm("恢复将替换当前数据库，服务已停止吗？", abort=True)
+    try:
+        path = restore_sqlite(current_app.config["DATABASE_URL"], backup)
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"已从 {backup} 恢复到 {path}")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli`` (so ``flask --app survey`` works too)."""
-    for command in (db_upgrade, load_questionnaire_cmd, qrcodes_cmd, demo_cmd):
+    for command in (
+        db_upgrade,
+        load_questionnaire_cmd,
+        qrcodes_cmd,
+        demo_cmd,
+        purge_paradata_cmd,
+        backup_cmd,
+        restore_cmd,
+    ):
         app.cli.add_command(command)

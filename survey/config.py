@@ -30,6 +30,18 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "PUBLIC_URL": None,  # base URL printed on QR codes, e.g. https://survey.example.cn
     "QR_OUTPUT_DIR": None,  # default: <instance>/qrcodes
+    # Rate limits: [requests, window seconds]; 0 requests switches a limit off.
+    "RATE_LIMITS": {
+        "start_client": [60, 3600],
+        "submit_client": [20, 3600],
+        "submit_channel": [1200, 60],
+        "withdraw_client": [10, 3600],
+        "login_client": [30, 600],
+    },
+    # Responses completed faster than this are flagged for review (not dropped).
+    "MIN_DURATION_SECONDS": 20,
+    # Paradata (client and device hashes, device class) is erased after this many days.
+    "PARADATA_RETENTION_DAYS": 180,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_SECONDS": 15 * 60,
     # Streamed responses (exports) are not compressed: bounded memory, and
@@ -48,6 +60,9 @@ _JSON_KEYS = {
     "LANGUAGES",
     "LOGIN_MAX_FAILURES",
     "LOGIN_LOCK_SECONDS",
+    "RATE_LIMITS",
+    "MIN_DURATION_SECONDS",
+    "PARADATA_RETENTION_DAYS",
     "TESTING",
     "WTF_CSRF_ENABLED",
 }

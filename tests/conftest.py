@@ -74,6 +74,8 @@ def app(database_url, tmp_path):
             "SECRET_KEY": TEST_SECRET,
             "DATABASE_URL": database_url,
             "QR_OUTPUT_DIR": str(tmp_path / "qrcodes"),
+            # Rate limits off unless a test switches them on.
+            "RATE_LIMITS": {},
         }
     )
     yield app

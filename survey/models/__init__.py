@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per feature; import them all from here."""
 
+from survey.models.abuse import RateCounter
 from survey.models.base import Base, utcnow
 from survey.models.city import City, District
 from survey.models.fieldwork import (
@@ -28,6 +29,7 @@ __all__ = [
     "PopulationCell",
     "QuotaCell",
     "QuotaPlan",
+    "RateCounter",
     "District",
     "QuestionnaireVersion",
     "Response",

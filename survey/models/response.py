@@ -62,6 +62,9 @@ class Response(Base):
     is_flagged: Mapped[bool] = mapped_column(default=False)
     #: Salted hash of the anonymous device cookie (repeat detection); never the cookie.
     device_hash: Mapped[str] = mapped_column(String(32), default="")
+    #: Set when the respondent withdrew with the receipt code: answers are erased,
+    #: the row stays as a tombstone so that counts remain explainable.
+    withdrawn_at: Mapped[datetime | None]
 
     channel: Mapped[Channel] = relationship()
     questionnaire: Mapped[QuestionnaireVersion] = relationship()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from questionnaires import Questionnaire
@@ -51,6 +52,8 @@ class Submission:
     started_at: datetime
     device_class: str
     client_hash: str
+    #: Review flags known before storing (honeypot, min_duration ...).
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     indicators = score(sub.questionnaire, sub.answers)
     submitted = utcnow()
     duration = max(0.0, (submitted - sub.started_at).total_seconds())
+    flags = list(sub.flags)
+    if duration < current_app.config["MIN_DURATION_SECONDS"]:
+        flags.append("min_duration")
+    sub = replace(sub, flags=tuple(flags))
     try:
         with db.write() as session:
             # Inside the write transaction (SQLite: BEGIN IMMEDIATE) re-check, so
@@ -112,6 +119,8 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
                 device_class=sub.device_class,
                 client_hash=sub.client_hash,
                 over_quota=outcome == "over",
+                flags=list(sub.flags),
+                is_flagged=bool(sub.flags),
             )
             session.add(response)
             session.execute(
@@ -128,3 +137,59 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
             return SubmitResult(existing, created=False)
         return submit_response(sub, quota_hook)
     return SubmitResult(response, created=True)
+
+
+def withdraw_response(receipt_code: str) -> bool:
+    """Erase a respondent's answers at their request (PIPL), keeping a tombstone.
+
+    The quota place is given back. Returns False when no such receipt exists
+    or it was already withdrawn.
+    """
+    from survey.models import QuotaCell
+
+    code = receipt_code.strip().upper().replace(" ", "")
+    if len(code) == 8:
+        code = f"{code[:4]}-{code[4:]}"
+    with db.write() as session:
+        response = session.scalar(
+            select(Response).where(Response.receipt_code == code, Response.withdrawn_at.is_(None))
+        )
+        if response is None:
+            return False
+        if not response.over_quota:
+            session.execute(
+                update(QuotaCell)
+                .where(
+                    QuotaCell.wave_id == response.wave_id,
+                    QuotaCell.district == response.district,
+                    QuotaCell.sex == response.sex,
+                    QuotaCell.age_group == response.age_group,
+                    QuotaCell.achieved > 0,
+                )
+                .values(achieved=QuotaCell.achieved - 1)
+            )
+        response.answers = {}
+        response.indicators = {}
+        response.client_hash = ""
+        response.device_hash = ""
+        response.device_class = "withdrawn"
+        response.excluded = True
+        response.withdrawn_at = utcnow()
+    return True
+
+
+def purge_paradata(older_than_days: int) -> int:
+    """Erase the client and device hashes of responses older than N days."""
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with db.write() as session:
+        result = session.execute(
+            update(Response)
+            .where(
+                Response.submitted_at < cutoff,
+                or_(Response.client_hash != "", Response.device_hash != ""),
+            )
+            .values(client_hash="", device_hash="")
+        )
+    return result.rowcount

@@ -13,9 +13,14 @@ from sqlalchemy import select
 from questionnaires.engine import parse_answers, screen_out_reason
 from survey.extensions import db
 from survey.models import Channel, District
-from survey.operations import quota_gate
+from survey.operations import abuse, quota_gate
 from survey.operations.questionnaires import questionnaire_of
-from survey.operations.responses import Submission, count_event, submit_response
+from survey.operations.responses import (
+    Submission,
+    count_event,
+    submit_response,
+    withdraw_response,
+)
 from survey.respond.pages import page_context
 from survey.respond.paradata import client_hash, device_class
 from survey.respond.state import FormState, StateError, dump_state, load_state
@@ -60,10 +65,22 @@ def landing(token: str):
     return render_template("respond/landing.html", channel=channel, q=q)
 
 
+def _limited(name: str, subject: str) -> bool:
+    """True when the rate limit *name* is exceeded for *subject*."""
+    limit, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    return not abuse.hit(f"{name}:{subject}", limit, window)
+
+
+def _too_many():
+    return render_template("respond/too_many.html"), 429
+
+
 def start(token: str):
     channel = _channel(token)
     if not channel.is_open:
         return _closed(channel)
+    if _limited("start_client", client_hash()):
+        return _too_many()
     count_event(channel.id, "starts")
     return _render_page(channel, FormState(channel_id=channel.id), values={}, errors={})
 
@@ -123,6 +140,10 @@ def page(token: str):
         state.page += 1
         return _render_page(channel, state, values=state.answers, errors={})
 
+    if _limited("submit_client", client_hash()) or _limited("submit_channel", str(channel.id)):
+        return _too_many()
+    # A field people cannot see: bots fill it. Flag for review, never drop silently.
+    flags = ("honeypot",) if request.form.get("website", "").strip() else ()
     result = submit_response(
         Submission(
             submission_id=state.submission_id,
@@ -134,6 +155,7 @@ def page(token: str):
             started_at=state.started_at,
             device_class=device_class(request.headers.get("User-Agent", "")),
             client_hash=client_hash(),
+            flags=flags,
         ),
         quota_hook=quota_gate.reserve,
     )
@@ -171,3 +193,15 @@ def csrf_error(reason):
     """A tampered or expired form: a clear page that lets the resident start again."""
     token = (request.view_args or {}).get("token")
     return render_template("respond/restart.html", channel=None, token=token, expired=True), 400
+
+
+def withdraw():
+    """Withdraw an answer with the receipt code (the respondent's right to delete)."""
+    if request.method == "GET":
+        return render_template("respond/withdraw.html", done=None)
+    if _limited("withdraw_client", client_hash()):
+        return _too_many()
+    code = request.form.get("receipt_code", "")[:20]
+    done = withdraw_response(code)
+    status = 200 if done else 404
+    return render_template("respond/withdraw.html", done=done, code=code), status

@@ -1,0 +1,95 @@
+"""Abuse controls and privacy: rate limits, honeypot, minimum duration,
+withdrawal with the receipt code, paradata retention."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from survey.extensions import db
+from survey.models import Response, utcnow
+from tests.conftest import form_tokens
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
+
+
+def _only_response(app):
+    with app.app_context():
+        (response,) = db.session.scalars(select(Response))
+        return response
+
+
+def test_start_rate_limit_per_client(app, client, demo_wave):
+    app.config["RATE_LIMITS"] = {"start_client": [2, 3600]}
+    token = channel_token(app)
+    assert start(client, token).status_code == 200
+    assert start(client, token).status_code == 200
+    blocked = start(client, token)
+    assert blocked.status_code == 429
+    assert "操作过于频繁" in blocked.get_data(as_text=True)
+
+
+def test_submit_rate_limit_per_channel(app, client, demo_wave):
+    app.config["RATE_LIMITS"] = {"submit_channel": [1, 60]}
+    token = channel_token(app)
+    assert complete(client, token).status_code == 303
+    assert complete(app.test_client(), token).status_code == 429
+    with app.app_context():
+        assert len(list(db.session.scalars(select(Response)))) == 1
+
+
+def test_honeypot_and_fast_answers_are_flagged_not_dropped(app, client, demo_wave):
+    token = channel_token(app)
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[-1]["website"] = "http://spam.example"
+    assert complete(client, token, pages=pages).status_code == 303
+    response = _only_response(app)
+    assert response.is_flagged
+    assert "honeypot" in response.flags and "min_duration" in response.flags
+
+
+def test_withdraw_with_receipt_code_erases_answers(app, client, demo_wave):
+    token = channel_token(app)
+    final = complete(client, token)
+    thanks = client.get(final.headers["Location"]).get_data(as_text=True)
+    code = re.search(r"<strong>([A-Z0-9-]{9})</strong>", thanks).group(1)
+    assert "/withdraw" in thanks
+    page = client.get("/withdraw").get_data(as_text=True)
+    done = client.post(
+        "/withdraw",
+        data={"csrf_token": form_tokens(page)["csrf_token"], "receipt_code": code.lower()},
+    )
+    assert done.status_code == 200 and "已撤回" in done.get_data(as_text=True)
+    response = _only_response(app)
+    assert response.answers == {} and response.indicators == {}
+    assert response.excluded and response.withdrawn_at is not None
+    again = client.post(
+        "/withdraw", data={"csrf_token": form_tokens(page)["csrf_token"], "receipt_code": code}
+    )
+    assert again.status_code == 404 and "没有找到" in again.get_data(as_text=True)
+
+
+def test_paradata_purged_after_retention(app, client, demo_wave, runner):
+    complete(client, channel_token(app))
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Response).values(submitted_at=utcnow() - timedelta(days=400)))
+    result = runner.invoke(args=["purge-paradata"])
+    assert result.exit_code == 0, result.output
+    assert "1" in result.output
+    response = _only_response(app)
+    assert response.client_hash == "" and response.device_hash == ""
+
+
+def test_answer_to_question_hidden_by_skip_logic_is_not_stored(app, client, demo_wave):
+    """Forged answers for questions of other pages are ignored."""
+    token = channel_token(app)
+    response = start(client, token)
+    page = {**STANDARD_PAGES[0], "s_air": "1", "suggestion": "<b>forged</b>"}
+    response = submit_page(client, token, response.get_data(as_text=True), page)
+    for page in STANDARD_PAGES[1:]:
+        response = submit_page(client, token, response.get_data(as_text=True), page)
+    stored = _only_response(app)
+    assert stored.answers["s_air"] == "5"  # from its own page, not the forged one
+    assert "suggestion" not in stored.answers
