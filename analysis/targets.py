@@ -1,0 +1,26 @@
+"""Judging an estimate against a target (default 80%)."""
+
+from __future__ import annotations
+
+from scipy import stats
+
+PASS, FAIL, UNDECIDED = "达标", "未达标", "待定"
+
+
+def target_status(ci_low: float, ci_high: float, target: float) -> str:
+    """达标 when the lower bound ≥ target, 未达标 when the upper bound < target, else 待定."""
+    if ci_low >= target:
+        return PASS
+    if ci_high < target:
+        return FAIL
+    return UNDECIDED
+
+
+def prob_below_target(estimate: float, se: float, target: float, df: float) -> float:
+    """One-sided p-value of H0: true value < target (t approximation).
+
+    Small values support "at or above the target". With se = 0 it is 0 or 1.
+    """
+    if se <= 0:
+        return 0.0 if estimate >= target else 1.0
+    return float(stats.t.sf((estimate - target) / se, df))

@@ -1,0 +1,352 @@
+"""Weighting to the population frame: post-stratification and raking within
+each domain (district), with reported cell collapsing and weight trimming.
+
+The design: respondents are independent units, stratified by district; the
+base weight of a respondent is the district population over the district
+sample size. Calibration is done within districts, so every district's
+weights add up to its population.
+
+Collapsing rule (stated in every result): within a district, a weighting cell
+with fewer than ``min_cell`` respondents (or with respondents but no
+population) is merged with its neighbour in frame order that differs only in
+the last weighting variable (e.g. the next age group of the same sex),
+choosing the neighbour with fewer respondents; when no such neighbour is left,
+with a neighbour that differs in the previous variable, and so on. For raking
+each margin is collapsed the same way, separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.errors import AnalysisError
+from analysis.frame import Frame
+
+
+@dataclass
+class CalibrationModel:
+    """Calibration variables as factor codes: respondent i has a 1 in column
+    ``factors[k][i]`` for each k. Columns never span two districts."""
+
+    factors: list[np.ndarray]
+    n_columns: int
+
+
+@dataclass
+class Weighting:
+    """Weights and what it took to get them."""
+
+    method: str
+    weights: np.ndarray
+    base_weights: np.ndarray
+    model: CalibrationModel | None
+    collapsed: list[str] = field(default_factory=list)
+    iterations: int = 0
+    converged: bool = True
+    trimmed: int = 0
+    rule: str = ""
+
+    def diagnostics(self, domains: np.ndarray, labels: list[str]) -> dict:
+        w = self.weights
+        per = {}
+        for d, label in enumerate(labels):
+            wd = w[domains == d]
+            per[label] = _weight_summary(wd)
+        return {
+            "method": self.method,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "collapsed_cells": list(self.collapsed),
+            "collapsing_rule": self.rule,
+            "trimmed_weights": self.trimmed,
+            **_weight_summary(w),
+            "by_domain": per,
+        }
+
+
+def _weight_summary(w: np.ndarray) -> dict:
+    if len(w) == 0:
+        return {"n": 0}
+    kish = float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
+    return {
+        "n": int(len(w)),
+        "weight_min": float(w.min()),
+        "weight_max": float(w.max()),
+        "weight_ratio": float(w.max() / w.min()) if w.min() > 0 else float("inf"),
+        "kish_deff": kish,
+        "n_eff": float(len(w) / kish),
+    }
+
+
+RULE = (
+    "cells with fewer than {k} respondents are merged with the neighbouring category of the "
+    "last weighting variable within the district (then of earlier variables) / "
+    "样本量少于 {k} 的加权单元与同区县相邻类别合并"
+)
+
+
+def base_weights(domains: np.ndarray, frame: Frame) -> np.ndarray:
+    """District population / district sample size, per respondent."""
+    n_d = np.bincount(domains, minlength=len(frame.domains))
+    totals = frame.domain_totals()
+    for d, label in enumerate(frame.domains):
+        if n_d[d] == 0 and totals[d] > 0:
+            raise AnalysisError(
+                f"district '{label}' has no respondents: it cannot be estimated or weighted / "
+                "该区县没有样本"
+            )
+    return (totals / np.maximum(n_d, 1))[domains]
+
+
+def _collapse(
+    keys: list[tuple[int, ...]], n: np.ndarray, pop: np.ndarray, min_cell: int
+) -> list[list[int]]:
+    """Group sorted cell keys of one district so that every group is usable."""
+    groups = [[i] for i in range(len(keys))]
+
+    def usable(g):
+        nn, pp = n[g].sum(), pop[g].sum()
+        return (nn >= min_cell and pp > 0) or (nn == 0 and pp == 0)
+
+    def shares(g, h, level):
+        first = keys[g[0]][:level]
+        return all(keys[i][:level] == first for i in g + h)
+
+    width = len(keys[0]) if keys else 0
+    for level in range(width - 1, -1, -1):
+        changed = True
+        while changed:
+            changed = False
+            for gi, g in enumerate(groups):
+                if usable(g):
+                    continue
+                cands = [
+                    h
+                    for h in (gi + 1, gi - 1)
+                    if 0 <= h < len(groups) and shares(g, groups[h], level)
+                ]
+                if not cands:
+                    continue
+                h = min(cands, key=lambda h: (n[groups[h]].sum(), h))
+                lo, hi = min(gi, h), max(gi, h)
+                groups[lo : hi + 1] = [groups[lo] + groups[hi]]
+                changed = True
+                break
+    return groups
+
+
+def _label(frame: Frame, variables: list[str], key: tuple[int, ...]) -> str:
+    return "/".join(frame.categories[v][c] for v, c in zip(variables, key, strict=True))
+
+
+def poststratify_weights(
+    domains: np.ndarray, margin_codes: list[np.ndarray], frame: Frame, min_cell: int = 1
+) -> Weighting:
+    """Post-stratify to the cross of domain and all margins (with collapsing)."""
+    w0 = base_weights(domains, frame)
+    n_resp = len(domains)
+    dims = [len(frame.categories[m]) for m in frame.margins]
+
+    # Integer cell id of each respondent and each frame cell (margins only).
+    def cell_of(codes_list):
+        cid = np.zeros(len(codes_list[0]) if codes_list else 0, dtype=np.int64)
+        for codes, k in zip(codes_list, dims, strict=True):
+            cid = cid * k + codes
+        return cid
+
+    resp_cell = cell_of(margin_codes) if margin_codes else np.zeros(n_resp, dtype=np.int64)
+    frame_cell = (
+        cell_of([frame.cells[:, 1 + j] for j in range(len(dims))])
+        if dims
+        else np.zeros(len(frame.population), dtype=np.int64)
+    )
+    group_of = np.full(n_resp, -1, dtype=np.int64)
+    targets: list[float] = []
+    collapsed: list[str] = []
+    for d, label in enumerate(frame.domains):
+        in_d = domains == d
+        fmask = frame.cells[:, 0] == d
+        cells = sorted(set(frame_cell[fmask].tolist()) | set(resp_cell[in_d].tolist()))
+        index = {c: i for i, c in enumerate(cells)}
+        pop = np.zeros(len(cells))
+        np.add.at(pop, [index[c] for c in frame_cell[fmask].tolist()], frame.population[fmask])
+        n = np.bincount([index[c] for c in resp_cell[in_d].tolist()], minlength=len(cells))
+        keys = [tuple(np.unravel_index(c, dims)) if dims else () for c in cells]
+        groups = _collapse(keys, n, pop, min_cell)
+        cell_group = np.empty(len(cells), dtype=np.int64)
+        for g in groups:
+            if n[g].sum() == 0:
+                if pop[g].sum() > 0:
+                    raise AnalysisError(
+                        f"district '{label}': no respondents to carry population "
+                        f"{pop[g].sum():.0f} even after collapsing / 无法加权"
+                    )
+                cell_group[g] = -1
+                continue
+            gid = len(targets)
+            targets.append(float(pop[g].sum()))
+            cell_group[g] = gid
+            if len(g) > 1:
+                names = ", ".join(_label(frame, list(frame.margins), keys[i]) for i in g)
+                collapsed.append(f"{label}: {names} (n={int(n[g].sum())})")
+        idx = np.array([index[c] for c in resp_cell[in_d].tolist()], dtype=np.int64)
+        group_of[in_d] = cell_group[idx] if len(idx) else idx
+    t = np.array(targets)
+    sums = np.bincount(group_of, w0, minlength=len(t))
+    weights = w0 * (t / sums)[group_of]
+    model = CalibrationModel([group_of], len(t))
+    return Weighting(
+        "poststratify", weights, w0, model, collapsed, 1, True, rule=RULE.format(k=min_cell)
+    )
+
+
+def rake_weights(
+    domains: np.ndarray,
+    margin_codes: list[np.ndarray],
+    frame: Frame,
+    min_cell: int = 1,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+) -> Weighting:
+    """Rake within each district to the margins district × each variable.
+
+    Iterative proportional fitting to convergence (max relative error of any
+    margin total below *tol*); this is the raking solution that R's
+    ``calibrate(calfun = "raking")`` and ``rake()`` converge to.
+    """
+    if not margin_codes:
+        raise AnalysisError("raking needs at least one margin / 请指定至少一个加权变量")
+    w0 = base_weights(domains, frame)
+    factors, targets_all, collapsed = [], [], []
+    offset = 0
+    for j, codes in enumerate(margin_codes):
+        k = len(frame.categories[frame.margins[j]])
+        totals = frame.margin_totals(j)
+        group_of = np.full(len(domains), -1, dtype=np.int64)
+        targets = []
+        for d, label in enumerate(frame.domains):
+            in_d = domains == d
+            n = np.bincount(codes[in_d], minlength=k)
+            pop = totals[d]
+            groups = _collapse([(c,) for c in range(k)], n, pop, min_cell)
+            cat_group = np.full(k, -1, dtype=np.int64)
+            for g in groups:
+                if n[g].sum() == 0:
+                    if pop[g].sum() > 0:
+                        names = ", ".join(frame.categories[frame.margins[j]][c] for c in g)
+                        raise AnalysisError(
+                            f"district '{label}': no respondents in margin "
+                            f"'{frame.margins[j]}' category {names} / 该类别没有样本，无法加权"
+                        )
+                    continue
+                cat_group[g] = offset + len(targets)
+                targets.append(float(pop[g].sum()))
+                if len(g) > 1:
+                    names = ", ".join(frame.categories[frame.margins[j]][c] for c in g)
+                    collapsed.append(f"{label}: {frame.margins[j]} {names} (n={int(n[g].sum())})")
+            group_of[in_d] = cat_group[codes[in_d]]
+        offset += len(targets)
+        factors.append(group_of)
+        targets_all.append(np.array(targets))
+    _check_margin_totals(frame, targets_all, factors, domains)
+    weights = w0.copy()
+    t_cat = [t for t in targets_all]
+    converged, iteration, worst = False, 0, float("inf")
+    base = 0
+    starts = []
+    for t in t_cat:
+        starts.append(base)
+        base += len(t)
+    while iteration < max_iter:
+        iteration += 1
+        worst = 0.0
+        for f, t, s in zip(factors, t_cat, starts, strict=True):
+            sums = np.bincount(f - s, weights, minlength=len(t))
+            ratio = t / sums
+            worst = max(worst, float(np.max(np.abs(ratio - 1.0))))
+            weights *= ratio[f - s]
+        if worst < tol:
+            converged = True
+            break
+    if not converged:
+        raise AnalysisError(
+            f"raking did not converge in {max_iter} iterations (worst relative error {worst:.2e}) "
+            "/ 迭代未收敛，请检查人口数据或合并类别"
+        )
+    model = CalibrationModel(factors, base)
+    return Weighting(
+        "raking", weights, w0, model, collapsed, iteration, converged, rule=RULE.format(k=min_cell)
+    )
+
+
+def _check_margin_totals(frame, targets_all, factors, domains) -> None:
+    """Margins must agree on each district's total (they do when built from one frame)."""
+    if len(targets_all) < 2:
+        return
+    n_dom = len(frame.domains)
+    totals = []
+    for f, t in zip(factors, targets_all, strict=True):
+        start = int(f[f >= 0].min()) if np.any(f >= 0) else 0
+        per = np.zeros(n_dom)
+        # each target group lies in one district: find it from any respondent in the group
+        group_domain = np.full(len(t), -1)
+        group_domain[f - start] = domains
+        np.add.at(per, group_domain, t)
+        totals.append(per)
+    for j in range(1, len(totals)):
+        bad = np.abs(totals[j] - totals[0]) > 1e-6 * np.maximum(totals[0], 1)
+        for d in np.flatnonzero(bad):
+            raise AnalysisError(
+                f"district '{frame.domains[d]}': margin totals disagree "
+                f"({totals[0][d]:.0f} vs {totals[j][d]:.0f}) / 各边际的合计不一致"
+            )
+
+
+def trim_and_recalibrate(
+    weighting: Weighting,
+    domains: np.ndarray,
+    frame: Frame,
+    margin_codes: list[np.ndarray],
+    upper: float = 5.0,
+    max_rounds: int = 20,
+) -> Weighting:
+    """Cap weights at *upper* × the district's mean weight, then re-calibrate;
+    repeat until no weight exceeds the cap (or *max_rounds*)."""
+    w = weighting.weights.copy()
+    trimmed = 0
+    for _ in range(max_rounds):
+        mean = np.bincount(domains, w) / np.bincount(domains)
+        cap = upper * mean[domains]
+        over = w > cap * (1 + 1e-9)
+        if not over.any():
+            break
+        trimmed += int(over.sum())
+        w = np.minimum(w, cap)
+        # re-calibrate the untrimmed weights to the same targets
+        for f in weighting.model.factors:
+            ok = f >= 0
+            target = np.bincount(f[ok], weighting.weights[ok], minlength=weighting.model.n_columns)
+            fixed = np.bincount(f[ok & over], w[ok & over], minlength=weighting.model.n_columns)
+            free = np.bincount(f[ok & ~over], w[ok & ~over], minlength=weighting.model.n_columns)
+            ratio = np.divide(target - fixed, free, out=np.ones_like(free), where=free > 0)
+            w = np.where(ok & ~over, w * ratio[np.maximum(f, 0)], w)
+    result = Weighting(
+        weighting.method + "+trim",
+        w,
+        weighting.base_weights,
+        weighting.model,
+        weighting.collapsed,
+        weighting.iterations,
+        weighting.converged,
+        trimmed,
+        weighting.rule,
+    )
+    return result
+
+
+def no_weighting(domains: np.ndarray, frame: Frame) -> Weighting:
+    """Only the design weights: district population / district sample size."""
+    w0 = base_weights(domains, frame)
+    return Weighting("none", w0, w0, None, rule="")

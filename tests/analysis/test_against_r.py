@@ -1,0 +1,112 @@
+"""Agreement with R's survey package (reference values committed beside the
+script that produced them: reference/make_reference.R; inputs from
+data/make_synthetic.py). R is not needed to run these tests."""
+
+from __future__ import annotations
+
+import csv
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import estimate_domains
+
+HERE = Path(__file__).parent
+INDICATORS = ("satisfied", "participated", "share", "score")
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    return [{k: v.strip() for k, v in row.items()} for row in csv.DictReader(lines)]
+
+
+@cache
+def reference() -> dict:
+    out = {}
+    for row in _read(HERE / "reference" / "r_estimates.csv"):
+        out[(row["city"], row["method"], row["indicator"], row["domain"])] = row
+    return out
+
+
+@cache
+def r_weights() -> dict:
+    return {
+        (r["city"], r["method"], r["respondent_id"]): float(r["weight"])
+        for r in _read(HERE / "reference" / "r_weights.csv")
+    }
+
+
+@cache
+def ours(city: str, method: str, ci: str):
+    rows = _read(HERE / "data" / f"{city}_responses.csv")
+    population = _read(HERE / "data" / f"{city}_population.csv")
+    groups = {k: [r[k] for r in rows] for k in ("district", "sex", "age_group")}
+    indicators = {k: [r[k] for r in rows] for k in INDICATORS}
+    result = estimate_domains(
+        groups, indicators, population, weighting=method, ci=ci,
+        kinds={"share": "proportion", "score": "mean"},
+    )  # fmt: skip
+    return result, [r["respondent_id"] for r in rows]
+
+
+CASES = [(c, m) for c in ("city4", "city6", "city10") for m in ("raking", "poststratify")]
+
+
+def _num(text: str) -> float:
+    return float("nan") if text in ("", "NA") else float(text)
+
+
+@pytest.mark.parametrize(("city", "method"), CASES)
+def test_weights_match_r(city, method):
+    result, ids = ours(city, method, "logit")
+    reference_weights = r_weights()
+    expected = np.array([reference_weights[(city, method, i)] for i in ids])
+    np.testing.assert_allclose(result.weights, expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize(("city", "method"), CASES)
+def test_estimates_se_deff_match_r(city, method):
+    result, _ = ours(city, method, "logit")
+    checked = 0
+    for row in result.rows:
+        ref = reference()[(city, method, row.indicator, row.domain)]
+        assert row.n == int(ref["n"])
+        assert row.estimate == pytest.approx(_num(ref["estimate"]), rel=1e-6)
+        assert row.se == pytest.approx(_num(ref["se"]), rel=1e-5, abs=1e-12)
+        if not math.isnan(_num(ref["deff"])) and _num(ref["se"]) > 1e-12:
+            assert row.deff == pytest.approx(_num(ref["deff"]), rel=1e-5)
+        checked += 1
+    assert checked == len(reference_rows(city, method))
+
+
+def reference_rows(city, method):
+    return [k for k in reference() if k[0] == city and k[1] == method]
+
+
+@pytest.mark.parametrize(("city", "method"), CASES)
+@pytest.mark.parametrize("ci", ["logit", "beta"])
+def test_intervals_match_svyciprop(city, method, ci):
+    result, _ = ours(city, method, ci)
+    compared = 0
+    for row in result.rows:
+        ref = reference()[(city, method, row.indicator, row.domain)]
+        low, high = _num(ref[f"{ci}_low"]), _num(ref[f"{ci}_high"])
+        if math.isnan(low):
+            continue
+        assert row.ci_low == pytest.approx(low, abs=1e-5)
+        assert row.ci_high == pytest.approx(high, abs=1e-5)
+        compared += 1
+    assert compared > 0
+
+
+def test_degenerate_district_has_no_nan():
+    """city6's district D03 participates 100%: estimate 1, a finite interval."""
+    result, _ = ours("city6", "raking", "logit")
+    row = result.row("D03", "participated")
+    assert row.estimate == 1.0 and row.se == pytest.approx(0.0, abs=1e-12)
+    assert 0.9 < row.ci_low < 1.0 and row.ci_high == 1.0
+    assert row.status == "达标"
