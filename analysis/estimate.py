@@ -233,16 +233,16 @@ def _row(estimator, y, idx, domain, name, kind, df, ci, level, goal) -> Estimate
     else:
         low, high = ci_mean(est, se, df, level)
         method = "t"
-    deff = var / vsrs if vsrs and vsrs > 0 and not math.isnan(vsrs) else float("nan")
-    n_eff = n / deff if deff and deff > 0 and not math.isnan(deff) else float(n)
+    deff = float(var / vsrs) if vsrs and vsrs > 0 and not math.isnan(vsrs) else float("nan")
+    n_eff = float(n / deff) if deff > 0 and not math.isnan(deff) else float(n)
     return EstimateRow(
         domain=domain,
         indicator=name,
         n=n,
-        estimate=est,
-        se=se,
-        ci_low=low,
-        ci_high=high,
+        estimate=float(est),
+        se=float(se),
+        ci_low=float(low),
+        ci_high=float(high),
         ci_method=method,
         deff=deff,
         n_eff=n_eff,

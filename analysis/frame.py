@@ -42,14 +42,24 @@ class Frame:
     def domains(self) -> list[str]:
         return self.categories[self.by]
 
+    @property
+    def has_partial_rows(self) -> bool:
+        """True when some rows give only one margin (separate margin tables)."""
+        return bool((self.cells[:, 1:] < 0).any())
+
     def domain_totals(self) -> np.ndarray:
-        return np.bincount(self.cells[:, 0], self.population, minlength=len(self.domains))
+        """Population per domain (from the first margin when margins are given separately)."""
+        rows = self.cells[:, 1] >= 0 if self.margins else np.ones(len(self.population), bool)
+        return np.bincount(self.cells[rows, 0], self.population[rows], minlength=len(self.domains))
 
     def margin_totals(self, j: int) -> np.ndarray:
         """Totals of margin *j* by domain: shape (n_domains, n_categories)."""
         k = len(self.categories[self.margins[j]])
-        flat = self.cells[:, 0] * k + self.cells[:, 1 + j]
-        return np.bincount(flat, self.population, minlength=len(self.domains) * k).reshape(-1, k)
+        rows = self.cells[:, 1 + j] >= 0
+        flat = self.cells[rows, 0] * k + self.cells[rows, 1 + j]
+        return np.bincount(flat, self.population[rows], minlength=len(self.domains) * k).reshape(
+            -1, k
+        )
 
 
 def build_frame(
@@ -61,6 +71,8 @@ def build_frame(
     """Aggregate frame rows to the cross of *by* and *margins*.
 
     Other columns in the rows (e.g. urban/rural when not weighted on) are summed over.
+    For raking, margins may also come as separate tables: a row that leaves a
+    margin column empty counts only towards the margins it gives.
     """
     variables = [by, *margins]
     categories: dict[str, list[str]] = {v: [] for v in variables}
@@ -72,6 +84,10 @@ def build_frame(
             if v not in row:
                 raise AnalysisError(f"population row {number}: column '{v}' is missing / 缺少列")
             label = str(row[v]).strip()
+            if label == "" and v != by:
+                # A separate margin table: this row does not split by variable v.
+                key.append(-1)
+                continue
             if label not in index[v]:
                 index[v][label] = len(categories[v])
                 categories[v].append(label)

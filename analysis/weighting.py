@@ -145,6 +145,11 @@ def poststratify_weights(
     domains: np.ndarray, margin_codes: list[np.ndarray], frame: Frame, min_cell: int = 1
 ) -> Weighting:
     """Post-stratify to the cross of domain and all margins (with collapsing)."""
+    if frame.has_partial_rows:
+        raise AnalysisError(
+            "post-stratification needs the full cross of the weighting variables: some "
+            "population rows leave a column empty / 事后分层需要完整的交叉人口数据"
+        )
     w0 = base_weights(domains, frame)
     n_resp = len(domains)
     dims = [len(frame.categories[m]) for m in frame.margins]
@@ -218,6 +223,7 @@ def rake_weights(
     """
     if not margin_codes:
         raise AnalysisError("raking needs at least one margin / 请指定至少一个加权变量")
+    _check_margin_totals(frame)
     w0 = base_weights(domains, frame)
     factors, targets_all, collapsed = [], [], []
     offset = 0
@@ -250,7 +256,6 @@ def rake_weights(
         offset += len(targets)
         factors.append(group_of)
         targets_all.append(np.array(targets))
-    _check_margin_totals(frame, targets_all, factors, domains)
     weights = w0.copy()
     t_cat = [t for t in targets_all]
     converged, iteration, worst = False, 0, float("inf")
@@ -281,26 +286,16 @@ def rake_weights(
     )
 
 
-def _check_margin_totals(frame, targets_all, factors, domains) -> None:
-    """Margins must agree on each district's total (they do when built from one frame)."""
-    if len(targets_all) < 2:
-        return
-    n_dom = len(frame.domains)
-    totals = []
-    for f, t in zip(factors, targets_all, strict=True):
-        start = int(f[f >= 0].min()) if np.any(f >= 0) else 0
-        per = np.zeros(n_dom)
-        # each target group lies in one district: find it from any respondent in the group
-        group_domain = np.full(len(t), -1)
-        group_domain[f - start] = domains
-        np.add.at(per, group_domain, t)
-        totals.append(per)
+def _check_margin_totals(frame: Frame) -> None:
+    """Margins must agree on each district's total (always true for one full cross)."""
+    totals = [frame.margin_totals(j).sum(axis=1) for j in range(len(frame.margins))]
     for j in range(1, len(totals)):
         bad = np.abs(totals[j] - totals[0]) > 1e-6 * np.maximum(totals[0], 1)
         for d in np.flatnonzero(bad):
             raise AnalysisError(
-                f"district '{frame.domains[d]}': margin totals disagree "
-                f"({totals[0][d]:.0f} vs {totals[j][d]:.0f}) / 各边际的合计不一致"
+                f"district '{frame.domains[d]}': the margins disagree on its total "
+                f"({frame.margins[0]}: {totals[0][d]:.0f}, {frame.margins[j]}: "
+                f"{totals[j][d]:.0f}) / 各边际合计不一致，无法加权"
             )
 
 
@@ -310,39 +305,52 @@ def trim_and_recalibrate(
     frame: Frame,
     margin_codes: list[np.ndarray],
     upper: float = 5.0,
-    max_rounds: int = 20,
+    max_rounds: int = 50,
 ) -> Weighting:
-    """Cap weights at *upper* × the district's mean weight, then re-calibrate;
-    repeat until no weight exceeds the cap (or *max_rounds*)."""
+    """Cap weights at *upper* × the district's mean weight and re-calibrate.
+
+    Alternates capping and raking (all calibration factors) until the weights
+    respect the cap and the calibration totals within 0.1%, or *max_rounds*.
+    The cap always holds in the result; the remaining relative error of the
+    calibration totals is reported as ``trim_total_error``.
+    """
+    model = weighting.model
     w = weighting.weights.copy()
-    trimmed = 0
+    targets = [
+        np.bincount(f[f >= 0], weighting.weights[f >= 0], minlength=model.n_columns)
+        for f in model.factors
+    ]
+    n_d = np.bincount(domains)
+    trimmed = np.zeros(len(w), dtype=bool)
+    error = 0.0
     for _ in range(max_rounds):
-        mean = np.bincount(domains, w) / np.bincount(domains)
-        cap = upper * mean[domains]
-        over = w > cap * (1 + 1e-9)
-        if not over.any():
-            break
-        trimmed += int(over.sum())
+        cap = upper * (np.bincount(domains, w) / n_d)[domains]
+        over = w > cap
+        trimmed |= over
         w = np.minimum(w, cap)
-        # re-calibrate the untrimmed weights to the same targets
-        for f in weighting.model.factors:
+        error = 0.0
+        for f, t in zip(model.factors, targets, strict=True):
             ok = f >= 0
-            target = np.bincount(f[ok], weighting.weights[ok], minlength=weighting.model.n_columns)
-            fixed = np.bincount(f[ok & over], w[ok & over], minlength=weighting.model.n_columns)
-            free = np.bincount(f[ok & ~over], w[ok & ~over], minlength=weighting.model.n_columns)
-            ratio = np.divide(target - fixed, free, out=np.ones_like(free), where=free > 0)
-            w = np.where(ok & ~over, w * ratio[np.maximum(f, 0)], w)
+            sums = np.bincount(f[ok], w[ok], minlength=model.n_columns)
+            ratio = np.divide(t, sums, out=np.ones_like(t), where=sums > 0)
+            error = max(error, float(np.max(np.abs(ratio - 1))))
+            w[ok] *= ratio[f[ok]]
+        if error < 1e-3 and not (w > upper * (np.bincount(domains, w) / n_d)[domains]).any():
+            break
+    cap = upper * (np.bincount(domains, w) / n_d)[domains]
+    w = np.minimum(w, cap)
     result = Weighting(
         weighting.method + "+trim",
         w,
         weighting.base_weights,
-        weighting.model,
+        model,
         weighting.collapsed,
         weighting.iterations,
         weighting.converged,
-        trimmed,
+        int(trimmed.sum()),
         weighting.rule,
     )
+    result.trim_total_error = error
     return result
 
 

@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# ruff: noqa: E501  (a translation table reads best one message per line)
 """Fill the English catalogue from the table below and compile all catalogues.
 
 Workflow for translators (message ids are the Chinese source texts):

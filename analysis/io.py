@@ -1,0 +1,128 @@
+"""Reading respondent and population CSV files; writing results atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from analysis.errors import AnalysisError
+
+
+class InputError(AnalysisError):
+    """Bad input file: the message names the file, column and value."""
+
+
+def read_csv_columns(path: Path, required: Iterable[str]) -> tuple[dict[str, list[str]], int]:
+    """Columns of a UTF-8 CSV (BOM or not) as lists of strings; checks required columns."""
+    try:
+        fh = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror}) / 无法打开文件") from exc
+    with fh:
+        try:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if not header:
+                raise InputError(f"{path}: the file is empty / 文件为空")
+            header = [h.strip() for h in header]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise InputError(
+                    f"{path}: column(s) {', '.join(missing)} missing / 缺少列 "
+                    f"(found: {', '.join(header)})"
+                )
+            columns: dict[str, list[str]] = {h: [] for h in header}
+            appenders = [columns[h].append for h in header]
+            count = 0
+            for line, row in enumerate(reader, 2):
+                if not row or all(not v.strip() for v in row):
+                    continue
+                if len(row) != len(header):
+                    raise InputError(
+                        f"{path}: line {line} has {len(row)} fields, the header has "
+                        f"{len(header)} / 列数不一致"
+                    )
+                for append, value in zip(appenders, row, strict=True):
+                    append(value.strip())
+                count += 1
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: not UTF-8 text ({exc.reason}) / 文件不是 UTF-8 编码"
+            ) from exc
+        except csv.Error as exc:
+            raise InputError(f"{path}: malformed CSV ({exc}) / CSV 格式错误") from exc
+    return columns, count
+
+
+def population_rows(path: Path, variables: list[str]) -> list[dict]:
+    columns, count = read_csv_columns(path, [*variables, "population"])
+    if count == 0:
+        raise InputError(f"{path}: no population rows / 没有人口数据")
+    rows = []
+    for i in range(count):
+        value = columns["population"][i]
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not math.isfinite(number) or number < 0:
+            raise InputError(
+                f"{path}: column 'population', line {i + 2}: {value!r} is not a non-negative "
+                "number / 人口数必须是非负数字"
+            )
+        row = {v: columns[v][i] for v in variables}
+        row["population"] = number
+        rows.append(row)
+    return rows
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write *text* to *path* via a temporary file: no partial output on failure."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rows_to_csv(rows, columns) -> str:
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_fmt(getattr(row, c)) for c in columns])
+    return buf.getvalue()
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return repr(round(float(value), 12))
+    return str(value)
+
+
+def to_json(obj) -> str:
+    def clean(o):
+        if isinstance(o, float) and (math.isnan(o) or math.isinf(o)):
+            return None
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, list | tuple):
+            return [clean(v) for v in o]
+        if hasattr(o, "item"):
+            return clean(o.item())
+        return o
+
+    return json.dumps(clean(obj), ensure_ascii=False, indent=2)

@@ -1,0 +1,117 @@
+"""survey-estimate: outputs, Chinese labels, and bad input (exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+
+DATA = Path(__file__).parent / "data"
+COLUMNS = "domain,indicator,n,estimate,se,ci_low,ci_high,ci_method,deff,n_eff,df,target,status"
+
+
+@pytest.fixture
+def chinese_city(tmp_path):
+    """A small city with Chinese labels, written with a BOM as Excel does."""
+    responses = tmp_path / "答卷.csv"
+    population = tmp_path / "人口.csv"
+    rows = ["respondent_id,区县,district,sex,age_group,satisfied,participated"]
+    rid = 0
+    for d in ("咸安区", "嘉鱼县"):
+        for s in ("男", "女"):
+            for a in ("18-29岁", "30-39岁", "60岁及以上"):
+                for k in range(6):
+                    rid += 1
+                    rows.append(f"r{rid},{d},{d},{s},{a},{int(k % 3 != 0)},{int(k != 1)}")
+    responses.write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+    pop = ["district,sex,age_group,population"]
+    for d, base in (("咸安区", 1000), ("嘉鱼县", 600)):
+        for s in ("男", "女"):
+            for i, a in enumerate(("18-29岁", "30-39岁", "60岁及以上")):
+                pop.append(f"{d},{s},{a},{base + 100 * i}")
+    population.write_text("\n".join(pop) + "\n", encoding="utf-8-sig")
+    return responses, population
+
+
+def test_csv_output_with_chinese_labels_and_weights(chinese_city, tmp_path):
+    responses, population = chinese_city
+    out, weights = tmp_path / "est.csv", tmp_path / "w.csv"
+    code = main([str(responses), "--population", str(population), "--output", str(out),
+                 "--weights-output", str(weights), "--ci", "beta"])  # fmt: skip
+    assert code == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == COLUMNS
+    rows = list(csv.DictReader(lines))
+    assert [r["domain"] for r in rows] == ["咸安区", "嘉鱼县", "ALL"] * 2
+    assert {r["status"] for r in rows} <= {"达标", "未达标", "待定"}
+    assert all(r["ci_method"] == "beta" for r in rows)
+    all_sat = next(r for r in rows if r["domain"] == "ALL" and r["indicator"] == "satisfied")
+    assert int(all_sat["df"]) == 72 - 2
+    w = list(csv.DictReader(weights.read_text(encoding="utf-8").splitlines()))
+    assert len(w) == 72
+    assert sum(float(r["weight"]) for r in w) == pytest.approx(2 * (1100 * 3) + 2 * (700 * 3))
+
+
+def test_json_output_has_diagnostics(chinese_city, tmp_path):
+    responses, population = chinese_city
+    out = tmp_path / "est.json"
+    assert main([str(responses), "--population", str(population), "--format", "json",
+                 "--output", str(out), "--weighting", "poststratify"]) == 0  # fmt: skip
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["weighting"]["method"] == "poststratify"
+    assert data["weighting"]["kish_deff"] >= 1
+    assert len(data["rows"]) == 6
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda r, p: r.replace("respondent_id,", "id,"), "respondent_id"),
+        (lambda r, p: r.replace("r5,咸安区,咸安区,", "r5,咸安区,武汉市,"), "'武汉市'"),
+        (lambda r, p: r.replace(",1,1\n", ",yes,1\n", 1), "'yes' is not a number"),
+        (lambda r, p: p.replace("咸安区,男,18-29岁,1000", "咸安区,男,18-29岁,-5"), "non-negative"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(chinese_city, tmp_path, capsys, edit, fragment):
+    responses, population = chinese_city
+    r_text = responses.read_text(encoding="utf-8-sig")
+    p_text = population.read_text(encoding="utf-8-sig")
+    responses.write_text(edit(r_text, p_text) if "respondent" in fragment or "武汉" in fragment
+                         or "yes" in fragment else r_text, encoding="utf-8")  # fmt: skip
+    if "non-negative" in fragment:
+        population.write_text(edit(r_text, p_text), encoding="utf-8")
+    out = tmp_path / "never.csv"
+    code = main([str(responses), "--population", str(population), "--output", str(out)])
+    assert code == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert fragment in err
+
+
+def test_empty_district_is_a_clear_error(chinese_city, tmp_path, capsys):
+    responses, population = chinese_city
+    text = population.read_text(encoding="utf-8-sig") + "通山县,男,18-29岁,500\n"
+    population.write_text(text, encoding="utf-8")
+    assert main([str(responses), "--population", str(population)]) == 2
+    assert "通山县" in capsys.readouterr().err
+
+
+def test_help_and_module_entry_point():
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "--weighting" in result.stdout and "达标" in result.stdout
+
+
+def test_reference_city_through_the_cli_matches_library(tmp_path):
+    out = tmp_path / "e.csv"
+    assert main([str(DATA / "city4_responses.csv"), "--population",
+                 str(DATA / "city4_population.csv"), "--output", str(out)]) == 0  # fmt: skip
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 10  # 4 districts + ALL, two indicators
