@@ -103,23 +103,22 @@ def run(args: argparse.Namespace) -> int:
     frame = population_rows(args.population, [args.by, *margins])
     for column in (args.by, *margins):
         known = {str(r[column]) for r in frame}
-        for line, value in enumerate(columns[column], 2):
-            if value not in known:
-                raise InputError(
-                    f"{args.responses}: column '{column}', line {line}: value {value!r} is not "
-                    f"in {args.population} / 该类别不在人口数据中"
-                )
+        unknown = set(columns[column]) - known
+        if unknown:
+            line = next(i for i, v in enumerate(columns[column], 2) if v in unknown)
+            value = columns[column][line - 2]
+            raise InputError(
+                f"{args.responses}: column '{column}', line {line}: value {value!r} is not "
+                f"in {args.population} / 该类别不在人口数据中"
+            )
     for name in indicators:
-        for line, value in enumerate(columns[name], 2):
-            if value == "":
-                continue
-            try:
-                float(value)
-            except ValueError:
-                raise InputError(
-                    f"{args.responses}: column '{name}', line {line}: {value!r} is not a number "
-                    "/ 指标值必须是数字"
-                ) from None
+        bad = {v for v in set(columns[name]) if v != "" and not _is_number(v)}
+        if bad:
+            line = next(i for i, v in enumerate(columns[name], 2) if v in bad)
+            raise InputError(
+                f"{args.responses}: column '{name}', line {line}: "
+                f"{columns[name][line - 2]!r} is not a number / 指标值必须是数字"
+            )
     result = estimate_domains(
         {k: columns[k] for k in (args.by, *margins)},
         {k: columns[k] for k in indicators},
@@ -169,6 +168,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     progress("done")
     return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from analysis.errors import AnalysisError
 from analysis.frame import build_frame, encode
 from analysis.intervals import ci_mean, ci_proportion
 from analysis.targets import prob_below_target, target_status
-from analysis.variance import calibration_residuals, stratified_variance
+from analysis.variance import Projection, stratified_variance
 from analysis.weighting import (
     Weighting,
     no_weighting,
@@ -66,6 +66,23 @@ class EstimateResult:
 
 
 def _as_float(values: Sequence, name: str) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return values.astype(float)
+    if values and isinstance(values[0], str):
+        try:  # fast path for CSV text: numpy parses the strings in C
+            text = np.array(values, dtype=str)
+            text[text == ""] = "nan"
+            return text.astype(float)
+        except ValueError:
+            pass
+    try:  # fast path: numbers, or numeric strings with "" for missing
+        return np.fromiter(
+            (np.nan if v is None or v == "" else float(v) for v in values),
+            dtype=float,
+            count=len(values),
+        )
+    except (TypeError, ValueError):
+        pass
     out = np.empty(len(values))
     for i, v in enumerate(values):
         if v is None or (isinstance(v, str) and v.strip() == ""):
@@ -102,7 +119,7 @@ def make_weights(
 
 
 class _Estimator:
-    """Holds the weights and the calibration cross-product (computed once)."""
+    """Holds the weights and the calibration projection (computed once)."""
 
     def __init__(self, domains, weighting: Weighting, n_domains: int):
         self.domains = domains
@@ -110,10 +127,14 @@ class _Estimator:
         self.w0 = weighting.base_weights
         self.model = weighting.model
         self.n_domains = n_domains
+        self.projection = Projection(self.w, self.w0, self.model)
 
-    def mean_and_variance(self, y: np.ndarray, rows: np.ndarray):
+    def mean_and_variance(self, y: np.ndarray, rows: np.ndarray, scope: np.ndarray | None = None):
         """Weighted mean over *rows* (indices; y not NaN) and its linearised variance.
 
+        *scope* (sorted indices) limits the computation to the rows of one
+        district: calibration blocks never span districts, so the influence
+        values of a district's estimate are zero elsewhere.
         Returns (estimate, variance, srs_variance_for_deff).
         """
         w = self.w[rows]
@@ -123,10 +144,12 @@ class _Estimator:
             # Everyone gave the same value: no sampling variance, no design effect.
             return float(values[0]), 0.0, float("nan")
         est = float(np.dot(w, values) / total)
-        x = np.zeros(len(self.w))
-        x[rows] = w * (y[rows] - est) / total
-        z = calibration_residuals(x, self.w, self.w0, self.model)
-        var = stratified_variance(z, self.domains, self.n_domains)
+        if scope is None:
+            scope = np.arange(len(self.w))
+        x = np.zeros(len(scope))
+        x[np.searchsorted(scope, rows)] = w * (values - est) / total
+        z = self.projection.residuals(x, scope)
+        var = stratified_variance(z, self.domains[scope], self.n_domains)
         n = len(rows)
         s2 = n / (n - 1) * float(np.dot(w, (y[rows] - est) ** 2) / total) if n > 1 else 0.0
         vsrs = s2 * (total - n) / (total * n) if total > n else float("nan")
@@ -209,11 +232,13 @@ def estimate_domains(
         kinds_out[name] = kind
         goal = target if kind == "proportion" else 100 * target
         for d, label in enumerate(frame.domains):
-            idx = order[bounds[d] : bounds[d + 1]]
-            idx = idx[valid[idx]]
+            scope = np.sort(order[bounds[d] : bounds[d + 1]])
+            idx = scope[valid[scope]]
             if len(idx) == 0:
                 continue
-            rows.append(_row(estimator, y, idx, label, name, kind, len(idx) - 1, ci, level, goal))
+            rows.append(
+                _row(estimator, y, idx, label, name, kind, len(idx) - 1, ci, level, goal, scope)
+            )
         idx = np.flatnonzero(valid)
         if len(idx):
             h = len(np.unique(domains[idx]))
@@ -222,8 +247,8 @@ def estimate_domains(
     return EstimateResult(rows, weighting_result.weights, diagnostics, kinds_out)
 
 
-def _row(estimator, y, idx, domain, name, kind, df, ci, level, goal) -> EstimateRow:
-    est, var, vsrs = estimator.mean_and_variance(y, idx)
+def _row(estimator, y, idx, domain, name, kind, df, ci, level, goal, scope=None) -> EstimateRow:
+    est, var, vsrs = estimator.mean_and_variance(y, idx, scope)
     se = math.sqrt(max(var, 0.0))
     n = len(idx)
     df = max(df, 1)

@@ -115,6 +115,10 @@ def encode(
 ) -> np.ndarray:
     """Integer codes of *values* in *categories*; unknown labels are an error."""
     lookup = {c: i for i, c in enumerate(categories)}
+    try:  # fast path: clean labels
+        return np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values))
+    except (KeyError, TypeError):
+        pass
     codes = np.empty(len(values), dtype=np.int64)
     for i, value in enumerate(values):
         code = lookup.get(str(value).strip() if value is not None else None)

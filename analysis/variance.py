@@ -54,6 +54,43 @@ def calibration_residuals(
     return x - weights * fitted
 
 
+class Projection:
+    """The calibration projection of a weighting, prepared once for many estimates."""
+
+    def __init__(self, weights: np.ndarray, base: np.ndarray, model: CalibrationModel | None):
+        self.model = model
+        self.weights = weights
+        self.g = weights / base
+        if model is None:
+            return
+        cols = model.n_columns
+        xtw = np.zeros((cols, cols))
+        for fa in model.factors:
+            for fb in model.factors:
+                ok = (fa >= 0) & (fb >= 0)
+                flat = fa[ok] * cols + fb[ok]
+                xtw += np.bincount(flat, base[ok], minlength=cols * cols).reshape(cols, cols)
+        self.pinv = np.linalg.pinv(xtw)
+
+    def residuals(self, x: np.ndarray, scope: np.ndarray) -> np.ndarray:
+        """Residuals of influence values *x* given for the rows *scope*."""
+        if self.model is None:
+            return x
+        cols = self.model.n_columns
+        w, g = self.weights[scope], self.g[scope]
+        factors = [f[scope] for f in self.model.factors]
+        rhs = np.zeros(cols)
+        for f in factors:
+            ok = f >= 0
+            rhs += np.bincount(f[ok], (x / g)[ok], minlength=cols)
+        beta = self.pinv @ rhs
+        fitted = np.zeros_like(x)
+        for f in factors:
+            ok = f >= 0
+            fitted[ok] += beta[f[ok]]
+        return x - w * fitted
+
+
 def stratified_variance(z: np.ndarray, strata: np.ndarray, n_strata: int) -> float:
     """Variance of a total of *z* in a stratified with-replacement design."""
     n_h = np.bincount(strata, minlength=n_strata).astype(float)

@@ -115,3 +115,13 @@ def test_reference_city_through_the_cli_matches_library(tmp_path):
                  str(DATA / "city4_population.csv"), "--output", str(out)]) == 0  # fmt: skip
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
     assert len(rows) == 10  # 4 districts + ALL, two indicators
+
+
+def test_malformed_csv_is_reported(chinese_city, tmp_path, capsys):
+    responses, population = chinese_city
+    responses.write_text(
+        responses.read_text(encoding="utf-8-sig") + "r999,咸安区,咸安区,男,18-29岁,1,1,extra\n",
+        encoding="utf-8",
+    )
+    assert main([str(responses), "--population", str(population)]) == 2
+    assert "CSV" in capsys.readouterr().err
