@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-cell", type=int, default=1,
         help="merge weighting cells with fewer respondents than this (default 1: empty cells)",
     )  # fmt: skip
+    p.add_argument(
+        "--no-collapse", action="store_true",
+        help="never merge cells: an empty weighting cell is then an error",
+    )  # fmt: skip
     p.add_argument("--trim", type=float, help="cap weights at this multiple of the district mean")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--output", type=Path, help="write results here (default: standard output)")
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         ci=args.ci,
         level=args.level,
         target=args.target,
-        min_cell=args.min_cell,
+        min_cell=0 if args.no_collapse else args.min_cell,
         trim=args.trim,
         progress=progress,
     )

@@ -103,8 +103,13 @@ def base_weights(domains: np.ndarray, frame: Frame) -> np.ndarray:
 def _collapse(
     keys: list[tuple[int, ...]], n: np.ndarray, pop: np.ndarray, min_cell: int
 ) -> list[list[int]]:
-    """Group sorted cell keys of one district so that every group is usable."""
+    """Group sorted cell keys of one district so that every group is usable.
+
+    ``min_cell = 0`` switches collapsing off (an empty cell is then an error).
+    """
     groups = [[i] for i in range(len(keys))]
+    if min_cell <= 0:
+        return groups
 
     def usable(g):
         nn, pp = n[g].sum(), pop[g].sum()

@@ -125,3 +125,17 @@ def test_malformed_csv_is_reported(chinese_city, tmp_path, capsys):
     )
     assert main([str(responses), "--population", str(population)]) == 2
     assert "CSV" in capsys.readouterr().err
+
+
+def test_empty_margin_category_without_collapsing_is_an_error(chinese_city, tmp_path, capsys):
+    responses, population = chinese_city
+    kept = [line for line in responses.read_text(encoding="utf-8-sig").splitlines()
+            if not ("嘉鱼县" in line and "60岁及以上" in line)]  # fmt: skip
+    responses.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert main([str(responses), "--population", str(population), "--no-collapse",
+                 "--output", str(out)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "嘉鱼县" in err and "60岁及以上" in err and not out.exists()
+    assert main([str(responses), "--population", str(population), "--output", str(out)]) == 0
+    assert "collapsed: 嘉鱼县: age_group" in capsys.readouterr().err
