@@ -15,6 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """
     from survey import cli, config, errors, extensions, i18n, security
     from survey.auth import access
+    from survey.auth.blueprint import bp as auth_bp
     from survey.paths import STATIC_DIR, TEMPLATES_DIR
     from survey.respond.blueprint import bp as respond_bp
 
@@ -32,4 +33,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(auth_bp)
     return app

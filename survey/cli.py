@@ -93,10 +93,13 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     """准备演示：咸宁市 6 个区县、标准问卷、每区县一个采集点及其二维码，然后启动服务。"""
     from survey.extensions import db
     from survey.models import Channel
-    from survey.operations.demo import setup_demo
+    from survey.operations.demo import DEMO_PASSWORD, create_demo_staff, setup_demo
 
+    if current_app.config["ENV"] == "production":
+        raise click.ClickException("演示命令不能在生产模式下运行（它会创建公开密码的演示账号）。")
     migrate.upgrade(current_app.config["DATABASE_URL"])
     wave = setup_demo()
+    staff = create_demo_staff()
     base_url = _public_url(public_url, host, port)
     out = Path(current_app.config["QR_OUTPUT_DIR"])
     _write_codes(wave, base_url, out)
@@ -104,8 +107,8 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     for channel in db.session.scalars(select(Channel).filter_by(wave_id=wave.id)):
         click.echo(f"  {channel.district.name}  {base_url}/s/{channel.token}")
     click.echo(f"二维码（SVG/PNG）和 A4 海报：{out}{Path('/')}posters.html")
-    for line in current_app.config.get("DEMO_EXTRA_LINES", []):
-        click.echo(line)
+    click.echo(f"工作人员登录：{base_url}/staff/login  密码均为 {DEMO_PASSWORD}")
+    click.echo("  账号：" + "、".join(staff) + "（管理员、调查组织者、统计分析人员）")
     if no_serve:
         return
     click.echo(f"\n服务地址：{base_url}  （Ctrl+C 停止）")
@@ -167,6 +170,10 @@ def restore_cmd(backup: Path, yes: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on ``app.cli`` (so ``flask --app survey`` works too)."""
+    from survey.auth.cli import COMMANDS as AUTH_COMMANDS
+
+    for command in AUTH_COMMANDS:
+        app.cli.add_command(command)
     for command in (
         db_upgrade,
         load_questionnaire_cmd,

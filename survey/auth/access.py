@@ -59,4 +59,9 @@ def role_required(*roles: str) -> Callable:
 
 
 def init_app(app: Flask) -> None:
+    from survey.auth.nav import staff_nav
+    from survey.models.staff import ROLE_LABELS
+
     login_manager.init_app(app)
+    app.jinja_env.globals["staff_nav"] = staff_nav
+    app.jinja_env.globals["role_labels"] = ROLE_LABELS

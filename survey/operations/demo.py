@@ -57,3 +57,24 @@ def setup_demo(today: date | None = None) -> Wave:
         if district.id not in have:
             create_channel(wave, district, f"{district.name}宣传海报")
     return wave
+
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_STAFF = [
+    ("admin", "演示管理员", ["administrator"]),
+    ("organizer", "演示调查组织者", ["organizer"]),
+    ("statistician", "演示统计分析人员", ["statistician"]),
+]
+
+
+def create_demo_staff() -> list[str]:
+    """Demo accounts with a published password (only ever created by ``survey demo``)."""
+    from survey.models import User
+    from survey.operations.users import create_user
+
+    made = []
+    for username, name, roles in DEMO_STAFF:
+        if db.session.scalar(select(User).filter_by(username=username)) is None:
+            create_user(username, DEMO_PASSWORD, roles, name, actor_name="demo")
+        made.append(username)
+    return made

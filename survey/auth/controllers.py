@@ -1,0 +1,59 @@
+"""Log in, log out, and the staff home page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from survey.auth.nav import staff_nav
+from survey.operations import abuse
+from survey.operations.users import attempt_login, log_logout
+from survey.respond.paradata import client_hash
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another site."""
+    if not target:
+        return url_for("auth.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("auth.home")
+    if "\\" in target:
+        return url_for("auth.home")
+    return target
+
+
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("auth.home"))
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    limit, window = current_app.config["RATE_LIMITS"].get("login_client", (0, 60))
+    if not abuse.hit(f"login_client:{client_hash()}", limit, window):
+        return render_template(
+            "auth/login.html", error="登录尝试过于频繁，请稍后再试。", next=""
+        ), 429
+    result = attempt_login(request.form.get("username", "")[:64], request.form.get("password", ""))
+    if result.user is None:
+        return render_template(
+            "auth/login.html",
+            error=result.message,
+            username=request.form.get("username", "")[:64],
+            next=request.form.get("next", ""),
+        ), 401
+    login_user(result.user)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@login_required
+def logout():
+    log_logout(current_user._get_current_object())
+    logout_user()
+    flash("您已安全退出。")
+    return redirect(url_for("auth.login"))
+
+
+def home():
+    return render_template("auth/home.html", links=staff_nav())

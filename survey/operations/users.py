@@ -1,0 +1,159 @@
+"""Staff accounts: creation, roles, passwords, and login attempts with lockout."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from survey.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from survey.extensions import db
+from survey.models import ROLES, User, UserRole, utcnow
+from survey.operations.audit import record
+from survey.operations.errors import OperationError
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
+#: Failures after which each attempt must wait (2, 4, 8 ... seconds) before the lock.
+SLOW_AFTER = 3
+
+
+def now() -> datetime:
+    """The clock (tests replace it)."""
+    return utcnow()
+
+
+def _check_roles(roles) -> list[str]:
+    roles = sorted(set(roles))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise OperationError(f"未知角色：{', '.join(unknown)}（可用：{', '.join(ROLES)}）")
+    return roles
+
+
+def create_user(
+    username: str, password: str, roles, display_name: str = "", actor_name: str | None = None
+) -> User:
+    """Create a staff account; the password must be strong enough."""
+    username = username.strip()
+    if not USERNAME_RE.match(username):
+        raise OperationError("用户名只能包含字母、数字和 . _ -，长度 2–64。")
+    problem = password_problem(password)
+    if problem:
+        raise OperationError(problem)
+    roles = _check_roles(roles)
+    with db.write() as session:
+        if session.scalar(select(User).filter_by(username=username)):
+            raise OperationError(f"用户名 {username} 已存在。")
+        user = User(
+            username=username,
+            display_name=display_name.strip()[:100],
+            password_hash=hash_password(password),
+        )
+        user.role_rows = [UserRole(role=r) for r in roles]
+        session.add(user)
+        session.flush()
+        record(session, "user_create", "user", user.id, {"username": username, "roles": roles},
+               actor_name=actor_name)  # fmt: skip
+    return user
+
+
+def set_roles(user: User, roles, actor_name: str | None = None) -> User:
+    roles = _check_roles(roles)
+    with db.write() as session:
+        user = session.get(User, user.id)
+        old = sorted(user.roles)
+        user.role_rows = [UserRole(role=r) for r in roles]
+        record(session, "user_roles", "user", user.id, {"old": old, "new": roles},
+               actor_name=actor_name)  # fmt: skip
+    return user
+
+
+def set_active(user: User, active: bool) -> User:
+    with db.write() as session:
+        user = session.get(User, user.id)
+        user.is_active = active
+        user.session_version += 1
+        record(session, "user_activate" if active else "user_deactivate", "user", user.id)
+    return user
+
+
+def reset_password(username: str, password: str | None = None, actor_name: str | None = None):
+    """Set a new password (random if none given); ends the user's sessions.
+
+    Returns (user, password).
+    """
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    problem = password_problem(password)
+    if problem:
+        raise OperationError(problem)
+    with db.write() as session:
+        user = session.scalar(select(User).filter_by(username=username))
+        if user is None:
+            raise OperationError(f"没有用户 {username}。")
+        user.password_hash = hash_password(password)
+        user.session_version += 1
+        user.failed_logins = 0
+        user.locked_until = None
+        record(session, "password_reset", "user", user.id, actor_name=actor_name)
+    return user, password
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    message: str | None = None  # Chinese, when refused
+
+
+def attempt_login(username: str, password: str) -> LoginResult:
+    """Check a password, with slow-down and lockout stored per account.
+
+    After ``SLOW_AFTER`` consecutive failures each further attempt must wait
+    2^(n-SLOW_AFTER) seconds; after ``LOGIN_MAX_FAILURES`` the account is locked
+    for ``LOGIN_LOCK_SECONDS``. State lives in the database, so it holds
+    across app processes. Unknown names get the same answer as wrong passwords.
+    """
+    config = current_app.config
+    refused = "用户名或密码不正确。"
+    moment = now()
+    with db.write() as session:
+        user = session.scalar(select(User).filter_by(username=username.strip()))
+        if user is not None and user.locked_until and user.locked_until > moment:
+            wait = int((user.locked_until - moment).total_seconds()) + 1
+            record(session, "login_failed", "user", user.id, {"reason": "locked"},
+                   actor_name=username[:64])  # fmt: skip
+            return LoginResult(None, f"尝试次数过多，账号已暂时锁定，请 {wait} 秒后再试。")
+        ok = verify_password(user.password_hash if user else None, password)
+        if not ok or user is None or not user.is_active:
+            if user is not None:
+                user.failed_logins += 1
+                n = user.failed_logins
+                if n >= config["LOGIN_MAX_FAILURES"]:
+                    user.locked_until = moment + timedelta(seconds=config["LOGIN_LOCK_SECONDS"])
+                elif n >= SLOW_AFTER:
+                    user.locked_until = moment + timedelta(seconds=2 ** (n - SLOW_AFTER + 1))
+            record(session, "login_failed", "user", user.id if user else "",
+                   {"username": username[:64]}, actor_name=username[:64])  # fmt: skip
+            if user is not None and user.locked_until and user.locked_until > moment:
+                wait = int((user.locked_until - moment).total_seconds())
+                return LoginResult(None, f"{refused}请 {wait} 秒后再试。")
+            return LoginResult(None, refused)
+        user.failed_logins = 0
+        user.locked_until = None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        record(session, "login", "user", user.id, actor=user)
+    return LoginResult(user)
+
+
+def log_logout(user: User) -> None:
+    with db.write() as session:
+        record(session, "logout", "user", user.id, actor=user)
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))

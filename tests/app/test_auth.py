@@ -1,0 +1,129 @@
+"""Staff accounts: Argon2 hashes, login, lockout, safe redirects, CLI, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import AuditEvent, User, utcnow
+from survey.operations import users
+from tests.conftest import form_tokens
+
+PASSWORD = "Correct-horse-42"
+
+
+@pytest.fixture
+def staff(app):
+    with app.app_context():
+        users.create_user("zhang", PASSWORD, ["organizer"], "张三")
+        users.create_user("li", PASSWORD, ["statistician", "organizer"], "李四")
+    return app
+
+
+def login(client, username, password=PASSWORD, next_url=""):
+    page = client.get("/staff/login").get_data(as_text=True)
+    return client.post(
+        "/staff/login",
+        data={"csrf_token": form_tokens(page)["csrf_token"], "username": username,
+              "password": password, "next": next_url},
+    )  # fmt: skip
+
+
+def _actions(app):
+    with app.app_context():
+        return [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def test_password_is_hashed_with_argon2id(staff):
+    with staff.app_context():
+        user = db.session.scalar(select(User).filter_by(username="zhang"))
+        assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+
+
+def test_login_and_logout_are_audited(staff, client):
+    response = login(client, "zhang")
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/"
+    home = client.get("/staff/").get_data(as_text=True)
+    assert "张三" in home and "调查组织者" in home
+    client.post("/staff/logout", data={"csrf_token": form_tokens(home)["csrf_token"]})
+    assert client.get("/staff/").status_code == 302
+    assert _actions(staff)[-2:] == ["login", "logout"]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(staff, client):
+    wrong = login(client, "zhang", "nope-nope-nope")
+    unknown = login(client, "nobody", "nope-nope-nope")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "用户名或密码不正确" in wrong.get_data(as_text=True)
+    assert "用户名或密码不正确" in unknown.get_data(as_text=True)
+    assert _actions(staff).count("login_failed") == 2
+
+
+def test_slow_down_then_lock_then_unlock(staff, client, monkeypatch):
+    clock = [utcnow()]
+    monkeypatch.setattr(users, "now", lambda: clock[0])
+    for _ in range(3):
+        login(client, "zhang", "bad-password-1")
+    slowed = login(client, "zhang", PASSWORD)  # correct, but must wait
+    assert slowed.status_code == 401 and "秒后再试" in slowed.get_data(as_text=True)
+    clock[0] += timedelta(seconds=3)
+    for _ in range(2):
+        login(client, "zhang", "bad-password-1")
+        clock[0] += timedelta(seconds=20)
+    locked = login(client, "zhang", PASSWORD)
+    assert "锁定" in locked.get_data(as_text=True)
+    clock[0] += timedelta(seconds=staff.config["LOGIN_LOCK_SECONDS"] + 1)
+    assert login(client, "zhang", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_next_never_leaves_the_site(staff, client, target):
+    response = login(client, "zhang", next_url=target)
+    assert response.headers["Location"] == "/staff/"
+
+
+def test_next_to_a_local_page_is_followed(staff, client):
+    assert login(client, "zhang", next_url="/staff/?x=1").headers["Location"] == "/staff/?x=1"
+
+
+def test_password_reset_ends_existing_sessions(staff, client):
+    login(client, "zhang")
+    assert client.get("/staff/").status_code == 200
+    with staff.app_context():
+        users.reset_password("zhang", "Another-pass-99")
+    assert client.get("/staff/").status_code == 302
+
+
+def test_weak_password_refused(app):
+    with app.app_context():
+        with pytest.raises(users.OperationError, match="至少需要 10 个字符"):
+            users.create_user("wang", "short", ["organizer"])
+
+
+def test_cli_create_reset_and_list(app, runner):
+    result = runner.invoke(
+        args=["create-user", "admin2", "--role", "administrator", "--role", "organizer",
+              "--password-stdin"], input="Strong-pass-2026\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "administrator, organizer" in result.output
+    listed = runner.invoke(args=["list-users"]).output
+    assert "admin2" in listed and "启用" in listed
+    reset = runner.invoke(args=["reset-password", "admin2"])
+    assert "临时密码" in reset.output
+    weak = runner.invoke(args=["create-user", "x1", "--role", "organizer", "--password-stdin"],
+                         input="123\n")  # fmt: skip
+    assert weak.exit_code != 0 and "至少需要" in weak.output
+    assert {"user_create", "password_reset"} <= set(_actions(app))
+
+
+def test_session_cookie_flags(staff, client):
+    response = login(client, "zhang")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
