@@ -15,6 +15,7 @@ from survey.extensions import db
 from survey.models import Channel, City, District, Wave
 from survey.operations.cities import create_channel, create_city, create_wave
 from survey.operations.questionnaires import register_questionnaire
+from survey.paths import DEMO_DIR
 
 CITY = "咸宁市"
 PROVINCE = "湖北省"
@@ -56,7 +57,26 @@ def setup_demo(today: date | None = None) -> Wave:
     for district in districts:
         if district.id not in have:
             create_channel(wave, district, f"{district.name}宣传海报")
+    setup_demo_quotas(wave)
     return wave
+
+
+FRAME_FILE = DEMO_DIR / "xianning_frame.csv"
+#: Planned valid questionnaires per district (a provincial scheme's figure).
+DEMO_PER_DISTRICT = 300
+
+
+def setup_demo_quotas(wave: Wave) -> None:
+    """Import the demo frame (adults 18+) and plan 300 questionnaires per district."""
+    from survey.models import QuotaPlan
+    from survey.operations.frames import import_frame
+    from survey.operations.quotas import make_plan
+
+    if db.session.get(QuotaPlan, wave.id) is not None:
+        return
+    import_frame(wave, FRAME_FILE.read_bytes(), FRAME_FILE.name, actor_name="demo")
+    make_plan(wave, per_district={name: DEMO_PER_DISTRICT for name, _ in DISTRICTS},
+              actor_name="demo")  # fmt: skip
 
 
 DEMO_PASSWORD = "demo-password-2026"

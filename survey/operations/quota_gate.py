@@ -1,12 +1,20 @@
-"""Quota checks on the resident's path.
+"""Quota checks on the resident's path, exact under concurrency.
 
-The foundation has no quota plans yet: every cell is open. The fieldwork
-issue replaces these with checks against the wave's quota plan.
+Close policy: ``UPDATE quota_cell SET achieved = achieved + 1 WHERE id = :id
+AND achieved < target`` inside the submit transaction; a row count of 0 means
+the cell is full and nothing is stored. PostgreSQL re-checks the condition
+after waiting for the row lock; SQLite runs one writer at a time (BEGIN
+IMMEDIATE). Soft policy: the same update, else ``over_quota + 1`` and the
+response is stored and flagged.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
+
 from questionnaires.engine import answers_to_labels
+from survey.extensions import db
+from survey.models import QuotaCell
 
 ROLES = ("district", "sex", "age_group", "urban_rural")
 
@@ -17,11 +25,47 @@ def cells_of(q, answers: dict) -> dict[str, str | None]:
     return {role: labels.get(qid) for role, qid in q.roles.items() if role in ROLES}
 
 
+def _cell_id(session, wave_id: int, cells: dict) -> int | None:
+    if not all(cells.get(k) for k in ("district", "sex", "age_group")):
+        return None
+    return session.scalar(
+        select(QuotaCell.id).where(
+            QuotaCell.wave_id == wave_id,
+            QuotaCell.district == cells["district"],
+            QuotaCell.sex == cells["sex"],
+            QuotaCell.age_group == cells["age_group"],
+        )
+    )
+
+
 def is_full_before_submit(channel, cells: dict) -> bool:
     """True when the respondent's cell is known and already full (close policy)."""
-    return False
+    if channel.wave.quota_policy != "close":
+        return False
+    session = db.session
+    cell_id = _cell_id(session, channel.wave_id, cells)
+    if cell_id is None:
+        return False
+    cell = session.get(QuotaCell, cell_id, populate_existing=True)
+    return cell.achieved >= cell.target
 
 
 def reserve(session, submission) -> str:
     """Reserve a quota place inside the submit transaction: ok / over / full."""
-    return "ok"
+    wave = submission.channel.wave
+    cell_id = _cell_id(session, wave.id, submission.cells)
+    if cell_id is None:
+        return "ok"  # no plan for this wave or cell: every cell is open
+    taken = session.execute(
+        update(QuotaCell)
+        .where(QuotaCell.id == cell_id, QuotaCell.achieved < QuotaCell.target)
+        .values(achieved=QuotaCell.achieved + 1)
+    ).rowcount
+    if taken == 1:
+        return "ok"
+    if wave.quota_policy == "close":
+        return "full"
+    session.execute(
+        update(QuotaCell).where(QuotaCell.id == cell_id).values(over_quota=QuotaCell.over_quota + 1)
+    )
+    return "over"

@@ -1,0 +1,186 @@
+"""Importing a wave's population frame from CSV or XLSX, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from survey.extensions import db
+from survey.models import District, PopulationCell, Wave
+from survey.operations.audit import record
+from survey.operations.questionnaires import questionnaire_of
+
+ALIASES = {
+    "district": "district", "区县": "district", "区县名称": "district",
+    "sex": "sex", "性别": "sex",
+    "age_group": "age_group", "年龄组": "age_group", "年龄段": "age_group",
+    "urban_rural": "urban_rural", "城乡": "urban_rural",
+    "population": "population", "人口数": "population", "人口": "population",
+}  # fmt: skip
+REQUIRED = ("district", "sex", "age_group", "population")
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class FrameError(ValueError):
+    """The file cannot be imported; ``problems`` lists every reason (Chinese)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class FrameFile:
+    rows: list[dict]  # {"line": n, district, sex, age_group, urban_rural, population(str)}
+    encoding: str
+    has_urban_rural: bool
+
+
+def _table_from_csv(data: bytes) -> tuple[list[list[str]], str]:
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return [row for row in csv.reader(io.StringIO(text))], encoding
+    raise FrameError(["文件编码无法识别：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV。"])
+
+
+def _table_from_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise FrameError([f"无法读取 Excel 文件：{exc}"]) from exc
+    sheet = book.worksheets[0]
+    table = [
+        ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
+    ]
+    book.close()
+    return table
+
+
+def read_frame_file(data: bytes, filename: str) -> FrameFile:
+    """Parse the upload into rows; structural problems raise :class:`FrameError`."""
+    if not data.strip():
+        raise FrameError(["文件为空。"])
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        table, encoding = _table_from_xlsx(data), "xlsx"
+    else:
+        table, encoding = _table_from_csv(data)
+    table = [row for row in table if any(cell.strip() for cell in row)]
+    if not table:
+        raise FrameError(["文件中没有数据。"])
+    header = [ALIASES.get(h.strip().lower(), ALIASES.get(h.strip(), h.strip())) for h in table[0]]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise FrameError(
+            [
+                f"缺少列：{', '.join(missing)}（需要 district/区县、sex/性别、age_group/年龄组、population/人口数）"
+            ]
+        )
+    index = {name: header.index(name) for name in (*REQUIRED, "urban_rural") if name in header}
+    rows = []
+    for line, row in enumerate(table[1:], 2):
+        cells = {k: (row[i].strip() if i < len(row) else "") for k, i in index.items()}
+        cells["line"] = line
+        rows.append(cells)
+    if not rows:
+        raise FrameError(["文件只有表头，没有人口数据。"])
+    return FrameFile(rows, encoding, "urban_rural" in index)
+
+
+def frame_categories(wave: Wave) -> dict[str, list[str]]:
+    """The labels residents' answers use: districts of the city, and the options of
+    the questionnaire's sex, age group and urban/rural questions."""
+    q = questionnaire_of(wave.questionnaire)
+    districts = list(
+        db.session.scalars(
+            select(District.name).filter_by(city_id=wave.city_id).order_by(District.sort_order)
+        )
+    )
+    out = {"district": districts}
+    for role in ("sex", "age_group", "urban_rural"):
+        qid = q.roles.get(role)
+        out[role] = [o.label for o in q.question(qid).options if not o.screen_out] if qid else []
+    return out
+
+
+def validate_frame(frame: FrameFile, categories: dict[str, list[str]]) -> list[dict]:
+    """Check every row; return clean rows or raise FrameError with every problem."""
+    problems: list[str] = []
+    seen: dict[tuple, int] = {}
+    clean = []
+    variables = ["district", "sex", "age_group"] + (
+        ["urban_rural"] if frame.has_urban_rural else []
+    )
+    names = {"district": "区县", "sex": "性别", "age_group": "年龄组", "urban_rural": "城乡"}
+    for row in frame.rows:
+        line = row["line"]
+        ok = True
+        for v in variables:
+            if row[v] not in categories[v]:
+                ok = False
+                allowed = "、".join(categories[v]) or "（问卷中没有此题）"
+                problems.append(f"第 {line} 行：{names[v]}“{row[v]}”不认识（可用：{allowed}）")
+        text = row["population"].replace(",", "")
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is None or number != number:
+            ok = False
+            problems.append(f"第 {line} 行：人口数“{row['population']}”不是数字")
+        elif number < 0:
+            ok = False
+            problems.append(f"第 {line} 行：人口数 {row['population']} 不能为负数")
+        elif number != int(number):
+            ok = False
+            problems.append(f"第 {line} 行：人口数 {row['population']} 应为整数")
+        key = tuple(row[v] for v in variables)
+        if key in seen:
+            ok = False
+            problems.append(f"第 {line} 行：与第 {seen[key]} 行重复（{' / '.join(key)}）")
+        else:
+            seen[key] = line
+        if ok:
+            clean.append(
+                {**{v: row[v] for v in variables}, "urban_rural": row.get("urban_rural", ""),
+                 "population": int(number)}
+            )  # fmt: skip
+    expected = [()]
+    for v in variables:
+        expected = [e + (c,) for e in expected for c in categories[v]]
+    for key in expected:
+        if key not in seen:
+            problems.append(f"缺少单元：{' / '.join(key)}")
+    if problems:
+        raise FrameError(problems)
+    return clean
+
+
+def import_frame(wave: Wave, data: bytes, filename: str, actor_name: str | None = None) -> int:
+    """Validate the whole file, then replace the wave's frame in one transaction."""
+    frame = read_frame_file(data, filename)
+    rows = validate_frame(frame, frame_categories(wave))
+    with db.write() as session:
+        session.execute(delete(PopulationCell).where(PopulationCell.wave_id == wave.id))
+        session.add_all(PopulationCell(wave_id=wave.id, **row) for row in rows)
+        record(session, "frame_import", "wave", wave.id,
+               {"file": Path(filename).name[:100], "rows": len(rows), "encoding": frame.encoding,
+                "population": sum(r["population"] for r in rows)},
+               actor_name=actor_name)  # fmt: skip
+    return len(rows)
+
+
+def frame_summary(wave_id: int) -> dict[str, int]:
+    """Population per district (for display)."""
+    out: dict[str, int] = {}
+    for cell in db.session.scalars(select(PopulationCell).filter_by(wave_id=wave_id)):
+        out[cell.district] = out.get(cell.district, 0) + cell.population
+    return out

@@ -1,0 +1,130 @@
+"""Population frame import (all or nothing), quota allocation and target edits."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import AuditEvent, PopulationCell, QuotaCell, QuotaPlan, Wave
+from survey.operations.frames import FrameError, import_frame
+from survey.operations.quotas import make_plan, set_target
+from survey.paths import DEMO_DIR
+
+FRAME = (DEMO_DIR / "xianning_frame.csv").read_text(encoding="utf-8")
+
+
+def _wave(app, wave_id):
+    return db.session.get(Wave, wave_id)
+
+
+def _import(app, wave_id, text, name="frame.csv", encoding="utf-8"):
+    with app.app_context():
+        return import_frame(_wave(app, wave_id), text.encode(encoding), name)
+
+
+def _cells(app, wave_id):
+    with app.app_context():
+        return db.session.scalar(select(func.count(PopulationCell.id)).filter_by(wave_id=wave_id))
+
+
+def test_demo_frame_follows_the_census(app, demo_wave):
+    with app.app_context():
+        totals = dict(
+            db.session.execute(
+                select(PopulationCell.district, func.sum(PopulationCell.population))
+                .where(PopulationCell.wave_id == demo_wave)
+                .group_by(PopulationCell.district)
+            ).all()
+        )
+    assert totals["咸安区"] == round(657_600 * 0.82)
+    assert totals["嘉鱼县"] == round(285_600 * 0.82)
+    assert _cells(app, demo_wave) == 6 * 2 * 5 * 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda t: t.replace("咸安区,男,18-29岁,城镇", "武汉市,男,18-29岁,城镇", 1),
+            "区县“武汉市”不认识",
+        ),
+        (lambda t: t.replace(",23963", ",-5", 1), "不能为负数"),
+        (lambda t: t.replace(",23963", ",很多", 1), "不是数字"),
+        (lambda t: t.replace(",23963", ",12.5", 1), "应为整数"),
+        (lambda t: t + "咸安区,男,18-29岁,城镇,100\n", "重复"),
+        (
+            lambda t: "\n".join(t.splitlines()[:-1]) + "\n",
+            "缺少单元：嘉鱼县 / 女 / 60岁及以上 / 农村",
+        ),
+        (lambda t: t.replace("population", "人数", 1), "缺少列：population"),
+        (
+            lambda t: t.replace(",男,18-29岁,城镇,23963", ",M,18-29岁,城镇,23963", 1),
+            "性别“M”不认识",
+        ),
+        (lambda t: "", "文件为空"),
+    ],
+)
+def test_bad_frame_changes_nothing(app, demo_wave, edit, message):
+    before = _cells(app, demo_wave)
+    with pytest.raises(FrameError) as info:
+        _import(app, demo_wave, edit(FRAME))
+    assert any(message in p for p in info.value.problems), info.value.problems
+    assert _cells(app, demo_wave) == before
+
+
+def test_every_problem_listed_with_line_numbers(app, demo_wave):
+    text = FRAME.replace(",23963", ",-5", 1).replace("赤壁市,女", "赤壁,女", 1)
+    with pytest.raises(FrameError) as info:
+        _import(app, demo_wave, text)
+    joined = "\n".join(info.value.problems)
+    assert "第 2 行" in joined and "赤壁" in joined
+
+
+def test_chinese_headers_gb18030_and_xlsx(app, demo_wave):
+    chinese = FRAME.replace(
+        "district,sex,age_group,urban_rural,population", "区县,性别,年龄组,城乡,人口数"
+    )
+    assert _import(app, demo_wave, chinese, encoding="gb18030") == 120
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in FRAME.splitlines():
+        parts = line.split(",")
+        sheet.append(parts[:4] + [int(parts[4]) if parts[4].isdigit() else parts[4]])
+    buf = io.BytesIO()
+    book.save(buf)
+    with app.app_context():
+        assert import_frame(_wave(app, demo_wave), buf.getvalue(), "frame.xlsx") == 120
+        assert (
+            db.session.scalar(select(func.count(AuditEvent.id)).filter_by(action="frame_import"))
+            >= 2
+        )
+
+
+def test_plan_from_total_preserves_totals_and_minimums(app, demo_wave):
+    with app.app_context():
+        plan = make_plan(_wave(app, demo_wave), total=1000, min_per_district=150)
+        assert plan.total == 1000 and min(plan.per_district.values()) >= 150
+        targets = dict(
+            db.session.execute(
+                select(QuotaCell.district, func.sum(QuotaCell.target))
+                .where(QuotaCell.wave_id == demo_wave)
+                .group_by(QuotaCell.district)
+            ).all()
+        )
+        assert targets == plan.per_district
+        assert sum(targets.values()) == 1000
+        assert db.session.get(QuotaPlan, demo_wave).min_per_district == 150
+
+
+def test_target_edit_is_audited(app, demo_wave):
+    with app.app_context():
+        cell = db.session.scalar(select(QuotaCell).filter_by(wave_id=demo_wave).limit(1))
+        old = cell.target
+        set_target(cell.id, old + 7)
+        event = db.session.scalar(select(AuditEvent).filter_by(action="quota_change"))
+        assert event.detail["old"] == old and event.detail["new"] == old + 7
