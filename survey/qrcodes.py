@@ -10,6 +10,8 @@ from pathlib import Path
 import segno
 from flask import render_template
 
+from survey.paths import STATIC_DIR
+
 
 @dataclass(frozen=True)
 class ChannelCode:
@@ -48,6 +50,7 @@ def write_channel_codes(channels, base_url: str, out_dir: Path) -> list[ChannelC
         items=[
             (channel, code, qr_svg(code.url)) for channel, code in zip(channels, codes, strict=True)
         ],
+        inline_css=(STATIC_DIR / "posters.css").read_text(encoding="utf-8"),
     )
     (out_dir / "posters.html").write_text(posters, encoding="utf-8")
     return codes

@@ -1,0 +1,1 @@
+"""Fieldwork control for organizers: waves, population frame, quotas, channels, QR codes."""

@@ -1,0 +1,187 @@
+"""Views of fieldwork control: parse, call operations, render."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from analysis.samplesize import sample_size_for_margin, sample_size_for_target
+from survey.extensions import db
+from survey.models import Channel, District, QuotaPlan, Wave
+from survey.operations.cities import create_channel, set_channel_open
+from survey.operations.errors import OperationError
+from survey.operations.frames import FrameError, frame_summary, import_frame
+from survey.operations.quotas import make_plan, quota_cells, set_target
+from survey.qrcodes import qr_svg
+
+
+def _wave(wave_id: int) -> Wave:
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    return wave
+
+
+def waves():
+    rows = db.session.scalars(select(Wave).order_by(Wave.id.desc()))
+    return render_template("fieldwork/waves.html", waves=list(rows))
+
+
+def frame(wave_id: int):
+    wave = _wave(wave_id)
+    problems = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            problems = ["请选择要上传的 CSV 或 Excel（.xlsx）文件。"]
+        else:
+            try:
+                count = import_frame(wave, upload.read(), upload.filename)
+            except FrameError as exc:
+                problems = exc.problems
+            else:
+                flash(f"已导入 {count} 个人口单元。")
+                return redirect(url_for("fieldwork.frame", wave_id=wave.id))
+    status = 422 if problems else 200
+    summary = frame_summary(wave.id)
+    return render_template(
+        "fieldwork/frame.html", wave=wave, problems=problems, summary=summary
+    ), status
+
+
+def _float(name: str, default: float) -> float:
+    try:
+        return float(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+def quotas(wave_id: int):
+    wave = _wave(wave_id)
+    p = min(max(_float("p", 80), 1), 99) / 100
+    margin = min(max(_float("margin", 5), 0.5), 30) / 100
+    deff = min(max(_float("deff", 1.5), 1), 10)
+    helper = {
+        "p": round(p * 100, 1),
+        "margin": round(margin * 100, 2),
+        "deff": deff,
+        "n": sample_size_for_margin(p=p, margin=margin, deff=deff),
+        "n_target": sample_size_for_target(p_true=max(p, 0.85), target=0.8, deff=deff)
+        if p > 0.8
+        else None,
+    }
+    cells = quota_cells(wave.id)
+    districts = {}
+    for cell in cells:
+        d = districts.setdefault(cell.district, {"target": 0, "achieved": 0, "cells": []})
+        d["target"] += cell.target
+        d["achieved"] += cell.achieved
+        d["cells"].append(cell)
+    return render_template(
+        "fieldwork/quotas.html",
+        wave=wave,
+        plan=db.session.get(QuotaPlan, wave.id),
+        districts=districts,
+        helper=helper,
+        frame=frame_summary(wave.id),
+    )
+
+
+def _int(value: str | None, name: str) -> int:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        raise OperationError(f"{name}必须是整数。") from None
+
+
+def plan(wave_id: int):
+    wave = _wave(wave_id)
+    try:
+        mode = request.form.get("mode", "total")
+        minimum = _int(request.form.get("min_per_district") or "0", "每个区县最少样本量")
+        if mode == "per_district":
+            sizes = {
+                key[len("size_") :]: _int(value, "各区县样本量")
+                for key, value in request.form.items()
+                if key.startswith("size_") and value.strip()
+            }
+            made = make_plan(wave, per_district=sizes, min_per_district=minimum)
+        else:
+            made = make_plan(wave, total=_int(request.form.get("total"), "总样本量"),
+                             min_per_district=minimum)  # fmt: skip
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"配额已生成：共 {made.total} 份。")
+    return redirect(url_for("fieldwork.quotas", wave_id=wave.id))
+
+
+def edit_cell(wave_id: int, cell_id: int):
+    _wave(wave_id)
+    try:
+        set_target(cell_id, _int(request.form.get("target"), "配额"))
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("配额已修改。")
+    return redirect(url_for("fieldwork.quotas", wave_id=wave_id) + f"#cell-{cell_id}")
+
+
+def channels(wave_id: int):
+    wave = _wave(wave_id)
+    base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+    rows = []
+    for channel in db.session.scalars(
+        select(Channel).filter_by(wave_id=wave.id).order_by(Channel.id)
+    ):
+        url = f"{base}/s/{channel.token}"
+        rows.append((channel, url, qr_svg(url, scale=3)))
+    districts = db.session.scalars(
+        select(District).filter_by(city_id=wave.city_id).order_by(District.sort_order)
+    )
+    return render_template(
+        "fieldwork/channels.html", wave=wave, rows=rows, districts=list(districts)
+    )
+
+
+def add_channel(wave_id: int):
+    wave = _wave(wave_id)
+    district = db.session.get(District, _int_or_404(request.form.get("district_id")))
+    if district is None:
+        abort(404)
+    try:
+        create_channel(wave, district, request.form.get("label", ""))
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("采集点已创建。")
+    return redirect(url_for("fieldwork.channels", wave_id=wave.id))
+
+
+def _int_or_404(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        abort(404)
+
+
+def toggle_channel(wave_id: int, channel_id: int):
+    channel = db.session.get(Channel, channel_id)
+    if channel is None or channel.wave_id != wave_id:
+        abort(404)
+    set_channel_open(channel, request.form.get("open") == "1")
+    flash(f"采集点“{channel.label}”已{'开启' if channel.is_open else '关闭'}。")
+    target = request.form.get("back")
+    if target == "dashboard":
+        return redirect(url_for("dashboard.page", wave_id=wave_id))
+    return redirect(url_for("fieldwork.channels", wave_id=wave_id))
+
+
+def posters(wave_id: int):
+    wave = _wave(wave_id)
+    base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+    items = []
+    for channel in db.session.scalars(select(Channel).filter_by(wave_id=wave.id, is_open=True)):
+        url = f"{base}/s/{channel.token}"
+        items.append((channel, {"url": url}, qr_svg(url)))
+    return render_template("posters.html", items=items, served=True)
