@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey import cli, config, errors, extensions, i18n, security
     from survey.auth import access
     from survey.auth.blueprint import bp as auth_bp
+    from survey.dashboard.blueprint import bp as dashboard_bp
     from survey.fieldwork.blueprint import bp as fieldwork_bp
     from survey.paths import STATIC_DIR, TEMPLATES_DIR
     from survey.respond.blueprint import bp as respond_bp
@@ -36,5 +37,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(respond_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(fieldwork_bp)
+    app.register_blueprint(dashboard_bp)
     app.jinja_env.globals["view_endpoints"] = app.view_functions
     return app

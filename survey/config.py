@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     },
     # Responses completed faster than this are flagged for review (not dropped).
     "MIN_DURATION_SECONDS": 20,
+    # Flag responses faster than this share of the wave's median duration.
+    "QUALITY_TOO_FAST_SHARE": 0.4,
     # Paradata (client and device hashes, device class) is erased after this many days.
     "PARADATA_RETENTION_DAYS": 180,
     "LOGIN_MAX_FAILURES": 5,
@@ -62,6 +64,7 @@ _JSON_KEYS = {
     "LOGIN_LOCK_SECONDS",
     "RATE_LIMITS",
     "MIN_DURATION_SECONDS",
+    "QUALITY_TOO_FAST_SHARE",
     "PARADATA_RETENTION_DAYS",
     "TESTING",
     "WTF_CSRF_ENABLED",

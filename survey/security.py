@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """JSON with <, > and & escaped: safe even if a response is ever sniffed as HTML
+    or embedded in a page (values are unchanged for any JSON parser)."""
+
+    def dumps(self, obj, **kwargs):
+        text = super().dumps(obj, **kwargs)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,4 +33,5 @@ def _headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.json = SafeJSONProvider(app)
     app.after_request(_headers)

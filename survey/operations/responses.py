@@ -14,6 +14,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
+from survey.operations.quality import count_submission, quality_flags
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
 
@@ -54,6 +55,8 @@ class Submission:
     client_hash: str
     #: Review flags known before storing (honeypot, min_duration ...).
     flags: tuple[str, ...] = ()
+    #: Salted hash of the anonymous device cookie ("" when unknown).
+    device_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
             if again is not None:
                 return SubmitResult(again, created=False)
             outcome = quota_hook(session, sub) if quota_hook else "ok"
+            flags = sorted(set(sub.flags) | set(quality_flags(session, sub, duration)))
             if outcome == "full":
                 session.execute(
                     update(ChannelStats)
@@ -119,8 +123,9 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
                 device_class=sub.device_class,
                 client_hash=sub.client_hash,
                 over_quota=outcome == "over",
-                flags=list(sub.flags),
-                is_flagged=bool(sub.flags),
+                flags=flags,
+                is_flagged=bool(flags),
+                device_hash=sub.device_hash,
             )
             session.add(response)
             session.execute(
@@ -128,6 +133,7 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
                 .where(ChannelStats.channel_id == sub.channel.id)
                 .values(completions=ChannelStats.completions + 1)
             )
+            count_submission(session, sub.channel.id, duration)
     except IntegrityError:
         # A concurrent request with the same submission id won the race (or, very
         # rarely, the receipt code collided): return what is stored, or retry once.

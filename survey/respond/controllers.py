@@ -6,7 +6,16 @@ Flow: landing (GET) → start (POST, consent) → one POST per questionnaire pag
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
@@ -22,7 +31,7 @@ from survey.operations.responses import (
     withdraw_response,
 )
 from survey.respond.pages import page_context
-from survey.respond.paradata import client_hash, device_class
+from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
 from survey.respond.state import FormState, StateError, dump_state, load_state
 
 
@@ -62,7 +71,9 @@ def landing(token: str):
         return _closed(channel)
     count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
-    return render_template("respond/landing.html", channel=channel, q=q)
+    response = make_response(render_template("respond/landing.html", channel=channel, q=q))
+    set_device_cookie(response)
+    return response
 
 
 def _limited(name: str, subject: str) -> bool:
@@ -156,6 +167,7 @@ def page(token: str):
             device_class=device_class(request.headers.get("User-Agent", "")),
             client_hash=client_hash(),
             flags=flags,
+            device_hash=device_hash(),
         ),
         quota_hook=quota_gate.reserve,
     )

@@ -34,3 +34,39 @@ def client_hash(today: date | None = None) -> str:
     ).digest()
     address = request.remote_addr or ""
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+DEVICE_COOKIE = "sv_device"
+
+
+def device_cookie() -> str | None:
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    return (
+        value
+        if 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum()
+        else None
+    )
+
+
+def device_hash() -> str:
+    """HMAC of the anonymous device cookie: detects repeats, never stores the cookie."""
+    cookie = device_cookie()
+    if not cookie:
+        return ""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"device:{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def set_device_cookie(response) -> None:
+    """A random anonymous id, set once on the landing page (HttpOnly, SameSite=Lax)."""
+    import secrets
+
+    if device_cookie() is None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(18),
+            max_age=400 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )

@@ -1,0 +1,49 @@
+"""Dashboard page, its JSON endpoint, and excluding/restoring flagged responses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+
+from survey.extensions import db
+from survey.models import Wave
+from survey.operations.dashboard import FLAG_LABELS, dashboard_data
+from survey.operations.errors import OperationError
+from survey.operations.quality import set_excluded
+
+
+def _wave(wave_id: int) -> Wave:
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    return wave
+
+
+def page(wave_id: int):
+    wave = _wave(wave_id)
+    data = dashboard_data(wave)
+    peak = max([d["completions"] for d in data["daily"]] or [1])
+    return render_template(
+        "dashboard/page.html", wave=wave, data=data, peak=peak, flag_labels=FLAG_LABELS
+    )
+
+
+def data_json(wave_id: int):
+    data = dashboard_data(_wave(wave_id))
+    data["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    response = jsonify(data)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def exclude(wave_id: int, response_id: int):
+    _wave(wave_id)
+    excluded = request.form.get("excluded") == "1"
+    try:
+        set_excluded(response_id, excluded, request.form.get("reason", ""))
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("答卷已剔除，不再计入估计和有效数据导出。" if excluded else "答卷已恢复。")
+    return redirect(url_for("dashboard.page", wave_id=wave_id) + "#flagged")

@@ -1,0 +1,147 @@
+"""What the organizer's dashboard shows, from small pre-aggregated tables only.
+
+Never scans responses: quota cells, channel counters, daily counts and the
+duration histogram are maintained when a response is stored; the flagged list
+uses the (wave_id, is_flagged) index with a limit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import (
+    Channel,
+    ChannelStats,
+    DailyCount,
+    District,
+    DurationBucket,
+    QuotaCell,
+    Response,
+    Wave,
+)
+from survey.operations.quality import local_day, median_from_buckets
+
+FLAG_LABELS = {
+    "too_fast": "用时过短（低于中位数的比例）",
+    "min_duration": "用时过短",
+    "straight_lined": "量表题全部同一答案",
+    "repeated_device": "同一设备重复作答",
+    "honeypot": "疑似机器提交",
+}
+
+
+def progress_class(share: float) -> str:
+    return "good" if share >= 0.9 else "mid" if share >= 0.5 else "low"
+
+
+def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 50) -> dict:
+    session = db.session
+    today = today or local_day()
+    districts = [
+        name
+        for name in session.scalars(
+            select(District.name).filter_by(city_id=wave.city_id).order_by(District.sort_order)
+        )
+    ]
+    cells = session.execute(
+        select(QuotaCell.id, QuotaCell.district, QuotaCell.sex, QuotaCell.age_group,
+               QuotaCell.target, QuotaCell.achieved, QuotaCell.over_quota)
+        .where(QuotaCell.wave_id == wave.id)
+        .order_by(QuotaCell.id)
+    ).all()  # fmt: skip
+    per_district = {d: {"district": d, "target": 0, "achieved": 0, "over_quota": 0, "cells": []}
+                    for d in districts}  # fmt: skip
+    for cid, d, sex, age, target, achieved, over in cells:
+        block = per_district.setdefault(
+            d, {"district": d, "target": 0, "achieved": 0, "over_quota": 0, "cells": []}
+        )
+        block["target"] += target
+        block["achieved"] += achieved
+        block["over_quota"] += over
+        share = achieved / target if target else 1.0
+        block["cells"].append({"id": cid, "sex": sex, "age_group": age, "target": target,
+                               "achieved": achieved, "share": share,
+                               "level": progress_class(share)})  # fmt: skip
+
+    channel_rows = session.execute(
+        select(Channel.id, Channel.label, Channel.is_open, District.name,
+               ChannelStats.visits, ChannelStats.starts, ChannelStats.screen_outs,
+               ChannelStats.quota_full, ChannelStats.completions)
+        .join(District, District.id == Channel.district_id)
+        .join(ChannelStats, ChannelStats.channel_id == Channel.id)
+        .where(Channel.wave_id == wave.id)
+        .order_by(Channel.id)
+    ).all()  # fmt: skip
+    buckets: dict[int, list[tuple[int, int]]] = {}
+    for cid, bucket, count in session.execute(
+        select(DurationBucket.channel_id, DurationBucket.bucket, DurationBucket.count)
+        .join(Channel, Channel.id == DurationBucket.channel_id)
+        .where(Channel.wave_id == wave.id)
+    ):
+        buckets.setdefault(cid, []).append((bucket, count))
+    channels = []
+    for cid, label, is_open, district, visits, starts, screen, full, done in channel_rows:
+        median = median_from_buckets(buckets.get(cid, []))
+        channels.append({"id": cid, "label": label, "open": is_open, "district": district,
+                         "visits": visits, "starts": starts, "screen_outs": screen,
+                         "quota_full": full, "completions": done,
+                         "completion_rate": done / starts if starts else None,
+                         "median_seconds": median})  # fmt: skip
+
+    daily_rows = session.execute(
+        select(DailyCount.day, District.name, func.sum(DailyCount.completions))
+        .join(Channel, Channel.id == DailyCount.channel_id)
+        .join(District, District.id == Channel.district_id)
+        .where(Channel.wave_id == wave.id)
+        .group_by(DailyCount.day, District.name)
+        .order_by(DailyCount.day)
+    ).all()
+    daily: dict[str, int] = {}
+    recent: dict[str, int] = {}
+    for day, district, count in daily_rows:
+        daily[day.isoformat()] = daily.get(day.isoformat(), 0) + int(count)
+        if day > today - timedelta(days=3):
+            recent[district] = recent.get(district, 0) + int(count)
+
+    days_left = (wave.ends_on - today).days if wave.ends_on else None
+    for block in per_district.values():
+        block["share"] = block["achieved"] / block["target"] if block["target"] else 0.0
+        block["level"] = progress_class(block["share"]) if block["target"] else "low"
+        rate = recent.get(block["district"], 0) / 3
+        block["rate_per_day"] = rate
+        block["at_risk"] = bool(
+            block["target"]
+            and block["achieved"] < block["target"]
+            and days_left is not None
+            and block["achieved"] + rate * max(days_left, 0) < block["target"]
+        )
+
+    flagged = session.execute(
+        select(Response.id, Response.receipt_code, Response.district, Response.flags,
+               Response.excluded, Response.duration_seconds, Response.submitted_at)
+        .where(Response.wave_id == wave.id, Response.is_flagged.is_(True))
+        .order_by(Response.id.desc())
+        .limit(flagged_limit)
+    ).all()  # fmt: skip
+    total_target = sum(b["target"] for b in per_district.values())
+    total_achieved = sum(b["achieved"] for b in per_district.values())
+    return {
+        "wave": {"id": wave.id, "name": wave.name, "city": wave.city.name,
+                 "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
+                 "days_left": days_left, "policy": wave.quota_policy},
+        "totals": {"target": total_target, "achieved": total_achieved,
+                   "completions": sum(c["completions"] for c in channels),
+                   "visits": sum(c["visits"] for c in channels),
+                   "share": total_achieved / total_target if total_target else 0.0},
+        "districts": list(per_district.values()),
+        "channels": channels,
+        "daily": [{"day": d, "completions": n} for d, n in sorted(daily.items())],
+        "flagged": [{"id": r.id, "receipt": r.receipt_code, "district": r.district,
+                     "flags": list(r.flags), "excluded": r.excluded,
+                     "duration": r.duration_seconds,
+                     "submitted_at": r.submitted_at.isoformat(timespec="seconds")}
+                    for r in flagged],
+    }  # fmt: skip

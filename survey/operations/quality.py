@@ -1,0 +1,122 @@
+"""Data-quality flags computed when a response is stored, and exclusion by organizers.
+
+Flags (a response may have several; flagged responses are reviewed, never dropped):
+- ``min_duration``: faster than ``MIN_DURATION_SECONDS`` (a bot or a click-through);
+- ``too_fast``: faster than ``QUALITY_TOO_FAST_SHARE`` (default 0.4) of the wave's
+  median duration, once 20 responses exist (median from the duration histogram);
+- ``straight_lined``: the same answer to every scale item (4 or more answered);
+- ``repeated_device``: another response of the wave came from the same device cookie;
+- ``honeypot``: the hidden field was filled in (bots).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from survey.extensions import db
+from survey.models import Channel, DailyCount, DurationBucket, Response, utcnow
+from survey.operations.audit import record
+from survey.operations.errors import OperationError
+
+BUCKET = 10
+LAST_BUCKET = 3600
+
+
+def local_day(moment=None):
+    """Calendar day in China (UTC+8) of a naive UTC time."""
+    return ((moment or utcnow()) + timedelta(hours=8)).date()
+
+
+def median_from_buckets(buckets: list[tuple[int, int]]) -> float | None:
+    """Median duration (seconds) from (bucket start, count) pairs, interpolated in the bin."""
+    total = sum(c for _, c in buckets)
+    if total == 0:
+        return None
+    half = total / 2
+    seen = 0
+    for start, count in sorted(buckets):
+        if seen + count >= half:
+            width = BUCKET if start < LAST_BUCKET else 0
+            return start + width * (half - seen) / count
+        seen += count
+    return float(sorted(buckets)[-1][0])
+
+
+def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
+    rows = session.execute(
+        select(DurationBucket.bucket, func.sum(DurationBucket.count))
+        .join(Channel, Channel.id == DurationBucket.channel_id)
+        .where(Channel.wave_id == wave_id)
+        .group_by(DurationBucket.bucket)
+    ).all()
+    return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
+
+
+def quality_flags(session, sub, duration: float) -> list[str]:
+    flags = []
+    median, count = wave_median_duration(session, sub.channel.wave_id)
+    share = current_app.config.get("QUALITY_TOO_FAST_SHARE", 0.4)
+    if median and count >= 20 and duration < share * median:
+        flags.append("too_fast")
+    scale = [q.id for q in sub.questionnaire.questions if q.type == "scale"]
+    given = [sub.answers[qid] for qid in scale if qid in sub.answers]
+    if len(given) >= 4 and len(given) == len(scale) and len(set(given)) == 1:
+        flags.append("straight_lined")
+    if sub.device_hash:
+        repeat = session.scalar(
+            select(Response.id)
+            .where(Response.wave_id == sub.channel.wave_id, Response.device_hash == sub.device_hash)
+            .limit(1)
+        )
+        if repeat is not None:
+            flags.append("repeated_device")
+    return flags
+
+
+def count_submission(session, channel_id: int, duration: float) -> None:
+    """Daily completions and the duration histogram (upserts in the submit transaction)."""
+    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+    day = local_day()
+    stmt = insert(DailyCount).values(channel_id=channel_id, day=day, completions=1)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["channel_id", "day"],
+            set_={"completions": DailyCount.completions + 1},
+        )
+    )
+    bucket = min(int(duration // BUCKET) * BUCKET, LAST_BUCKET)
+    stmt = insert(DurationBucket).values(channel_id=channel_id, bucket=bucket, count=1)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["channel_id", "bucket"], set_={"count": DurationBucket.count + 1}
+        )
+    )
+
+
+def set_excluded(response_id: int, excluded: bool, reason: str = "") -> Response:
+    """Exclude a response from estimates and exports of valid data, or restore it."""
+    with db.write() as session:
+        response = session.get(Response, response_id)
+        if response is None:
+            raise OperationError("没有这份答卷。")
+        if response.withdrawn_at is not None:
+            raise OperationError("这份答卷已由受访者撤回，不能恢复。")
+        session.execute(
+            update(Response).where(Response.id == response_id).values(excluded=excluded)
+        )
+        record(session, "response_exclude" if excluded else "response_restore", "response",
+               response_id, {"receipt": response.receipt_code, "reason": reason[:200]})  # fmt: skip
+    response.excluded = excluded
+    return response
+
+
+def valid_responses_query(wave_id: int):
+    """``select()`` of the wave's valid responses (not excluded)."""
+    from survey.operations.dataset import valid_responses
+
+    return valid_responses(wave_id)

@@ -1,0 +1,128 @@
+"""The organizer's dashboard: counters, quality flags, exclusion, channels, JSON."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, select, update
+
+from survey.extensions import db
+from survey.models import AuditEvent, Channel, DailyCount, DurationBucket, Response
+from survey.operations.dataset import valid_responses
+from survey.operations.quality import median_from_buckets
+from tests.conftest import form_tokens
+from tests.resident import STANDARD_PAGES, channel_token, complete
+from tests.staff import log_in, make_user
+
+
+def organizer_client(app):
+    client = app.test_client()
+    log_in(client, make_user(app, "org", "organizer"))
+    return client
+
+
+def test_median_from_histogram_by_hand():
+    # 10 responses: 3 in [60,70), 4 in [70,80), 3 in [80,90) -> median in second bin:
+    # half = 5, 3 before it, so 70 + 10 * (5 - 3) / 4 = 75.
+    assert median_from_buckets([(60, 3), (70, 4), (80, 3)]) == 75.0
+    assert median_from_buckets([]) is None
+
+
+def test_submit_updates_counters(app, client, demo_wave):
+    token = channel_token(app)
+    complete(client, token)
+    with app.app_context():
+        channel = db.session.scalar(select(Channel).filter_by(token=token))
+        assert sum(d.completions for d in db.session.scalars(select(DailyCount))) == 1
+        assert sum(b.count for b in db.session.scalars(select(DurationBucket))) == 1
+        assert channel.stats.completions == 1
+
+
+def test_straight_lining_and_repeated_device_are_flagged(app, demo_wave):
+    token = channel_token(app)
+    client = app.test_client()
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[1] = {k: "3" for k in pages[1]}
+    complete(client, token, pages=pages)
+    complete(client, token)  # same browser: same device cookie
+    with app.app_context():
+        first, second = db.session.scalars(select(Response).order_by(Response.id))
+        assert "straight_lined" in first.flags
+        assert "repeated_device" in second.flags and "repeated_device" not in first.flags
+        assert first.device_hash and len(first.device_hash) == 32
+
+
+def test_dashboard_page_and_json(app, demo_wave):
+    token = channel_token(app)
+    complete(app.test_client(), token)
+    client = organizer_client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "咸安区" in html and "每日完成量" in html and "data-url" in html
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    assert data["totals"]["achieved"] == 1 and data["totals"]["target"] == 1800
+    xianan = next(d for d in data["districts"] if d["district"] == "咸安区")
+    assert xianan["achieved"] == 1 and xianan["target"] == 300
+    assert sum(c["completions"] for c in data["channels"]) == 1
+    assert data["daily"][0]["completions"] == 1
+
+
+def test_dashboard_json_uses_a_bounded_number_of_queries(app, demo_wave):
+    client = organizer_client(app)
+    token = channel_token(app)
+
+    def count():
+        statements = []
+        engine = app.extensions["survey_db"]["engine"]
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        client.get(f"/staff/waves/{demo_wave}/dashboard.json")
+        event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    empty = count()
+    for _ in range(5):
+        complete(app.test_client(), token)
+    assert count() == empty
+    assert empty < 20
+
+
+def test_exclude_and_restore_are_audited_and_respected(app, demo_wave):
+    token = channel_token(app)
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[-1]["website"] = "bot"
+    complete(app.test_client(), token, pages=pages)
+    client = organizer_client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "疑似机器提交" in html
+    with app.app_context():
+        rid = db.session.scalar(select(Response.id))
+    csrf = form_tokens(html)["csrf_token"]
+    url = f"/staff/waves/{demo_wave}/responses/{rid}/exclude"
+    client.post(url, data={"csrf_token": csrf, "excluded": "1", "reason": "机器提交"})
+    with app.app_context():
+        assert list(db.session.scalars(valid_responses(demo_wave))) == []
+    client.post(url, data={"csrf_token": csrf, "excluded": "0"})
+    with app.app_context():
+        assert len(list(db.session.scalars(valid_responses(demo_wave)))) == 1
+        actions = [e.action for e in db.session.scalars(select(AuditEvent))]
+        assert "response_exclude" in actions and "response_restore" in actions
+
+
+def test_close_channel_from_dashboard(app, demo_wave):
+    client = organizer_client(app)
+    token = channel_token(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    with app.app_context():
+        cid = db.session.scalar(select(Channel.id).filter_by(token=token))
+    client.post(f"/staff/waves/{demo_wave}/channels/{cid}/open",
+                data={"csrf_token": form_tokens(html)["csrf_token"], "open": "0", "back": "dashboard"})  # fmt: skip
+    assert "本次调查已结束" in app.test_client().get(f"/s/{token}").get_data(as_text=True)
+
+
+def test_channel_labels_are_escaped(app, demo_wave):
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Channel).values(label="<script>alert(1)</script>"))
+    client = organizer_client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    body = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_data(as_text=True)
+    assert "<script>" not in body  # JSON escapes < as \u003c
