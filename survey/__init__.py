@@ -14,6 +14,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``survey.models`` and ``survey.migrate`` import without the web stack.
     """
     from survey import cli, config, errors, extensions, i18n, security
+    from survey.admin.blueprint import bp as admin_bp
     from survey.auth import access
     from survey.auth.blueprint import bp as auth_bp
     from survey.dashboard.blueprint import bp as dashboard_bp
@@ -38,5 +39,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(fieldwork_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(admin_bp)
     app.jinja_env.globals["view_endpoints"] = app.view_functions
     return app

@@ -1,0 +1,1 @@
+"""Administration: staff accounts, survey waves, and the audit log."""

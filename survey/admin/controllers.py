@@ -1,0 +1,147 @@
+"""Views for administrators (accounts, waves) and the audit log (organizers too)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, Wave
+from survey.operations.errors import OperationError
+from survey.operations.users import create_user, reset_password, set_active, set_roles
+from survey.operations.waves import create_wave_from_form, update_wave
+
+PAGE_SIZE = 50
+
+
+def users():
+    rows = db.session.scalars(select(User).order_by(User.username))
+    return render_template("admin/users.html", users=list(rows), roles=ROLES, temp=None)
+
+
+def create_user_view():
+    try:
+        create_user(
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            request.form.getlist("roles"),
+            request.form.get("display_name", ""),
+        )
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("账号已创建。")
+    return redirect(url_for("admin.users"))
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def update_user(user_id: int):
+    user = _user(user_id)
+    action = request.form.get("action")
+    try:
+        if action == "roles":
+            set_roles(user, request.form.getlist("roles"))
+            flash(f"{user.username} 的角色已更新。")
+        elif action in ("activate", "deactivate"):
+            set_active(user, action == "activate")
+            flash(f"{user.username} 已{'启用' if action == 'activate' else '停用'}。")
+        elif action == "reset":
+            _, password = reset_password(user.username)
+            rows = db.session.scalars(select(User).order_by(User.username))
+            return render_template(
+                "admin/users.html", users=list(rows), roles=ROLES,
+                temp=(user.username, password),
+            )  # fmt: skip
+        else:
+            abort(400)
+    except OperationError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users"))
+
+
+def waves():
+    rows = db.session.scalars(select(Wave).order_by(Wave.id.desc()))
+    return render_template(
+        "admin/waves.html",
+        waves=list(rows),
+        cities=list(db.session.scalars(select(City).order_by(City.name))),
+        questionnaires=list(
+            db.session.scalars(
+                select(QuestionnaireVersion).order_by(
+                    QuestionnaireVersion.slug, QuestionnaireVersion.version.desc()
+                )
+            )
+        ),
+    )
+
+
+def create_wave_view():
+    try:
+        wave = create_wave_from_form(request.form)
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"已创建调查轮次 {wave.name}。")
+    return redirect(url_for("admin.waves"))
+
+
+def update_wave_view(wave_id: int):
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    try:
+        update_wave(wave, request.form)
+    except OperationError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("轮次信息已保存。")
+    return redirect(url_for("admin.waves"))
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def audit():
+    action = request.args.get("action", "")
+    start, end = _date(request.args.get("from")), _date(request.args.get("to"))
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if start:
+        query = query.where(AuditEvent.at >= datetime.combine(start, datetime.min.time()))
+    if end:
+        query = query.where(
+            AuditEvent.at < datetime.combine(end + timedelta(days=1), datetime.min.time())
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    events = db.session.scalars(
+        query.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    )
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    return render_template(
+        "admin/audit.html",
+        events=list(events),
+        actions=list(actions),
+        action=action,
+        start=request.args.get("from", ""),
+        end=request.args.get("to", ""),
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        total=total,
+    )

@@ -1,0 +1,61 @@
+"""Creating and editing survey waves from the administrator's form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from survey.extensions import db
+from survey.models import City, QuestionnaireVersion, Wave
+from survey.operations.audit import record
+from survey.operations.cities import create_wave
+from survey.operations.errors import OperationError
+
+
+def _date(value: str | None, label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise OperationError(f"{label}格式应为 YYYY-MM-DD。") from None
+
+
+def _dates(form) -> tuple[date | None, date | None]:
+    start = _date(form.get("starts_on"), "开始日期")
+    end = _date(form.get("ends_on"), "结束日期")
+    if start and end and end < start:
+        raise OperationError("结束日期不能早于开始日期。")
+    return start, end
+
+
+def create_wave_from_form(form) -> Wave:
+    city = db.session.get(City, int(form.get("city_id") or 0))
+    version = db.session.get(QuestionnaireVersion, int(form.get("questionnaire_id") or 0))
+    name = (form.get("name") or "").strip()
+    if city is None or version is None or not name:
+        raise OperationError("请选择城市和问卷，并填写轮次名称（如 2026年度）。")
+    start, end = _dates(form)
+    wave = create_wave(
+        city, name[:100], version, (form.get("organizer") or "").strip()[:200], start, end,
+        form.get("quota_policy") or "close",
+    )  # fmt: skip
+    with db.write() as session:
+        record(session, "wave_create", "wave", wave.id, {"name": wave.name, "city": city.name})
+    return wave
+
+
+def update_wave(wave: Wave, form) -> Wave:
+    start, end = _dates(form)
+    policy = form.get("quota_policy") or wave.quota_policy
+    if policy not in ("close", "soft"):
+        raise OperationError("配额策略只能是 close 或 soft。")
+    with db.write() as session:
+        wave = session.get(Wave, wave.id)
+        old = {"organizer": wave.organizer, "starts_on": str(wave.starts_on),
+               "ends_on": str(wave.ends_on), "quota_policy": wave.quota_policy}  # fmt: skip
+        wave.organizer = (form.get("organizer") or "").strip()[:200]
+        wave.starts_on, wave.ends_on, wave.quota_policy = start, end, policy
+        new = {"organizer": wave.organizer, "starts_on": str(start), "ends_on": str(end),
+               "quota_policy": policy}  # fmt: skip
+        record(session, "wave_update", "wave", wave.id, {"old": old, "new": new})
+    return wave
