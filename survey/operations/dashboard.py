@@ -107,13 +107,16 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
             recent[district] = recent.get(district, 0) + int(count)
 
     days_left = (wave.ends_on - today).days if wave.ends_on else None
+    # Judge the pace only after the first day of fieldwork.
+    judged = wave.starts_on is None or (today - wave.starts_on).days >= 1
     for block in per_district.values():
         block["share"] = block["achieved"] / block["target"] if block["target"] else 0.0
         block["level"] = progress_class(block["share"]) if block["target"] else "low"
         rate = recent.get(block["district"], 0) / 3
         block["rate_per_day"] = rate
         block["at_risk"] = bool(
-            block["target"]
+            judged
+            and block["target"]
             and block["achieved"] < block["target"]
             and days_left is not None
             and block["achieved"] + rate * max(days_left, 0) < block["target"]

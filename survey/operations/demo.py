@@ -35,7 +35,9 @@ ORGANIZER = "咸宁市统计局（演示）"
 
 def setup_demo(today: date | None = None) -> Wave:
     """Create (or reuse) the demo city, questionnaire, wave and one channel per district."""
-    today = today or date.today()
+    from survey.operations.quality import local_day
+
+    today = today or local_day()
     version = register_questionnaire(standard_questionnaire())
     city = create_city(CITY, PROVINCE, DISTRICTS)
     session = db.session

@@ -126,3 +126,26 @@ def test_channel_labels_are_escaped(app, demo_wave):
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     body = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_data(as_text=True)
     assert "<script>" not in body  # JSON escapes < as \u003c
+
+
+def test_at_risk_projection(app, demo_wave):
+    from datetime import timedelta
+
+    from survey.models import Wave
+    from survey.operations.dashboard import dashboard_data
+    from survey.operations.quality import local_day
+
+    complete(app.test_client(), channel_token(app))
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        today = local_day()
+        wave.starts_on = today
+        assert not any(d["at_risk"] for d in dashboard_data(wave, today)["districts"])  # day one
+        wave.starts_on = today - timedelta(days=5)
+        wave.ends_on = today + timedelta(days=2)
+        data = dashboard_data(wave, today)
+        xianan = next(d for d in data["districts"] if d["district"] == "咸安区")
+        assert xianan["rate_per_day"] == 1 / 3 and xianan["at_risk"]  # 1 + 2/3 < 300
+        wave.ends_on = today + timedelta(days=2000)
+        assert not next(d for d in dashboard_data(wave, today)["districts"]
+                        if d["district"] == "咸安区")["at_risk"]  # fmt: skip
