@@ -115,6 +115,54 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+@click.command("import-frame")
+@click.option("--wave-id", type=int, required=True, help="调查轮次编号")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_frame_cmd(wave_id: int, path: Path) -> None:
+    """导入人口数据（CSV 或 XLSX）；文件有任何问题时不导入。"""
+    from survey.extensions import db
+    from survey.models import Wave
+    from survey.operations.frames import FrameError, import_frame
+
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
+    try:
+        count = import_frame(wave, path.read_bytes(), path.name, actor_name="cli")
+    except FrameError as exc:
+        raise click.ClickException("未导入：\n" + "\n".join(exc.problems)) from exc
+    click.echo(f"已导入 {count} 个人口单元到 {wave.city.name} {wave.name}。")
+
+
+@click.command("plan-quotas")
+@click.option("--wave-id", type=int, required=True)
+@click.option("--total", type=int, help="总样本量（按人口比例分到各区县）")
+@click.option("--per-district", type=int, help="每个区县的样本量")
+@click.option("--min-per-district", type=int, default=0, show_default=True)
+@with_appcontext
+def plan_quotas_cmd(wave_id, total, per_district, min_per_district) -> None:
+    """生成配额方案（区县 × 性别 × 年龄组，最大余数法）。"""
+    from survey.extensions import db
+    from survey.models import Wave
+    from survey.operations.errors import OperationError
+    from survey.operations.frames import frame_summary
+    from survey.operations.quotas import make_plan
+
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
+    sizes = {d: per_district for d in frame_summary(wave.id)} if per_district else None
+    try:
+        plan = make_plan(wave, total=total, per_district=sizes,
+                         min_per_district=min_per_district, actor_name="cli")  # fmt: skip
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for district, n in plan.per_district.items():
+        click.echo(f"{district}\t{n}")
+    click.echo(f"合计 {plan.total}")
+
+
 @click.command("purge-paradata")
 @click.option("--days", type=int, help="保留天数（默认：配置 PARADATA_RETENTION_DAYS）")
 @with_appcontext
@@ -180,6 +228,8 @@ def init_app(app: Flask) -> None:
         qrcodes_cmd,
         demo_cmd,
         purge_paradata_cmd,
+        import_frame_cmd,
+        plan_quotas_cmd,
         backup_cmd,
         restore_cmd,
     ):

@@ -128,3 +128,17 @@ def test_target_edit_is_audited(app, demo_wave):
         set_target(cell.id, old + 7)
         event = db.session.scalar(select(AuditEvent).filter_by(action="quota_change"))
         assert event.detail["old"] == old and event.detail["new"] == old + 7
+
+
+def test_cli_import_and_plan(app, runner, demo_wave, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("district,sex\n咸安区,男\n", encoding="utf-8")
+    result = runner.invoke(args=["import-frame", "--wave-id", str(demo_wave), str(bad)])
+    assert result.exit_code != 0 and "缺少列" in result.output
+    good = DEMO_DIR / "xianning_frame.csv"
+    result = runner.invoke(args=["import-frame", "--wave-id", str(demo_wave), str(good)])
+    assert result.exit_code == 0 and "已导入 120 个人口单元" in result.output
+    result = runner.invoke(args=["plan-quotas", "--wave-id", str(demo_wave), "--total", "1200",
+                                 "--min-per-district", "150"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "合计 1200" in result.output
