@@ -92,7 +92,7 @@ def main() -> int:
         if (rep + 1) % max(1, args.reps // 10) == 0:
             print(f"  {rep + 1}/{args.reps} samples", file=sys.stderr)
     print(f"{args.reps} samples, {args.per_district} respondents per district, {args.ci} intervals")
-    print(f"{'district':<8}{'truth':>8}" + "".join(f"{m + ' cover':>18}{m + ' bias':>16}" for m in methods)
+    print(f"{'district':<8}{'truth':>8}" + "".join(f"{m + ' cover':>20}{m + ' bias':>20}" for m in methods)
           + f"{'unweighted bias':>18}")  # fmt: skip
     failed = False
     for d in DISTRICTS:
