@@ -115,6 +115,9 @@ def test_close_channel_from_dashboard(app, demo_wave):
     client.post(f"/staff/waves/{demo_wave}/channels/{cid}/open",
                 data={"csrf_token": form_tokens(html)["csrf_token"], "open": "0", "back": "dashboard"})  # fmt: skip
     assert "本次调查已结束" in app.test_client().get(f"/s/{token}").get_data(as_text=True)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).filter_by(action="channel_close"))
+        assert event.actor_name == "org" and event.object_id == str(cid)
 
 
 def test_channel_labels_are_escaped(app, demo_wave):
