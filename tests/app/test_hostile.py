@@ -1,0 +1,155 @@
+"""Hostile input: random and adversarial data never causes a server error,
+is rejected with a clear message, and stores nothing; markup is escaped."""
+
+from __future__ import annotations
+
+import string
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
+from werkzeug.datastructures import MultiDict
+
+from questionnaires import QuestionnaireError, load_questionnaire_text
+from survey.extensions import db
+from survey.models import Channel, Response, User, Wave
+from survey.operations.frames import FrameError, read_frame_file, validate_frame
+from tests.conftest import form_tokens
+from tests.resident import STANDARD_PAGES, channel_token, start, submit_page
+from tests.staff import log_in, make_user
+
+FUZZ = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(data=json_like)
+def test_loader_rejects_random_structures_cleanly(data):
+    try:
+        load_questionnaire_text(yaml.safe_dump(data, allow_unicode=True), "fuzz.yaml")
+    except QuestionnaireError as exc:
+        assert exc.problems and all(p.file == "fuzz.yaml" for p in exc.problems)
+
+
+@FUZZ
+@given(text=st.text(max_size=300))
+def test_loader_survives_arbitrary_text(text):
+    try:
+        load_questionnaire_text(text, "fuzz.yaml")
+    except QuestionnaireError:
+        pass
+
+
+@FUZZ
+@given(
+    raw=st.binary(max_size=400)
+    | st.text(alphabet=string.printable + "区县男女", max_size=400).map(str.encode)
+)
+def test_frame_importer_never_crashes(raw):
+    categories = {
+        "district": ["甲区"],
+        "sex": ["男", "女"],
+        "age_group": ["18-29岁"],
+        "urban_rural": [],
+    }
+    try:
+        validate_frame(read_frame_file(raw, "fuzz.csv"), categories)
+    except FrameError as exc:
+        assert exc.problems
+
+
+field_values = st.lists(
+    st.text(max_size=30)
+    | st.sampled_from(["5", "dk", "男", "under18", "none", "sorting", "-1", "9" * 12]),
+    max_size=3,
+)
+
+
+@FUZZ
+@given(form=st.dictionaries(
+    st.sampled_from([q for page in STANDARD_PAGES for q in page] + ["state", "website", "x"]),
+    field_values, max_size=8))  # fmt: skip
+def test_random_page_posts_never_500_and_store_nothing(app, demo_wave, form):
+    client = app.test_client()
+    token = channel_token(app)
+    first = start(client, token)
+    tokens = form_tokens(first.get_data(as_text=True))
+    data = [(k, v) for k, values in form.items() for v in values if k != "state"]
+    if "state" in form:
+        data.append(("state", (form["state"] or [""])[0]))
+    else:
+        data.append(("state", tokens["state"]))
+    data.append(("csrf_token", tokens["csrf_token"]))
+    response = client.post(f"/s/{token}/page", data=MultiDict(data))
+    assert response.status_code in (200, 400, 422), response.status_code
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 0
+
+
+def test_oversized_body_is_413(app, client, demo_wave):
+    token = channel_token(app)
+    page = start(client, token).get_data(as_text=True)
+    response = client.post(
+        f"/s/{token}/page", data={**form_tokens(page), "suggestion": "字" * 70000}
+    )
+    assert response.status_code == 413
+    assert "提交内容过大" in response.get_data(as_text=True)
+
+
+def test_forged_channel_token_and_state_from_another_channel(app, client, demo_wave):
+    token = channel_token(app)
+    other = channel_token(app, "嘉鱼县")
+    page = start(client, token).get_data(as_text=True)
+    assert client.post("/s/forged-token/page", data=form_tokens(page)).status_code == 404
+    moved = client.post(f"/s/{other}/page", data={**form_tokens(page), **STANDARD_PAGES[0]})
+    assert moved.status_code == 400  # a state signed for one channel is refused on another
+
+
+def test_markup_is_escaped_everywhere_staff_can_type(app, demo_wave):
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Channel).values(label=PAYLOAD))
+            session.execute(update(Wave).values(name=PAYLOAD, organizer=PAYLOAD))
+    admin = make_user(app, "xss-admin", "administrator", "organizer", "statistician")
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(User).where(User.id == admin.id).values(display_name=PAYLOAD))
+    client = app.test_client()
+    log_in(client, admin)
+    token = channel_token(app)
+    pages = [
+        f"/s/{token}",
+        "/staff/",
+        "/staff/waves/",
+        f"/staff/waves/{demo_wave}/dashboard",
+        f"/staff/waves/{demo_wave}/channels",
+        f"/staff/waves/{demo_wave}/posters",
+        f"/staff/waves/{demo_wave}/quotas",
+        "/staff/admin/users",
+        "/staff/admin/waves",
+        "/staff/audit",
+        f"/staff/waves/{demo_wave}/dashboard.json",
+    ]
+    for url in pages:
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in body and "<img src=x" not in body, url
+    resident = app.test_client()
+    page = start(resident, token)
+    answers = [dict(p) for p in STANDARD_PAGES]
+    answers[-1]["suggestion"] = PAYLOAD
+    for values in answers:
+        page = submit_page(resident, token, page.get_data(as_text=True), values)
+    assert page.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Response.answers))["suggestion"] == PAYLOAD  # kept as text
