@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey.respond.controllers import csrf_error
 
@@ -13,7 +14,26 @@ def _page(status: int, title: str, text: str):
     return render_template("error.html", status=status, title=title, text=text), status
 
 
+def _database_unavailable(exc):
+    """The database is restarting or busy: a clear, retryable answer (never a bare 500).
+
+    Retrying the same form is safe: the submission id makes it idempotent.
+    """
+    from survey.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool will replace it
+        pass
+    response, status = _page(
+        503, _l("服务暂时繁忙"), _l("请稍等几秒后再点一次提交按钮；您已填写的内容不会丢失。")
+    )
+    return response, status, {"Retry-After": "2"}
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(
         404, lambda e: _page(404, _l("页面不存在"), _l("链接可能有误或已失效，请重新扫描二维码。"))

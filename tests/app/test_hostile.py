@@ -153,3 +153,31 @@ def test_markup_is_escaped_everywhere_staff_can_type(app, demo_wave):
     assert page.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(Response.answers))["suggestion"] == PAYLOAD  # kept as text
+
+
+def test_database_outage_is_a_retryable_503(app, client, demo_wave, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import survey.respond.controllers as controllers
+
+    token = channel_token(app)
+    page = start(client, token)
+    for values in STANDARD_PAGES[:-1]:
+        page = submit_page(client, token, page.get_data(as_text=True), values)
+    html = page.get_data(as_text=True)
+    real = controllers.submit_response
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(controllers, "submit_response", down)
+    failed = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "2"
+    assert "不会丢失" in failed.get_data(as_text=True)
+    monkeypatch.setattr(controllers, "submit_response", real)
+    retried = submit_page(client, token, html, STANDARD_PAGES[-1])
+    again = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert retried.status_code == again.status_code == 303
+    assert retried.headers["Location"] == again.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 1

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""Load and fault benchmark through the real HTTP path under gunicorn.
+
+    python bench/bench_load.py                       # SQLite, 20,000 submissions, 64 clients
+    python bench/bench_load.py --postgres            # the same on PostgreSQL (throw-away database)
+    python bench/bench_load.py --kill 3              # SIGKILL the server 3 times during the run
+    python bench/bench_load.py --postgres --restart-postgres 2   # restart PostgreSQL during the run
+
+Clients (several processes × threads, 64 in all) each repeat the resident's path:
+landing → consent (CSRF) → page 1 → page 2 → page 3 (submit), keeping cookies, over
+all channels and many quota cells; one more client polls the dashboard JSON every
+second as an organizer. A request that fails to connect, or gets 503, is retried
+with the same form (the submission id makes that safe). Afterwards it checks:
+every acknowledged receipt is stored, no response beyond those, no half-stored
+response, counters equal to stored counts, and zero 500s. It then measures a bare
+endpoint (/healthz) with the same clients, and prints throughput and p50/p99.
+Targets: the submit path reaches at least half of the bare endpoint's request
+throughput; p99 under 100 ms. Exits 1 when an invariant breaks (targets are reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+STATE = re.compile(r'name="state" value="([^"]+)"')
+SEXES = ["男", "女"]
+AGES = ["18-29岁", "30-39岁", "40-49岁", "50-59岁", "60岁及以上"]
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class Client:
+    """One resident's browser: keep-alive connection, cookies, retries."""
+
+    def __init__(self, port: int, latencies: list, codes: dict):
+        self.port, self.conn, self.cookies = port, None, {}
+        self.latencies, self.codes = latencies, codes
+
+    def request(self, method: str, path: str, form: list | None = None, tries: int = 60):
+        body = urlencode(form).encode() if form is not None else None
+        for _ in range(tries):
+            headers = {"User-Agent": "Mozilla/5.0 (Android; Mobile) bench"}
+            if self.cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            if body is not None:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            start = time.perf_counter()
+            try:
+                if self.conn is None:
+                    self.conn = HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn.request(method, path, body=body, headers=headers)
+                resp = self.conn.getresponse()
+                data = resp.read()
+            except (OSError, ConnectionError, Exception):  # noqa: BLE001 - server killed: retry
+                self.codes["conn_error"] = self.codes.get("conn_error", 0) + 1
+                if self.conn is not None:
+                    self.conn.close()
+                self.conn = None
+                time.sleep(0.3)
+                continue
+            self.latencies.append(time.perf_counter() - start)
+            self.codes[resp.status] = self.codes.get(resp.status, 0) + 1
+            for value in resp.msg.get_all("Set-Cookie") or []:
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+            if resp.getheader("Connection", "").lower() == "close":
+                self.conn.close()
+                self.conn = None
+            if resp.status == 503:
+                time.sleep(0.5)
+                continue
+            return resp.status, data.decode("utf-8", "replace"), resp.getheader("Location")
+        raise RuntimeError(f"gave up on {method} {path}")
+
+
+def receipt_of(location: str) -> str:
+    token = location.rsplit("/", 1)[-1].split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+def resident_worker(port, tokens, districts, remaining, out, seed):
+    rng = random.Random(seed)
+    latencies, codes, receipts, abandoned = [], {}, [], 0
+    client = Client(port, latencies, codes)
+    while True:
+        with remaining.get_lock():
+            if remaining.value <= 0:
+                break
+            remaining.value -= 1
+        i = rng.randrange(len(tokens))
+        token, district = tokens[i], districts[i]
+        pages = [
+            {"age_group": rng.choice(AGES), "residence": "yes", "env_staff": "no",
+             "district": district, "sex": rng.choice(SEXES), "urban_rural": "城镇"},
+            {q: rng.choice("54321") for q in ("s_air", "s_water", "s_drinking", "s_green",
+                                               "s_sanitation", "s_noise", "s_government")},
+            {"activities": "sorting", "awareness": "know"},
+        ]  # fmt: skip
+        try:
+            status, html, _ = client.request("GET", f"/s/{token}")
+            status, html, _ = client.request("POST", f"/s/{token}/start",
+                                             [("csrf_token", CSRF.search(html).group(1))])  # fmt: skip
+            for page in pages:
+                form = [("csrf_token", CSRF.search(html).group(1)),
+                        ("state", STATE.search(html).group(1)), *page.items()]  # fmt: skip
+                status, html, location = client.request("POST", f"/s/{token}/page", form)
+            if status == 303:
+                receipts.append(receipt_of(location))
+            else:
+                abandoned += 1
+        except (RuntimeError, AttributeError):
+            abandoned += 1
+            client.cookies.clear()
+    out.put({"latencies": latencies, "codes": codes, "receipts": receipts, "abandoned": abandoned})
+
+
+def bare_worker(port, remaining, out):
+    latencies, codes = [], {}
+    client = Client(port, latencies, codes)
+    while True:
+        with remaining.get_lock():
+            if remaining.value <= 0:
+                break
+            remaining.value -= 1
+        client.request("GET", "/healthz")
+    out.put({"latencies": latencies, "codes": codes, "receipts": [], "abandoned": 0})
+
+
+def process_main(kind, port, tokens, districts, remaining, threads, out, seed):
+    results = mp.Queue() if False else None  # noqa: F841
+    collected = []
+    lock = threading.Lock()
+
+    class Sink:
+        def put(self, item):
+            with lock:
+                collected.append(item)
+
+    sink = Sink()
+    workers = [
+        threading.Thread(
+            target=resident_worker if kind == "submit" else bare_worker,
+            args=(port, tokens, districts, remaining, sink, seed * 1000 + t)
+            if kind == "submit"
+            else (port, remaining, sink),
+        )
+        for t in range(threads)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    merged = {"latencies": [], "codes": {}, "receipts": [], "abandoned": 0}
+    for item in collected:
+        merged["latencies"] += item["latencies"]
+        merged["receipts"] += item["receipts"]
+        merged["abandoned"] += item["abandoned"]
+        for k, v in item["codes"].items():
+            merged["codes"][k] = merged["codes"].get(k, 0) + v
+    out.put(merged)
+
+
+def run_clients(kind, port, tokens, districts, total, clients, procs):
+    remaining = mp.Value("i", total)
+    out = mp.Queue()
+    per = clients // procs
+    started = time.perf_counter()
+    ps = [mp.Process(target=process_main,
+                     args=(kind, port, tokens, districts, remaining, per, out, p))
+          for p in range(procs)]  # fmt: skip
+    for p in ps:
+        p.start()
+    results = [out.get() for _ in ps]
+    for p in ps:
+        p.join()
+    elapsed = time.perf_counter() - started
+    merged = {"latencies": [], "codes": {}, "receipts": [], "abandoned": 0}
+    for r in results:
+        merged["latencies"] += r["latencies"]
+        merged["receipts"] += r["receipts"]
+        merged["abandoned"] += r["abandoned"]
+        for k, v in r["codes"].items():
+            merged["codes"][k] = merged["codes"].get(k, 0) + v
+    merged["elapsed"] = elapsed
+    return merged
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, env, port, workers):
+        self.env, self.port, self.workers, self.proc = env, port, workers, None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "gthread",
+             "--threads", "16", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "wsgi:app"],
+            cwd=ROOT, env=self.env, start_new_session=True,
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                conn = HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def kill(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
+def prepare(url: str):
+    """Demo wave, soft quotas with room for everyone, an organizer for polling."""
+    from sqlalchemy import select, update
+
+    from survey import create_app
+    from survey.extensions import db
+    from survey.migrate import upgrade
+    from survey.models import Channel, District, QuotaCell, Wave
+
+    upgrade(url)
+    app = create_app({"SECRET_KEY": "k" * 48, "DATABASE_URL": url})
+    with app.app_context():
+        from survey.operations.demo import setup_demo
+
+        wave = setup_demo()
+        with db.write() as session:
+            session.execute(update(Wave).values(quota_policy="soft"))
+            session.execute(update(QuotaCell).values(target=1_000_000))
+        rows = db.session.execute(
+            select(Channel.token, District.name).join(District).where(Channel.wave_id == wave.id)
+        ).all()
+    app.extensions["survey_db"]["engine"].dispose()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def verify(url: str, receipts: list[str], abandoned: int) -> list[str]:
+    from sqlalchemy import create_engine, text
+
+    problems = []
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM response")).scalar()
+        codes = {r[0] for r in conn.execute(text("SELECT receipt_code FROM response"))}
+        half = conn.execute(text(
+            "SELECT count(*) FROM response WHERE answers IS NULL OR indicators IS NULL "
+            "OR district IS NULL")).scalar()  # fmt: skip
+        completions = conn.execute(text("SELECT sum(completions) FROM channel_stats")).scalar()
+        quota = conn.execute(
+            text("SELECT sum(achieved) + sum(over_quota) FROM quota_cell")
+        ).scalar()
+        daily = conn.execute(text("SELECT sum(completions) FROM daily_count")).scalar()
+    engine.dispose()
+    missing = [r for r in receipts if r not in codes]
+    if missing:
+        problems.append(f"{len(missing)} acknowledged receipts not stored")
+    if len(set(receipts)) != len(receipts):
+        problems.append("a receipt was acknowledged twice")
+    if stored > len(receipts) + abandoned:
+        problems.append(f"{stored - len(receipts)} responses stored beyond those acknowledged")
+    if half:
+        problems.append(f"{half} half-stored responses")
+    for name, value in (("channel completions", completions), ("quota counters", quota),
+                        ("daily counts", daily)):  # fmt: skip
+        if value != stored:
+            problems.append(f"{name} {value} != stored responses {stored}")
+    print(f"  stored {stored}, acknowledged {len(receipts)}, abandoned {abandoned}; counters: "
+          f"channels {completions}, quotas {quota}, daily {daily}")  # fmt: skip
+    return problems
+
+
+def summarize(label, result, requests_per_unit=1):
+    lat = sorted(result["latencies"])
+    p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
+    p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else float("nan")
+    rps = len(lat) / result["elapsed"]
+    print(f"{label}: {len(lat)} requests in {result['elapsed']:.1f} s = {rps:.0f} req/s; "
+          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; status {dict(sorted(result['codes'].items(), key=str))}")  # fmt: skip
+    return rps, p99
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--kill", type=int, default=0, help="SIGKILL the server this many times")
+    parser.add_argument("--restart-postgres", type=int, default=0)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp()
+    admin_engine = None
+    if args.postgres:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        name = f"load_{uuid.uuid4().hex[:8]}"
+        admin_engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp}/load.sqlite3"
+    tokens, districts = prepare(url)
+    env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
+           "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
+    port = free_port()
+    server = Server(env, port, args.workers)
+    server.start()
+    stop_faults = threading.Event()
+
+    def faults():
+        total = args.kill + args.restart_postgres
+        for k in range(total):
+            if stop_faults.wait(4.0):
+                return
+            if k < args.kill:
+                print(f"  fault {k + 1}: SIGKILL gunicorn", file=sys.stderr)
+                server.kill()
+                time.sleep(1.0)
+                server.start()
+            else:
+                print(f"  fault {k + 1}: restart PostgreSQL", file=sys.stderr)
+                version = sorted(os.listdir("/etc/postgresql"))[-1]
+                subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                                "restart"], check=False)  # fmt: skip
+
+    fault_thread = threading.Thread(target=faults)
+    fault_thread.start()
+    failed = False
+    try:
+        result = run_clients("submit", port, tokens, districts, args.submissions,
+                             args.clients, args.processes)  # fmt: skip
+        stop_faults.set()
+        fault_thread.join()
+        print(f"{'PostgreSQL' if args.postgres else 'SQLite'}, gunicorn {args.workers} workers "
+              f"× 16 threads, {args.clients} clients, kills {args.kill}, "
+              f"PostgreSQL restarts {args.restart_postgres}")  # fmt: skip
+        submit_rps, p99 = summarize("  resident path", result)
+        subs = len(result["receipts"]) / result["elapsed"]
+        print(f"  {len(result['receipts'])} submissions acknowledged = {subs:.0f} submissions/s")
+        errors_500 = result["codes"].get(500, 0)
+        if errors_500:
+            failed = True
+            print(f"  INVARIANT BROKEN: {errors_500} responses with status 500")
+        problems = verify(url, result["receipts"], result["abandoned"])
+        for p in problems:
+            print(f"  INVARIANT BROKEN: {p}")
+        failed |= bool(problems)
+        if not args.kill and not args.restart_postgres:
+            bare = run_clients(
+                "bare", port, tokens, districts, 20_000, args.clients, args.processes
+            )
+            bare_rps, _ = summarize("  bare endpoint /healthz", bare)
+            ratio = submit_rps / bare_rps
+            print(f"  submit path / bare endpoint throughput: {ratio:.2f} "
+                  f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
+                  f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
+    finally:
+        stop_faults.set()
+        server.stop()
+        if admin_engine is not None:
+            from sqlalchemy import text
+
+            with admin_engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print("invariants: " + ("BROKEN" if failed else "all hold"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
