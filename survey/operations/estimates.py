@@ -1,0 +1,80 @@
+"""Estimates of a wave: valid responses + population frame → analysis/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analysis import AnalysisError, estimate_domains
+from survey.models import Wave
+from survey.operations.dataset import population_rows, wave_columns
+from survey.operations.errors import OperationError
+from survey.operations.questionnaires import questionnaire_of
+
+WEIGHTINGS = ("raking", "poststratify", "none")
+CI_METHODS = ("logit", "beta", "wilson")
+
+
+@dataclass
+class Settings:
+    weighting: str = "raking"
+    margins: tuple[str, ...] = ("sex", "age_group")
+    ci: str = "logit"
+    level: float = 0.95
+    target: float = 0.80
+
+
+@dataclass
+class WaveEstimates:
+    settings: Settings
+    headline: dict[str, str]
+    labels: dict[str, str]
+    rows: list = field(default_factory=list)
+    items: list = field(default_factory=list)  # (item label, {district: row})
+    diagnostics: dict = field(default_factory=dict)
+    n: int = 0
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
+    """Weight the wave's valid responses and estimate the headline indicators and
+    every satisfaction item per district and for the city."""
+    if settings.weighting not in WEIGHTINGS or settings.ci not in CI_METHODS:
+        raise OperationError("加权方法或置信区间方法无效。")
+    if not 0.5 <= settings.level < 1 or not 0 < settings.target < 1:
+        raise OperationError("置信水平应在 0.5–0.999 之间，目标值应在 0–1 之间。")
+    q = questionnaire_of(wave.questionnaire)
+    headline = {k: v for k, v in q.headline.items() if v in q.indicators}
+    names = list(dict.fromkeys(headline.values()))
+    sat = headline.get("satisfaction")
+    item_names = [f"{sat}.{item}" for item in q.indicator(sat).items] if sat else []
+    columns = wave_columns(wave.id, names + item_names)
+    if len(columns) == 0:
+        raise OperationError("本轮还没有有效答卷。")
+    population = population_rows(wave.id)
+    if not population:
+        raise OperationError("请先导入本轮的人口数据（抽样框），才能加权估计。")
+    margins = [m for m in settings.margins if m in columns.cells]
+    try:
+        result = estimate_domains(
+            {k: columns.cells[k] for k in ("district", *margins)},
+            {k: columns.indicators[k] for k in names + item_names},
+            population,
+            by="district",
+            margins=margins,
+            weighting=settings.weighting,
+            ci=settings.ci,
+            level=settings.level,
+            target=settings.target,
+            kinds={k: "proportion" for k in names + item_names},
+        )
+    except AnalysisError as exc:
+        raise OperationError(f"无法加权估计：{exc}") from exc
+    labels = {ind.name: ind.label for ind in q.scoring}
+    out = WaveEstimates(settings, headline, labels, n=len(columns), diagnostics=result.diagnostics)
+    out.rows = [r for r in result.rows if r.indicator in names]
+    for item, name in zip(q.indicator(sat).items if sat else [], item_names, strict=True):
+        by_domain = {r.domain: r for r in result.rows if r.indicator == name}
+        out.items.append((q.question(item).text, by_domain))
+    out.items.sort(key=lambda pair: pair[1]["ALL"].estimate if "ALL" in pair[1] else 1)
+    out.weights = dict(zip(columns.respondent_id, map(float, result.weights), strict=True))
+    return out

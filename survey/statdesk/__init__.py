@@ -1,0 +1,1 @@
+"""The statistician's desk: weighted estimates with intervals."""

@@ -1,0 +1,57 @@
+"""The statistician's estimates page uses analysis/ on valid responses only."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from analysis import estimate_domains
+from survey.extensions import db
+from survey.models import Response, Wave
+from survey.operations.dataset import population_rows, wave_columns
+from survey.operations.estimates import Settings, wave_estimates
+from survey.operations.quality import set_excluded
+from tests.resident import STANDARD_PAGES, channel_token, complete
+from tests.staff import log_in, make_user
+
+
+def _fill(app, n_per_district=4):
+    for district in ("咸安区", "赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
+        token = channel_token(app, district)
+        for i in range(n_per_district):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(district=district, sex="男女"[i % 2],
+                            age_group=["18-29岁", "30-39岁", "40-49岁", "50-59岁", "60岁及以上"][i % 5])  # fmt: skip
+            pages[1]["s_air"] = "54321"[i % 5]
+            complete(app.test_client(), token, pages=pages)
+
+
+def test_page_matches_analysis_and_ignores_excluded(app, demo_wave):
+    _fill(app)
+    with app.app_context():
+        excluded = db.session.scalar(select(Response).limit(1))
+        set_excluded(excluded.id, True, "test")
+        wave = db.session.get(Wave, demo_wave)
+        ours = wave_estimates(wave, Settings(weighting="raking", margins=("sex",)))
+        columns = wave_columns(demo_wave, ["satisfied"])
+        assert len(columns) == 23 and excluded.receipt_code not in columns.respondent_id
+        direct = estimate_domains(
+            {"district": columns.cells["district"], "sex": columns.cells["sex"]},
+            {"satisfied": columns.indicators["satisfied"]},
+            population_rows(demo_wave), margins=["sex"], kinds={"satisfied": "proportion"},
+        )  # fmt: skip
+    row = next(r for r in ours.rows if r.domain == "ALL" and r.indicator == "satisfied")
+    assert row.estimate == pytest.approx(direct.row("ALL", "satisfied").estimate, rel=1e-12)
+    assert ours.items[0][0]  # weakest item first
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    html = client.get(f"/staff/waves/{demo_wave}/estimates?margins=sex").get_data(as_text=True)
+    assert "满意度" in html and "参与度" in html and "加权诊断" in html and "<svg" in html
+    assert f"{row.estimate * 100:.1f}%" in html
+
+
+def test_page_explains_missing_frame_or_data(app, demo_wave):
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    html = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
+    assert "还没有有效答卷" in html
