@@ -18,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.auth import access
     from survey.auth.blueprint import bp as auth_bp
     from survey.dashboard.blueprint import bp as dashboard_bp
+    from survey.exports.blueprint import bp as exports_bp
     from survey.fieldwork.blueprint import bp as fieldwork_bp
     from survey.paths import STATIC_DIR, TEMPLATES_DIR
     from survey.respond.blueprint import bp as respond_bp
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(statdesk_bp)
+    app.register_blueprint(exports_bp)
     app.jinja_env.globals["view_endpoints"] = app.view_functions
     app.add_url_rule("/healthz", "healthz", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

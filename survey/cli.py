@@ -163,6 +163,29 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district) -> None:
     click.echo(f"合计 {plan.total}")
 
 
+@click.command("export")
+@click.option("--wave-id", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta"]), default="csv")
+@click.option("--include-excluded", is_flag=True, help="包含已剔除答卷（加 excluded 列）")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def export_cmd(wave_id, fmt, include_excluded, output) -> None:
+    """导出微观数据（CSV、XLSX、SPSS .sav、Stata .dta），显示进度并记入操作日志。"""
+    from survey.extensions import db
+    from survey.models import Wave
+    from survey.operations.exports import audit_export, count_rows, write_file
+
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
+    total = count_rows(wave, include_excluded)
+    with click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar:
+        rows = write_file(wave, fmt, output, include_excluded, progress=bar.update)
+        bar.update(max(total, 1))
+    audit_export(wave, fmt, rows, actor_name="cli")
+    click.echo(f"已导出 {rows} 份答卷到 {output}")
+
+
 @click.command("purge-paradata")
 @click.option("--days", type=int, help="保留天数（默认：配置 PARADATA_RETENTION_DAYS）")
 @with_appcontext
@@ -229,6 +252,7 @@ def init_app(app: Flask) -> None:
         demo_cmd,
         purge_paradata_cmd,
         import_frame_cmd,
+        export_cmd,
         plan_quotas_cmd,
         backup_cmd,
         restore_cmd,

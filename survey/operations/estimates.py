@@ -33,6 +33,8 @@ class WaveEstimates:
     diagnostics: dict = field(default_factory=dict)
     n: int = 0
     weights: dict[str, float] = field(default_factory=dict)
+    #: Districts of the frame without any valid response (not estimated).
+    missing_districts: list[str] = field(default_factory=list)
 
 
 def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
@@ -54,6 +56,11 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     if not population:
         raise OperationError("请先导入本轮的人口数据（抽样框），才能加权估计。")
     margins = [m for m in settings.margins if m in columns.cells]
+    # Mid-fieldwork some districts may have no valid response yet: estimate the
+    # others and say which were left out (the city row then covers those only).
+    answered = set(columns.cells["district"])
+    missing = sorted({row["district"] for row in population} - answered)
+    population = [row for row in population if row["district"] in answered]
     try:
         result = estimate_domains(
             {k: columns.cells[k] for k in ("district", *margins)},
@@ -71,6 +78,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
         raise OperationError(f"无法加权估计：{exc}") from exc
     labels = {ind.name: ind.label for ind in q.scoring}
     out = WaveEstimates(settings, headline, labels, n=len(columns), diagnostics=result.diagnostics)
+    out.missing_districts = missing
     out.rows = [r for r in result.rows if r.indicator in names]
     for item, name in zip(q.indicator(sat).items if sat else [], item_names, strict=True):
         by_domain = {r.domain: r for r in result.rows if r.indicator == name}

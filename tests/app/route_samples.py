@@ -22,4 +22,5 @@ SAMPLES = {
     "channel_id": lambda wave_id: _first(Channel, wave_id=wave_id),
     "response_id": lambda wave_id: _first(Response, wave_id=wave_id),
     "user_id": lambda wave_id: _first(User),
+    "fmt": lambda wave_id: "csv",
 }

@@ -1,0 +1,1 @@
+"""Exports for statisticians: microdata (CSV, XLSX, SPSS, Stata) and estimates tables."""

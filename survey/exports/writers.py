@@ -1,0 +1,160 @@
+"""File writers. Every text cell that a spreadsheet could read as a formula
+(starting with =, +, -, @, tab or CR) is neutralised with a leading apostrophe;
+numbers stay numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from survey.exports.codebook import Variable
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    if isinstance(value, str) and value.startswith(DANGEROUS):
+        return "'" + value
+    return value
+
+
+def csv_chunks(variables: list[Variable], rows: Iterable[dict], labels: bool = False,
+               batch: int = 2000) -> Iterator[bytes]:  # fmt: skip
+    """UTF-8 CSV with a BOM (Excel on Chinese Windows), streamed in chunks."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    names = [v.name for v in variables]
+    coded = {v.name: v.values for v in variables if v.values} if labels else {}
+    buf.write("\ufeff")
+    writer.writerow(names)
+    for i, row in enumerate(rows, 1):
+        out = []
+        for name in names:
+            value = row.get(name)
+            if value is None:
+                out.append("")
+                continue
+            if name in coded:
+                value = coded[name].get(str(value), value)
+            out.append(safe_text(value) if isinstance(value, str) else value)
+        writer.writerow(out)
+        if i % batch == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8")
+
+
+def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note: str) -> int:
+    """XLSX (streaming write-only) with a data sheet, a codebook and a note."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    data = book.create_sheet("数据")
+    data.append([v.name for v in variables])
+    count = 0
+    for row in rows:
+        cells = []
+        for v in variables:
+            value = row.get(v.name)
+            if isinstance(value, str):
+                cell = WriteOnlyCell(data, value=safe_text(value))
+                cell.data_type = "s"  # always text, never a formula
+                cells.append(cell)
+            else:
+                cells.append(value)
+        data.append(cells)
+        count += 1
+    book_sheet = book.create_sheet("变量说明")
+    book_sheet.append(["变量", "说明", "类型", "值标签"])
+    for v in variables:
+        values = "; ".join(f"{k}={lab}" for k, lab in v.values.items())
+        book_sheet.append([v.name, safe_text(v.label), v.kind, safe_text(values)])
+    info = book.create_sheet("说明")
+    for line in note.splitlines():
+        info.append([safe_text(line)])
+    book.save(path)
+    return count
+
+
+def _frame(variables: list[Variable], rows: Iterable[dict]):
+    """A pandas frame with coded variables as integers (SPSS/Stata value labels)."""
+    import pandas as pd
+
+    records = list(rows)
+    frame = pd.DataFrame.from_records(records, columns=[v.name for v in variables])
+    value_labels, codes_map = {}, {}
+    for v in variables:
+        if v.values and v.kind == "str":
+            codes = {code: i + 1 for i, code in enumerate(v.values)}
+            codes_map[v.name] = codes
+            frame[v.name] = frame[v.name].map(
+                lambda x, c=codes: c.get(str(x)) if x is not None else None
+            )
+            value_labels[v.name] = {codes[k]: lab for k, lab in v.values.items()}
+        elif v.values:
+            value_labels[v.name] = {int(k): lab for k, lab in v.values.items()}
+        elif v.kind == "str":
+            frame[v.name] = frame[v.name].fillna("").astype(str)
+    for v in variables:
+        if v.kind in ("num", "int") or v.name in codes_map:
+            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce")
+    return frame, value_labels, len(records)
+
+
+def write_sav(path: Path, variables: list[Variable], rows: Iterable[dict]) -> int:
+    import pyreadstat
+
+    frame, value_labels, n = _frame(variables, rows)
+    pyreadstat.write_sav(
+        frame, str(path), column_labels={v.name: v.label for v in variables},
+        variable_value_labels=value_labels,
+    )  # fmt: skip
+    return n
+
+
+def write_dta(path: Path, variables: list[Variable], rows: Iterable[dict]) -> int:
+    import pyreadstat
+
+    frame, value_labels, n = _frame(variables, rows)
+    pyreadstat.write_dta(
+        frame, str(path), column_labels={v.name: v.label[:80] for v in variables},
+        variable_value_labels=value_labels, version=14,  # Stata 14+ (.dta 118): UTF-8
+    )  # fmt: skip
+    return n
+
+
+ESTIMATE_COLUMNS = ("domain", "indicator", "n", "estimate", "se", "ci_low", "ci_high",
+                    "ci_method", "deff", "n_eff", "df", "target", "status")  # fmt: skip
+
+
+def estimates_csv(rows, note: str) -> bytes:
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for line in note.splitlines():
+        writer.writerow([safe_text("# " + line)])
+    writer.writerow(ESTIMATE_COLUMNS)
+    for r in rows:
+        writer.writerow([safe_text(v) if isinstance(v, str) else v
+                         for v in (getattr(r, c) for c in ESTIMATE_COLUMNS)])  # fmt: skip
+    return buf.getvalue().encode("utf-8")
+
+
+def estimates_xlsx(path: Path, rows, note: str) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "估计结果"
+    sheet.append(list(ESTIMATE_COLUMNS))
+    for r in rows:
+        sheet.append([safe_text(v) if isinstance(v, str) else v
+                      for v in (getattr(r, c) for c in ESTIMATE_COLUMNS)])  # fmt: skip
+    info = book.create_sheet("方法说明")
+    for line in note.splitlines():
+        info.append([safe_text(line)])
+    book.save(path)

@@ -1,0 +1,118 @@
+"""Exports: CSV (BOM), XLSX with codebook, SPSS and Stata with Chinese labels,
+formula injection neutralised, excluded responses absent, audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pyreadstat
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from survey.extensions import db
+from survey.models import AuditEvent, Channel, Response
+from survey.operations.quality import set_excluded
+from tests.conftest import form_tokens
+from tests.resident import STANDARD_PAGES, channel_token, complete
+from tests.staff import log_in, make_user
+
+INJECTION = '=HYPERLINK("http://evil.example","点我")'
+
+
+@pytest.fixture
+def filled(app, demo_wave):
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Channel).values(label="+cmd|' /C calc'!A0"))
+    for i, district in enumerate(("咸安区", "嘉鱼县", "赤壁市")):
+        pages = [dict(p) for p in STANDARD_PAGES]
+        pages[0]["district"] = district
+        pages[-1]["suggestion"] = INJECTION if i == 0 else "多种树"
+        complete(app.test_client(), channel_token(app, district), pages=pages)
+    with app.app_context():
+        excluded = db.session.scalar(select(Response).order_by(Response.id.desc()).limit(1))
+        set_excluded(excluded.id, True, "test")
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    csrf = form_tokens(client.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True))
+    return client, csrf["csrf_token"], excluded.receipt_code
+
+
+def _post(client, demo_wave, what, csrf, **extra):
+    response = client.post(
+        f"/staff/waves/{demo_wave}/exports/{what}", data={"csrf_token": csrf, **extra}
+    )
+    assert response.status_code == 200, response.status_code
+    data = response.get_data()
+    response.close()
+    return data
+
+
+def test_csv_has_bom_weights_and_safe_cells(app, demo_wave, filled):
+    client, csrf, excluded = filled
+    raw = _post(client, demo_wave, "microdata.csv", csrf)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 2 and excluded not in {r["respondent_id"] for r in rows}
+    injected = next(r for r in rows if r["district"] == "咸安区")
+    assert injected["suggestion"] == "'" + INJECTION
+    assert injected["channel"].startswith("'+cmd")
+    assert float(injected["weight"]) > 0
+    assert injected["activities_sorting"] == "1" and injected["activities_none"] == "0"
+    labelled = _post(client, demo_wave, "microdata.csv", csrf, labels="1").decode("utf-8-sig")
+    assert "比较满意" in labelled
+    with_excluded = _post(client, demo_wave, "microdata.csv", csrf, include_excluded="1")
+    assert len(list(csv.DictReader(io.StringIO(with_excluded.decode("utf-8-sig"))))) == 3
+
+
+def test_xlsx_codebook_and_text_cells(app, demo_wave, filled):
+    client, csrf, _ = filled
+    book = load_workbook(io.BytesIO(_post(client, demo_wave, "microdata.xlsx", csrf)))
+    data, codebook = book["数据"], book["变量说明"]
+    header = [c.value for c in data[1]]
+    suggestion = [row[header.index("suggestion")].value for row in data.iter_rows(min_row=2)]
+    assert "'" + INJECTION in suggestion
+    assert all(
+        row[header.index("suggestion")].data_type == "s" for row in data.iter_rows(min_row=2)
+    )
+    entries = {row[0].value: row for row in codebook.iter_rows(min_row=2)}
+    assert "5=满意" in entries["s_air"][3].value
+    assert "说明" in book.sheetnames
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_spss_and_stata_keep_chinese_labels(app, demo_wave, filled, tmp_path, fmt):
+    client, csrf, _ = filled
+    path = tmp_path / f"x.{fmt}"
+    path.write_bytes(_post(client, demo_wave, f"microdata.{fmt}", csrf))
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    frame, meta = reader(str(path))
+    assert len(frame) == 2
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["s_air"] == "您对本地空气质量是否满意？"
+    value_labels = meta.variable_value_labels["s_air"]
+    assert "满意" in value_labels.values() and "说不清/不了解" in value_labels.values()
+    code = frame["s_air"].iloc[0]
+    assert value_labels[code] in ("满意", "比较满意")
+    assert set(frame["district"]) == {"咸安区", "嘉鱼县"}
+
+
+def test_estimates_table_and_audit(app, demo_wave, filled):
+    client, csrf, _ = filled
+    text = _post(client, demo_wave, "estimates.csv", csrf).decode("utf-8-sig")
+    assert text.startswith("# ") and "domain,indicator,n,estimate" in text and "ALL" in text
+    with app.app_context():
+        events = list(db.session.scalars(select(AuditEvent).filter_by(action="export")))
+        assert {e.detail["what"] for e in events} == {"estimates"}
+
+
+def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
+    out = tmp_path / "d.csv"
+    result = runner.invoke(args=["export", "--wave-id", str(demo_wave), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "已导出 2 份答卷" in result.output
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    bad = runner.invoke(args=["export", "--wave-id", "999", "--output", str(out)])
+    assert bad.exit_code != 0 and "没有编号为 999" in bad.output
