@@ -20,30 +20,33 @@ def safe_text(value):
     return value
 
 
-def csv_chunks(variables: list[Variable], rows: Iterable[dict], labels: bool = False,
-               batch: int = 2000) -> Iterator[bytes]:  # fmt: skip
-    """UTF-8 CSV with a BOM (Excel on Chinese Windows), streamed in chunks."""
+def csv_chunks(variables: list[Variable], rows: Iterable[list], labels: bool = False,
+                    batch: int = 5000) -> Iterator[bytes]:  # fmt: skip
+    """UTF-8 CSV with a BOM (Excel on Chinese Windows), streamed in chunks; rows are
+    value lists in variable order."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    names = [v.name for v in variables]
-    coded = {v.name: v.values for v in variables if v.values} if labels else {}
     buf.write("\ufeff")
-    writer.writerow(names)
-    for i, row in enumerate(rows, 1):
-        out = []
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                out.append("")
-                continue
-            if name in coded:
-                value = coded[name].get(str(value), value)
-            out.append(safe_text(value) if isinstance(value, str) else value)
-        writer.writerow(out)
-        if i % batch == 0:
+    writer.writerow([v.name for v in variables])
+    coded = [(i, v.values) for i, v in enumerate(variables) if v.values and labels]
+    text_cols = [i for i, v in enumerate(variables) if v.kind == "str"]
+    pending = []
+    for row in rows:
+        for i in text_cols:
+            value = row[i]
+            if value and isinstance(value, str) and value[0] in "=+-@\t\r":
+                row[i] = "'" + value
+        for i, values in coded:
+            if row[i] is not None:
+                row[i] = values.get(str(row[i]), row[i])
+        pending.append(row)
+        if len(pending) == batch:
+            writer.writerows(pending)
+            pending.clear()
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
             buf.truncate()
+    writer.writerows(pending)
     yield buf.getvalue().encode("utf-8")
 
 

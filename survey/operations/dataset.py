@@ -50,14 +50,24 @@ def wave_columns(wave_id: int, indicator_names: list[str]) -> WaveColumns:
         cells={c: [] for c in CELL_COLUMNS},
         indicators={name: [] for name in indicator_names},
     )
-    for response in iter_valid_responses(wave_id):
-        out.respondent_id.append(response.receipt_code)
-        for column in CELL_COLUMNS:
-            out.cells[column].append(getattr(response, column))
-        values = response.indicators or {}
-        for name in indicator_names:
+    table = Response.__table__
+    stmt = (
+        select(table.c.receipt_code, table.c.indicators, *(table.c[c] for c in CELL_COLUMNS))
+        .where(table.c.wave_id == wave_id, table.c.excluded.is_(False))
+        .order_by(table.c.id)
+        .execution_options(yield_per=5000, stream_results=True)
+    )
+    ids = out.respondent_id
+    cells = [out.cells[c] for c in CELL_COLUMNS]
+    series = [(name, out.indicators[name]) for name in indicator_names]
+    for row in db.session.execute(stmt):  # Core rows: no ORM objects for large waves
+        ids.append(row[0])
+        values = row[1] or {}
+        for target, value in zip(cells, row[2:], strict=True):
+            target.append(value)
+        for name, target in series:
             value = values.get(name)
-            out.indicators[name].append(None if value is None else float(value))
+            target.append(None if value is None else float(value))
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from survey.exports import writers
-from survey.exports.codebook import row_of, variables
+from survey.exports.codebook import variables
 from survey.extensions import db
 from survey.models import Response, Wave
 from survey.operations.audit import record
@@ -37,18 +37,6 @@ def method_note(wave: Wave, settings: Settings | None, weighted: bool) -> str:
     return "\n".join(lines)
 
 
-def _rows(wave: Wave, q, weights, include_excluded: bool, progress) -> Iterator[dict]:
-    stmt = select(Response).where(Response.wave_id == wave.id).order_by(Response.id)
-    if not include_excluded:
-        stmt = stmt.where(Response.excluded.is_(False))
-    stmt = stmt.execution_options(yield_per=2000)
-    for i, response in enumerate(db.session.scalars(stmt), 1):
-        weight = weights.get(response.receipt_code) if weights is not None else None
-        yield row_of(response, q, weight, include_excluded)
-        if progress and i % 2000 == 0:
-            progress(2000)
-
-
 def count_rows(wave: Wave, include_excluded: bool) -> int:
     stmt = select(func.count(Response.id)).where(Response.wave_id == wave.id)
     if not include_excluded:
@@ -75,24 +63,56 @@ def audit_export(wave: Wave, fmt: str, rows: int, what: str = "microdata", actor
                actor_name=actor_name)  # fmt: skip
 
 
-def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None):
-    q, vars_, weights, _note = prepare(wave, include_excluded)
-    return writers.csv_chunks(vars_, _rows(wave, q, weights, include_excluded, progress), labels)
+def _fast_rows(wave: Wave, q, vars_, weights, include_excluded: bool, progress,
+               limit_rows: int | None = None) -> Iterator[list]:  # fmt: skip
+    """Rows as value lists straight from Core rows (no ORM objects): bounded memory."""
+    from survey.exports.codebook import fast_row_builder
+    from survey.models import Channel
+
+    labels = dict(
+        db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id)).all()
+    )
+    build = fast_row_builder(q, include_excluded)
+    table = Response.__table__
+    stmt = select(table).where(table.c.wave_id == wave.id).order_by(table.c.id)
+    if not include_excluded:
+        stmt = stmt.where(table.c.excluded.is_(False))
+    if limit_rows:
+        stmt = stmt.limit(limit_rows)
+    result = db.session.execute(stmt.execution_options(yield_per=5000, stream_results=True))
+    for i, r in enumerate(result, 1):
+        weight = False if weights is None else weights.get(r.receipt_code)
+        yield build(r, weight, labels.get(r.channel_id, ""))
+        if progress and i % 5000 == 0:
+            progress(5000)
+
+
+def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True):
+    q, vars_, weights, _note = prepare(wave, include_excluded, weighted)
+    rows = _fast_rows(wave, q, vars_, weights, include_excluded, progress)
+    return writers.csv_chunks(vars_, rows, labels)
 
 
 def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
-               progress: Callable[[int], None] | None = None) -> int:  # fmt: skip
+               progress: Callable[[int], None] | None = None,
+               limit_rows: int | None = None) -> int:  # fmt: skip
     """Write a microdata file; returns the number of rows."""
     if fmt not in FORMATS:
         raise OperationError(f"未知的导出格式 {fmt}（可用：{', '.join(FORMATS)}）")
     q, vars_, weights, note = prepare(wave, include_excluded)
-    rows = _rows(wave, q, weights, include_excluded, progress)
+    names = [v.name for v in vars_]
+    rows = (
+        dict(zip(names, values, strict=True))
+        for values in _fast_rows(wave, q, vars_, weights, include_excluded, progress, limit_rows)
+    )
     if fmt == "csv":
-        n = 0
         with open(path, "wb") as fh:
-            for chunk in writers.csv_chunks(vars_, rows):
+            for chunk in writers.csv_chunks(
+                vars_, _fast_rows(wave, q, vars_, weights, include_excluded, progress, limit_rows)
+            ):
                 fh.write(chunk)
         n = count_rows(wave, include_excluded)
+        n = min(n, limit_rows) if limit_rows else n
     elif fmt == "xlsx":
         n = writers.write_xlsx(path, vars_, rows, note)
     elif fmt == "sav":
