@@ -21,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.exports.blueprint import bp as exports_bp
     from survey.fieldwork.blueprint import bp as fieldwork_bp
     from survey.paths import STATIC_DIR, TEMPLATES_DIR
+    from survey.report.blueprint import bp as report_bp
     from survey.respond.blueprint import bp as respond_bp
     from survey.statdesk.blueprint import bp as statdesk_bp
 
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(statdesk_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(report_bp)
     app.jinja_env.globals["view_endpoints"] = app.view_functions
     app.add_url_rule("/healthz", "healthz", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

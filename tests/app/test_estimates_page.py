@@ -15,7 +15,7 @@ from tests.resident import STANDARD_PAGES, channel_token, complete
 from tests.staff import log_in, make_user
 
 
-def _fill(app, n_per_district=4):
+def _fill(app, n_per_district=10):
     for district in ("咸安区", "赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
         token = channel_token(app, district)
         for i in range(n_per_district):
@@ -34,7 +34,7 @@ def test_page_matches_analysis_and_ignores_excluded(app, demo_wave):
         wave = db.session.get(Wave, demo_wave)
         ours = wave_estimates(wave, Settings(weighting="raking", margins=("sex",)))
         columns = wave_columns(demo_wave, ["satisfied"])
-        assert len(columns) == 23 and excluded.receipt_code not in columns.respondent_id
+        assert len(columns) == 59 and excluded.receipt_code not in columns.respondent_id
         direct = estimate_domains(
             {"district": columns.cells["district"], "sex": columns.cells["sex"]},
             {"satisfied": columns.indicators["satisfied"]},

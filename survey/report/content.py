@@ -1,0 +1,153 @@
+"""Everything the report section says, computed from the data (no fixed text about results)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from analysis import compare_waves
+from survey.extensions import db
+from survey.models import Channel, ChannelStats, QuotaPlan, Response, Wave
+from survey.operations.errors import OperationError
+from survey.operations.estimates import Settings, WaveEstimates, wave_estimates
+from survey.operations.questionnaires import questionnaire_of
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:.2f}%"
+
+
+@dataclass
+class ReportContent:
+    wave: Wave
+    title: str = "公众对生态文明建设满意度和参与度调查情况"
+    method: list[str] = field(default_factory=list)
+    scoring: list[str] = field(default_factory=list)
+    table: list[dict] = field(default_factory=list)  # per domain: satisfaction & participation rows
+    findings: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    weakest: list[str] = field(default_factory=list)
+    appendix: list[tuple[str, list[str]]] = field(default_factory=list)
+    estimates: WaveEstimates | None = None
+
+
+def _previous_wave(wave: Wave) -> Wave | None:
+    return db.session.scalar(
+        select(Wave).where(Wave.city_id == wave.city_id, Wave.id < wave.id).order_by(Wave.id.desc())
+    )
+
+
+def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent:
+    settings = settings or Settings()
+    est = wave_estimates(wave, settings)
+    q = questionnaire_of(wave.questionnaire)
+    out = ReportContent(wave=wave, estimates=est)
+    sat, part = est.headline.get("satisfaction"), est.headline.get("participation")
+    if not sat or not part:
+        raise OperationError("问卷没有同时定义满意度和参与度指标，无法生成报告。")
+
+    counts = db.session.execute(
+        select(func.sum(ChannelStats.visits), func.sum(ChannelStats.starts),
+               func.sum(ChannelStats.screen_outs), func.sum(ChannelStats.quota_full),
+               func.sum(ChannelStats.completions))
+        .join(Channel, Channel.id == ChannelStats.channel_id)
+        .where(Channel.wave_id == wave.id)
+    ).one()  # fmt: skip
+    visits, starts, screen, full, done = (int(c or 0) for c in counts)
+    excluded = db.session.scalar(
+        select(func.count(Response.id)).where(
+            Response.wave_id == wave.id, Response.excluded.is_(True)
+        )
+    )
+    plan = db.session.get(QuotaPlan, wave.id)
+    all_sat = next(r for r in est.rows if r.domain == "ALL" and r.indicator == sat)
+    dates = f"{wave.starts_on or '—'} 至 {wave.ends_on or '—'}"
+    method = {"raking": "在各区县内按性别、年龄组两个边际进行迭代加权（raking）",
+              "poststratify": "按区县 × 性别 × 年龄组事后分层加权",
+              "none": "仅使用设计权数（区县人口 / 区县样本量）"}[settings.weighting]  # fmt: skip
+    out.method = [
+        f"调查组织：{wave.organizer or wave.city.name}。实地调查时间：{dates}。",
+        "调查方式：在各区县张贴二维码海报、由调查员出示二维码等方式，居民用手机扫码匿名在线填答。",
+        "调查对象：在本地居住满 6 个月、年满 18 周岁的城乡居民；生态环境部门工作人员不参加调查（问卷首页甄别）。",
+        "抽样设计：以第七次全国人口普查常住人口为抽样框，按区县 × 性别 × 年龄组设置配额（最大余数法分配）。"
+        + (f"计划样本量 {plan.total} 份。" if plan else ""),
+        f"样本情况：访问问卷首页 {visits} 人次，开始填答 {starts} 人，甄别退出 {screen} 人，"
+        f"因配额已满结束 {full} 人，提交问卷 {done} 份；经质量核查剔除 {excluded} 份，有效问卷 {est.n} 份。",
+        f"加权方法：{method}，使各区县加权后的性别、年龄结构与人口普查一致。"
+        "配额和扫码样本不是概率样本，加权假定在每个加权单元内作答者与未作答者相似。"
+        + (
+            f"全市满意度的设计效应为 {all_sat.deff:.2f}，有效样本量约 {all_sat.n_eff:.0f}。"
+            if all_sat.se > 0 and all_sat.deff == all_sat.deff
+            else ""
+        ),
+        f"置信区间：{int(settings.level * 100)}% 置信区间（{settings.ci} 方法，标准误按线性化方法计算并考虑分层与加权），"
+        f"下限不低于 {settings.target * 100:.0f}% 为“达标”，上限低于 {settings.target * 100:.0f}% 为“未达标”，否则为“待定”（尚不能下结论）。",
+    ]
+    for ind in q.scoring:
+        if ind.name == sat:
+            items = "、".join(q.question(i).text.replace("您对本地", "").replace("是否满意？", "")
+                             for i in ind.items)  # fmt: skip
+            out.scoring.append(
+                f"满意度：对{items}等 {len(ind.items)} 项的评价中，回答“满意”或“比较满意”的比例"
+                "（“说不清/不了解”不计入分母），先计算每位受访者的比例，再加权平均。"
+            )
+        elif ind.name == part:
+            out.scoring.append(
+                "参与度：过去一年参加过所列生态文明建设活动中至少一项的受访者所占比例（加权）。"
+            )
+    by_domain: dict[str, dict] = {}
+    for r in est.rows:
+        slot = by_domain.setdefault(r.domain, {"domain": "全市" if r.domain == "ALL" else r.domain})
+        slot["sat" if r.indicator == sat else "part"] = r
+    out.table = list(by_domain.values())
+    for row in out.table:
+        s, p = row.get("sat"), row.get("part")
+        if s and p:
+            out.findings.append(
+                f"{row['domain']}：满意度 {pct(s.estimate)}（{pct(s.ci_low)}–{pct(s.ci_high)}，{s.status}），"
+                f"参与度 {pct(p.estimate)}（{pct(p.ci_low)}–{pct(p.ci_high)}，{p.status}）。"
+            )
+    failing = [
+        r["domain"]
+        for r in out.table
+        if any(x and x.status == "未达标" for x in (r.get("sat"), r.get("part")))
+    ]
+    undecided = [r["domain"] for r in out.table if r["domain"] not in failing
+                 and any(x and x.status == "待定" for x in (r.get("sat"), r.get("part")))]  # fmt: skip
+    if failing:
+        out.findings.append(f"未达到 80% 要求的：{'、'.join(failing)}，须针对薄弱环节加强工作。")
+    if undecided:
+        out.findings.append(
+            f"结果在抽样误差范围内、尚不能判定是否达标的：{'、'.join(undecided)}，建议扩大样本复核。"
+        )
+    if not failing and not undecided:
+        out.findings.append("各区县和全市的满意度、参与度均达到 80% 的要求。")
+    if est.missing_districts:
+        out.findings.append(f"以下区县尚无有效问卷，未作估计：{'、'.join(est.missing_districts)}。")
+
+    previous = _previous_wave(wave)
+    if previous is not None:
+        try:
+            before = wave_estimates(previous, settings)
+        except OperationError:
+            before = None
+        if before:
+            for change in compare_waves(est.rows, before.rows):
+                label = {sat: "满意度", part: "参与度"}.get(change.indicator)
+                if label:
+                    where = "全市" if change.domain == "ALL" else change.domain
+                    out.changes.append(
+                        f"{where}{label}{pct(change.current)}，{change.describe()}。"
+                    )
+    for text, by in est.items[:3]:
+        if "ALL" in by:
+            out.weakest.append(f"{text}（全市 {pct(by['ALL'].estimate)}）")
+    for page in q.pages:
+        lines = []
+        for number, question in enumerate(page.questions, 1):
+            opts = "；".join(o.label for o in question.options) if question.options else (
+                "（本市各区县）" if question.options_from else "（填写）")  # fmt: skip
+            lines.append(f"{number}. {question.text}  {opts}")
+        out.appendix.append((page.title, lines))
+    return out

@@ -1,0 +1,53 @@
+"""Report views (statisticians): printable HTML page and DOCX download (audited)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import abort, render_template, send_file
+
+from survey.extensions import db
+from survey.models import Wave
+from survey.operations.audit import record
+from survey.operations.errors import OperationError
+from survey.report.content import build_content
+from survey.report.render import render_docx, render_html
+
+
+def _content(wave_id: int):
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    try:
+        return wave, build_content(wave), None
+    except OperationError as exc:
+        return wave, None, str(exc)
+
+
+def _audit(wave: Wave, fmt: str) -> None:
+    with db.write() as session:
+        record(session, "report", "wave", wave.id, {"format": fmt})
+
+
+def report_html(wave_id: int):
+    wave, content, error = _content(wave_id)
+    if error:
+        return render_template("report/error.html", wave=wave, error=error), 409
+    _audit(wave, "html")
+    return render_html(content)
+
+
+def report_docx(wave_id: int):
+    wave, content, error = _content(wave_id)
+    if error:
+        return render_template("report/error.html", wave=wave, error=error), 409
+    _audit(wave, "docx")
+    tmp = Path(tempfile.mkstemp(suffix=".docx")[1])
+    render_docx(content, tmp)
+    response = send_file(
+        tmp, as_attachment=True, download_name=f"{wave.city.name}-{wave.name}-满意度参与度调查情况.docx",
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )  # fmt: skip
+    response.call_on_close(lambda: tmp.unlink(missing_ok=True))
+    return response

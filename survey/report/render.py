@@ -1,0 +1,126 @@
+"""Render the report section as DOCX (python-docx) and as a printable HTML page,
+with a chart of each district's estimate, its interval and the 80% line."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from flask import render_template
+
+from survey.report.content import ReportContent, pct
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
+
+
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in CJK_FONTS if n in names), None)
+
+
+def chart_png(content: ReportContent) -> bytes:
+    """PNG chart; Chinese labels when a CJK font is installed, else district numbers
+    with a note (never boxes for missing glyphs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    font = _cjk_font()
+    with plt.rc_context({"font.family": font} if font else {}):
+        return _draw(plt, content, font)
+
+
+def _draw(plt, content: ReportContent, font: str | None) -> bytes:
+    rows = [r for r in content.table if r.get("sat") and r.get("part")]
+    labels = [r["domain"] if font else f"D{i + 1}" for i, r in enumerate(rows)]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 0.45 * len(rows) + 1.4), sharey=True)
+    target = content.estimates.settings.target
+    for ax, key, title in ((axes[0], "sat", "满意度"), (axes[1], "part", "参与度")):
+        for y, r in enumerate(rows):
+            e = r[key]
+            color = {"达标": "#0b6b3a", "未达标": "#b00020"}.get(e.status, "#c77700")
+            ax.plot([e.ci_low * 100, e.ci_high * 100], [y, y], color=color, linewidth=3)
+            ax.plot([e.estimate * 100], [y], "o", color="#111")
+        ax.axvline(target * 100, color="#555", linestyle="--", linewidth=1)
+        ax.set_title(title if font else ("Satisfaction" if key == "sat" else "Participation"))
+        ax.set_xlabel("%")
+    axes[0].set_yticks(range(len(rows)), labels)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_html(content: ReportContent) -> str:
+    chart = base64.b64encode(chart_png(content)).decode()
+    return render_template("report/section.html", c=content, pct=pct, chart=chart)
+
+
+def render_docx(content: ReportContent, path: Path) -> None:
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = "宋体"
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    style.font.size = Pt(11)
+    heading = doc.add_heading(content.title, level=1)
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    w = content.wave
+    doc.add_paragraph(f"{w.city.name} {w.name}")
+    doc.add_heading("一、调查方法", level=2)
+    for line in content.method:
+        doc.add_paragraph(line)
+    doc.add_heading("二、计分方法", level=2)
+    for line in content.scoring:
+        doc.add_paragraph(line)
+    doc.add_heading("三、调查结果", level=2)
+    table = doc.add_table(rows=1, cols=7)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ["区县", "有效样本", "满意度", "95%置信区间",
+                          "参与度", "95%置信区间", "是否达到80%"], strict=True):  # fmt: skip
+        cell.text = text
+    for row in content.table:
+        s, p = row.get("sat"), row.get("part")
+        if not (s and p):
+            continue
+        verdict = (
+            "达标"
+            if s.status == p.status == "达标"
+            else "未达标"
+            if "未达标" in (s.status, p.status)
+            else "待定"
+        )
+        values = [row["domain"], str(s.n), pct(s.estimate), f"{pct(s.ci_low)}–{pct(s.ci_high)}",
+                  pct(p.estimate), f"{pct(p.ci_low)}–{pct(p.ci_high)}", verdict]  # fmt: skip
+        for cell, text in zip(table.add_row().cells, values, strict=True):
+            cell.text = text
+    for line in content.findings:
+        doc.add_paragraph(line)
+    doc.add_picture(io.BytesIO(chart_png(content)))
+    doc.add_paragraph("图：各区县满意度、参与度估计值及置信区间（虚线为 80% 目标）")
+    doc.add_heading("四、与上年比较", level=2)
+    for line in content.changes or ["本市尚无上一轮调查数据，无法比较。"]:
+        doc.add_paragraph(line)
+    doc.add_heading("五、薄弱环节", level=2)
+    if content.weakest:
+        doc.add_paragraph(
+            "满意度最低的几项：" + "；".join(content.weakest) + "。建议针对这些方面制定整改措施。"
+        )
+    doc.add_heading("附录：调查问卷", level=2)
+    doc.add_paragraph(w.questionnaire.title)
+    for title, lines in content.appendix:
+        doc.add_paragraph(title)
+        for line in lines:
+            doc.add_paragraph(line)
+    doc.save(path)

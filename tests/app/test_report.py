@@ -1,0 +1,99 @@
+"""The report section: generated from the data, numbers equal to the estimates export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from docx import Document
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import AuditEvent, District, Wave
+from survey.operations.cities import create_channel, create_wave
+from survey.operations.frames import import_frame
+from survey.paths import DEMO_DIR
+from survey.report.content import build_content, pct
+from tests.app.test_estimates_page import _fill
+from tests.conftest import form_tokens
+from tests.staff import log_in, make_user
+
+
+def _client(app):
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    return client
+
+
+def test_docx_numbers_equal_the_estimates_export(app, demo_wave, tmp_path):
+    _fill(app)
+    client = _client(app)
+    response = client.get(f"/staff/waves/{demo_wave}/report.docx")
+    assert response.status_code == 200
+    path = tmp_path / "r.docx"
+    path.write_bytes(response.get_data())
+    response.close()
+    doc = Document(str(path))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "公众对生态文明建设满意度和参与度调查情况" in text
+    assert "调查方法" in text and "计分方法" in text and "附录：调查问卷" in text
+    assert "说不清/不了解" in text and "设计效应" in text
+    table = doc.tables[0]
+    cells = {row.cells[0].text: [c.text for c in row.cells] for row in table.rows[1:]}
+    csrf = form_tokens(client.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True))
+    exported = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv", data=csrf).get_data()
+    lines = [line for line in exported.decode("utf-8-sig").splitlines() if not line.startswith("#")]
+    for row in csv.DictReader(io.StringIO("\n".join(lines))):
+        name = "全市" if row["domain"] == "ALL" else row["domain"]
+        column = 2 if row["indicator"] == "satisfied" else 4
+        if row["indicator"] in ("satisfied", "participated"):
+            assert cells[name][column] == pct(float(row["estimate"])), (name, row["indicator"])
+            assert (
+                cells[name][column + 1]
+                == f"{pct(float(row['ci_low']))}–{pct(float(row['ci_high']))}"
+            )
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).filter_by(action="report")).detail == {
+            "format": "docx"
+        }
+
+
+def test_text_follows_the_data_and_compares_with_last_year(app, demo_wave):
+    _fill(app)
+    with app.app_context():
+        old = db.session.get(Wave, demo_wave)
+        new = create_wave(old.city, "2027年度", old.questionnaire, organizer="咸宁市统计局")
+        import_frame(new, (DEMO_DIR / "xianning_frame.csv").read_bytes(), "f.csv")
+        for district in db.session.scalars(select(District).filter_by(city_id=old.city_id)):
+            create_channel(new, district, f"{district.name}2027")
+        new_id = new.id
+    from survey.models import Channel
+    from tests.resident import STANDARD_PAGES, complete
+
+    with app.app_context():
+        channels = [(c.token, c.district.name)
+                    for c in db.session.scalars(select(Channel).filter_by(wave_id=new_id))]  # fmt: skip
+    for token, district in channels:
+        for sex in ("男", "女"):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(sex=sex, district=district)
+            assert complete(app.test_client(), token, pages=pages).status_code == 303
+    with app.app_context():
+        content = build_content(db.session.get(Wave, new_id))
+    assert any("比上年" in line or "与上年持平" in line for line in content.changes)
+    assert any("满意度" in line for line in content.findings)
+    verdicts = " ".join(content.findings)
+    assert ("未达到" in verdicts) or ("尚不能判定" in verdicts) or ("均达到" in verdicts)
+    assert content.weakest
+
+
+def test_html_report_page(app, demo_wave):
+    _fill(app)
+    html = _client(app).get(f"/staff/waves/{demo_wave}/report").get_data(as_text=True)
+    assert "<h1>公众对生态文明建设满意度和参与度调查情况</h1>" in html
+    assert "data:image/png;base64," in html and "是否达到80%" in html
+
+
+def test_report_without_data_explains(app, demo_wave):
+    response = _client(app).get(f"/staff/waves/{demo_wave}/report")
+    assert response.status_code == 409 and "还没有有效答卷" in response.get_data(as_text=True)
