@@ -63,6 +63,7 @@ def test_route_role_walk(app, demo_wave, who):
         else:
             response = client.post(url, data={"csrf_token": csrf})
         status = response.status_code
+        response.close()  # file downloads hold an open file until closed
         label = f"{who} {method} {url} ({rule.endpoint})"
         if who == "anonymous":
             if url.endswith(".json"):
