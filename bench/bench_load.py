@@ -219,6 +219,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "gthread",
              "--threads", "16", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--error-logfile", str(Path(tempfile.gettempdir()) / "bench_load_gunicorn.log"),
              "wsgi:app"],
             cwd=ROOT, env=self.env, start_new_session=True,
         )  # fmt: skip
@@ -395,8 +396,10 @@ def main() -> int:
         stop_faults.set()
         server.stop()
         if admin_engine is not None:
-            from sqlalchemy import text
+            from sqlalchemy import create_engine, text
 
+            admin_engine.dispose()  # its connections may predate a PostgreSQL restart
+            admin_engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin_engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print("invariants: " + ("BROKEN" if failed else "all hold"))

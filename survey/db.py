@@ -73,8 +73,17 @@ class Database:
     @staticmethod
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except Exception:  # noqa: BLE001 - the connection died (e.g. server restart)
+            # Rolling back on a dead connection fails: drop it from the pool instead
+            # of turning an answered request into a server error.
+            try:
+                session.invalidate()
+            except Exception:  # noqa: BLE001
+                pass
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

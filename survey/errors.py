@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, PendingRollbackError
 
 from survey.respond.controllers import csrf_error
 
@@ -32,8 +32,10 @@ def _database_unavailable(exc):
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(InterfaceError, _database_unavailable)
+    # Connection lost, server restarting, session left unusable by such an error:
+    # all retryable. (Integrity errors are handled inside the operations.)
+    for error in (OperationalError, InterfaceError, InternalError, PendingRollbackError):
+        app.register_error_handler(error, _database_unavailable)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(
         404, lambda e: _page(404, _l("页面不存在"), _l("链接可能有误或已失效，请重新扫描二维码。"))
