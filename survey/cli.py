@@ -112,7 +112,10 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     if no_serve:
         return
     click.echo(f"\n服务地址：{base_url}  （Ctrl+C 停止）")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Flask ignores app.run() inside its own CLI, so serve with Werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @click.command("import-frame")

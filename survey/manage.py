@@ -14,3 +14,7 @@ def main() -> None:
 
     常用：survey demo（演示）、survey db-upgrade、survey load-questionnaire、survey qrcodes。
     """
+
+
+if __name__ == "__main__":
+    main()

@@ -69,3 +69,36 @@ def test_demo_command_prepares_everything_without_serving(app, runner, tmp_path)
     again = runner.invoke(args=["demo", "--no-serve"])  # idempotent
     assert again.exit_code == 0
     assert again.output.count("/s/") == result.output.count("/s/")
+
+
+def test_demo_command_really_serves(tmp_path):
+    """`survey demo` starts a server (Flask ignores app.run() inside its CLI)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+           "SURVEY_QR_OUTPUT_DIR": str(tmp_path / "qr"), "SURVEY_SECRET_KEY": "k" * 40}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "survey.manage", "demo", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.read() == b"ok"
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the demo server did not answer")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
