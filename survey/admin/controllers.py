@@ -12,6 +12,7 @@ from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, W
 from survey.operations.errors import OperationError
 from survey.operations.users import create_user, reset_password, set_active, set_roles
 from survey.operations.waves import create_wave_from_form, update_wave
+from survey.web import get_or_404
 
 PAGE_SIZE = 50
 
@@ -37,10 +38,7 @@ def create_user_view():
 
 
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return get_or_404(User, user_id)
 
 
 def update_user(user_id: int):
@@ -94,9 +92,7 @@ def create_wave_view():
 
 
 def update_wave_view(wave_id: int):
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
+    wave = get_or_404(Wave, wave_id)
     try:
         update_wave(wave, request.form)
     except OperationError as exc:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 
-from survey.extensions import db
 from survey.models import Wave
 from survey.operations.dashboard import FLAG_LABELS, dashboard_data
 from survey.operations.errors import OperationError
 from survey.operations.quality import set_excluded
+from survey.web import get_or_404
 
 
 def _wave(wave_id: int) -> Wave:
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
-    return wave
+    return get_or_404(Wave, wave_id)
 
 
 def page(wave_id: int):

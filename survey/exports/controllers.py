@@ -9,7 +9,6 @@ from flask import Response as FlaskResponse
 from flask import abort, render_template, request, send_file, stream_with_context
 
 from survey.exports import writers
-from survey.extensions import db
 from survey.models import Wave
 from survey.operations.errors import OperationError
 from survey.operations.estimates import Settings, wave_estimates
@@ -21,6 +20,7 @@ from survey.operations.exports import (
     method_note,
     write_file,
 )
+from survey.web import get_or_404
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -31,10 +31,7 @@ MIMETYPES = {
 
 
 def _wave(wave_id: int) -> Wave:
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
-    return wave
+    return get_or_404(Wave, wave_id)
 
 
 def page(wave_id: int):

@@ -13,13 +13,11 @@ from survey.operations.errors import OperationError
 from survey.operations.frames import FrameError, frame_summary, import_frame
 from survey.operations.quotas import make_plan, quota_cells, set_target
 from survey.qrcodes import qr_svg
+from survey.web import get_or_404
 
 
 def _wave(wave_id: int) -> Wave:
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
-    return wave
+    return get_or_404(Wave, wave_id)
 
 
 def waves():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import abort, render_template, send_file
+from flask import render_template, send_file
 
 from survey.extensions import db
 from survey.models import Wave
@@ -13,12 +13,11 @@ from survey.operations.audit import record
 from survey.operations.errors import OperationError
 from survey.report.content import build_content
 from survey.report.render import render_docx, render_html
+from survey.web import get_or_404
 
 
 def _content(wave_id: int):
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
+    wave = get_or_404(Wave, wave_id)
     try:
         return wave, build_content(wave), None
     except OperationError as exc:

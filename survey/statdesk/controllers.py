@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import render_template, request
 
-from survey.extensions import db
 from survey.models import Wave
 from survey.operations.errors import OperationError
 from survey.operations.estimates import CI_METHODS, WEIGHTINGS, Settings, wave_estimates
+from survey.web import get_or_404
 
 
 def _settings() -> Settings:
@@ -28,9 +28,7 @@ def _settings() -> Settings:
 
 
 def estimates(wave_id: int):
-    wave = db.session.get(Wave, wave_id)
-    if wave is None:
-        abort(404)
+    wave = get_or_404(Wave, wave_id)
     settings = _settings()
     try:
         result, error = wave_estimates(wave, settings), None
