@@ -114,7 +114,7 @@ def make_weights(
     else:
         raise AnalysisError(f"unknown weighting {weighting!r} (raking, poststratify, none)")
     if trim and result.model is not None:
-        result = trim_and_recalibrate(result, domains, frame, margin_codes, upper=trim)
+        result = trim_and_recalibrate(result, domains, upper=trim)
     return result
 
 

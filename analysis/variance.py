@@ -29,33 +29,12 @@ import numpy as np
 from analysis.weighting import CalibrationModel
 
 
-def calibration_residuals(
-    x: np.ndarray, weights: np.ndarray, base: np.ndarray, model: CalibrationModel | None
-) -> np.ndarray:
-    """Residuals of influence values *x* on the calibration model (see module notes)."""
-    if model is None:
-        return x
-    g = weights / base
-    cols = model.n_columns
-    valid = [f >= 0 for f in model.factors]
-    xtw = np.zeros((cols, cols))
-    for a, fa in enumerate(model.factors):
-        for b, fb in enumerate(model.factors):
-            ok = valid[a] & valid[b]
-            flat = fa[ok] * cols + fb[ok]
-            xtw += np.bincount(flat, base[ok], minlength=cols * cols).reshape(cols, cols)
-    rhs = np.zeros(cols)
-    for a, fa in enumerate(model.factors):
-        rhs += np.bincount(fa[valid[a]], (x / g)[valid[a]], minlength=cols)
-    beta = np.linalg.lstsq(xtw, rhs, rcond=None)[0]
-    fitted = np.zeros_like(x)
-    for a, fa in enumerate(model.factors):
-        fitted[valid[a]] += beta[fa[valid[a]]]
-    return x - weights * fitted
-
-
 class Projection:
-    """The calibration projection of a weighting, prepared once for many estimates."""
+    """The calibration projection of a weighting (see module notes).
+
+    The cross-product matrix depends only on the weighting, so it is built and
+    pseudo-inverted once; :meth:`residuals` is then cheap per estimate.
+    """
 
     def __init__(self, weights: np.ndarray, base: np.ndarray, model: CalibrationModel | None):
         self.model = model

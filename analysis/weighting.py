@@ -307,8 +307,6 @@ def _check_margin_totals(frame: Frame) -> None:
 def trim_and_recalibrate(
     weighting: Weighting,
     domains: np.ndarray,
-    frame: Frame,
-    margin_codes: list[np.ndarray],
     upper: float = 5.0,
     max_rounds: int = 50,
 ) -> Weighting:

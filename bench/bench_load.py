@@ -147,7 +147,6 @@ def bare_worker(port, remaining, out):
 
 
 def process_main(kind, port, tokens, districts, remaining, threads, out, seed):
-    results = mp.Queue() if False else None  # noqa: F841
     collected = []
     lock = threading.Lock()
 
@@ -170,14 +169,19 @@ def process_main(kind, port, tokens, districts, remaining, threads, out, seed):
         w.start()
     for w in workers:
         w.join()
+    out.put(merge(collected))
+
+
+def merge(results: list[dict]) -> dict:
+    """Add up the latencies, status counts, receipts and abandoned submissions."""
     merged = {"latencies": [], "codes": {}, "receipts": [], "abandoned": 0}
-    for item in collected:
+    for item in results:
         merged["latencies"] += item["latencies"]
         merged["receipts"] += item["receipts"]
         merged["abandoned"] += item["abandoned"]
         for k, v in item["codes"].items():
             merged["codes"][k] = merged["codes"].get(k, 0) + v
-    out.put(merged)
+    return merged
 
 
 def run_clients(kind, port, tokens, districts, total, clients, procs):
@@ -193,15 +197,8 @@ def run_clients(kind, port, tokens, districts, total, clients, procs):
     results = [out.get() for _ in ps]
     for p in ps:
         p.join()
-    elapsed = time.perf_counter() - started
-    merged = {"latencies": [], "codes": {}, "receipts": [], "abandoned": 0}
-    for r in results:
-        merged["latencies"] += r["latencies"]
-        merged["receipts"] += r["receipts"]
-        merged["abandoned"] += r["abandoned"]
-        for k, v in r["codes"].items():
-            merged["codes"][k] = merged["codes"].get(k, 0) + v
-    merged["elapsed"] = elapsed
+    merged = merge(results)
+    merged["elapsed"] = time.perf_counter() - started
     return merged
 
 

@@ -6,7 +6,6 @@ Only valid responses count: those not excluded by an organizer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -24,12 +23,6 @@ def valid_responses(wave_id: int):
         .where(Response.wave_id == wave_id, Response.excluded.is_(False))
         .order_by(Response.id)
     )
-
-
-def iter_valid_responses(wave_id: int, batch: int = 2000) -> Iterator[Response]:
-    """Stream valid responses with bounded memory (server-side batches)."""
-    stmt = valid_responses(wave_id).execution_options(yield_per=batch)
-    yield from db.session.scalars(stmt)
 
 
 @dataclass

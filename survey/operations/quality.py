@@ -113,10 +113,3 @@ def set_excluded(response_id: int, excluded: bool, reason: str = "") -> Response
                response_id, {"receipt": response.receipt_code, "reason": reason[:200]})  # fmt: skip
     response.excluded = excluded
     return response
-
-
-def valid_responses_query(wave_id: int):
-    """``select()`` of the wave's valid responses (not excluded)."""
-    from survey.operations.dataset import valid_responses
-
-    return valid_responses(wave_id)

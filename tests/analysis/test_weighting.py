@@ -135,7 +135,7 @@ def test_trimming_caps_weights_and_keeps_totals_close():
     d, m = _codes(rows, frame)
     raked = rake_weights(d, m, frame)
     cap = 1.5
-    trimmed = trim_and_recalibrate(raked, d, frame, m, upper=cap)
+    trimmed = trim_and_recalibrate(raked, d, upper=cap)
     for di in range(2):
         wd = trimmed.weights[d == di]
         assert wd.max() <= cap * wd.mean() * (1 + 1e-6)
