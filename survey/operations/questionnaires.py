@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
 from sqlalchemy import func, select
 
@@ -48,11 +47,16 @@ def register_questionnaire(q: Questionnaire) -> QuestionnaireVersion:
     return stored
 
 
-@lru_cache(maxsize=32)
-def _build(content_hash: str, definition_json: str) -> Questionnaire:
-    return load_questionnaire_text(definition_json, filename=f"<stored {content_hash[:8]}>")
+#: Engine objects by content hash: a version's definition is validated once per
+#: process, not on every request (the hash identifies the content exactly).
+_built: dict[str, Questionnaire] = {}
 
 
 def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
     """The engine object of a stored version (cached per content hash)."""
-    return _build(version.content_hash, json.dumps(version.definition, ensure_ascii=False))
+    q = _built.get(version.content_hash)
+    if q is None:
+        text = json.dumps(version.definition, ensure_ascii=False)
+        q = load_questionnaire_text(text, filename=f"<stored {version.content_hash[:8]}>")
+        _built[version.content_hash] = q
+    return q

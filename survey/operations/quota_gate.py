@@ -25,37 +25,35 @@ def cells_of(q, answers: dict) -> dict[str, str | None]:
     return {role: labels.get(qid) for role, qid in q.roles.items() if role in ROLES}
 
 
-def _cell_id(session, wave_id: int, cells: dict) -> int | None:
+def _cell(session, wave_id: int, cells: dict):
+    """(id, achieved, target) of the respondent's quota cell, or None."""
     if not all(cells.get(k) for k in ("district", "sex", "age_group")):
         return None
-    return session.scalar(
-        select(QuotaCell.id).where(
+    return session.execute(
+        select(QuotaCell.id, QuotaCell.achieved, QuotaCell.target).where(
             QuotaCell.wave_id == wave_id,
             QuotaCell.district == cells["district"],
             QuotaCell.sex == cells["sex"],
             QuotaCell.age_group == cells["age_group"],
         )
-    )
+    ).first()
 
 
 def is_full_before_submit(channel, cells: dict) -> bool:
     """True when the respondent's cell is known and already full (close policy)."""
     if channel.wave.quota_policy != "close":
         return False
-    session = db.session
-    cell_id = _cell_id(session, channel.wave_id, cells)
-    if cell_id is None:
-        return False
-    cell = session.get(QuotaCell, cell_id, populate_existing=True)
-    return cell.achieved >= cell.target
+    cell = _cell(db.session, channel.wave_id, cells)
+    return cell is not None and cell.achieved >= cell.target
 
 
 def reserve(session, submission) -> str:
     """Reserve a quota place inside the submit transaction: ok / over / full."""
     wave = submission.channel.wave
-    cell_id = _cell_id(session, wave.id, submission.cells)
-    if cell_id is None:
+    cell = _cell(session, wave.id, submission.cells)
+    if cell is None:
         return "ok"  # no plan for this wave or cell: every cell is open
+    cell_id = cell.id
     taken = session.execute(
         update(QuotaCell)
         .where(QuotaCell.id == cell_id, QuotaCell.achieved < QuotaCell.target)
