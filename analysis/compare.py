@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
-
 
 @dataclass
 class Change:
@@ -36,6 +34,8 @@ def compare_waves(current_rows, previous_rows, level: float = 0.95) -> list[Chan
     Rows are :class:`analysis.EstimateRow` (or objects with domain, indicator,
     estimate, se). ``se = sqrt(se1² + se0²)``; the interval uses the normal quantile.
     """
+    from scipy import stats  # lazy: scipy is heavy to import
+
     z = stats.norm.ppf(1 - (1 - level) / 2)
     before = {(r.domain, r.indicator): r for r in previous_rows}
     out = []

@@ -118,6 +118,40 @@ def make_weights(
     return result
 
 
+def weight_cells(
+    counts: Sequence[Mapping[str, object]],
+    population: Sequence[Mapping[str, object]],
+    by: str = "district",
+    margins: Sequence[str] = ("sex", "age_group"),
+    weighting: str = "raking",
+    min_cell: int = 1,
+    trim: float | None = None,
+) -> list[float]:
+    """The weight of a respondent in each cell, from the cells' sample counts.
+
+    Raking, post-stratification and trimming on the cell variables give every
+    respondent of a cell (*by* × *margins*) the same weight, so a wave of any
+    size is weighted from its cell counts: ``counts`` rows hold *by*, the
+    margins and ``n``. Returns one weight per row of ``counts``, equal to the
+    respondent-level weights of :func:`estimate_domains` (checked here).
+    """
+    margins = tuple(margins)
+    sizes = np.array([int(r["n"]) for r in counts], dtype=np.int64)
+    if len(sizes) == 0 or np.any(sizes < 1):
+        raise AnalysisError("cell counts must be positive / 每个单元格的样本数应为正数")
+    frame = build_frame(population, by, margins)
+    domains = np.repeat(encode([r[by] for r in counts], frame.domains, by), sizes)
+    margin_codes = [
+        np.repeat(encode([r[m] for r in counts], frame.categories[m], m), sizes) for m in margins
+    ]
+    weights = make_weights(domains, margin_codes, frame, weighting, min_cell, trim).weights
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    spread = np.maximum.reduceat(weights, starts) - np.minimum.reduceat(weights, starts)
+    if np.any(spread > 1e-9 * np.maximum.reduceat(weights, starts)):
+        raise AnalysisError("weights differ within a cell / 同一单元格内权数不同")
+    return [float(w) for w in weights[starts]]
+
+
 class _Estimator:
     """Holds the weights and the calibration projection (computed once)."""
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
 
 def _clopper_pearson(p: float, n: float, level: float) -> tuple[float, float]:
+    from scipy import stats  # lazy: scipy is heavy to import
+
     alpha = 1 - level
     x = p * n
     low = 0.0 if x <= 0 else float(stats.beta.ppf(alpha / 2, x, n - x + 1))
@@ -45,6 +45,8 @@ def ci_proportion(
     level : float
         Confidence level, e.g. 0.95.
     """
+    from scipy import stats  # lazy: scipy is heavy to import
+
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
     if p <= 0 or p >= 1 or se <= 0:
@@ -72,6 +74,8 @@ def ci_proportion(
 
 def ci_mean(estimate: float, se: float, df: float, level: float = 0.95) -> tuple[float, float]:
     """t interval for a mean (e.g. a 0–100 score)."""
+    from scipy import stats  # lazy: scipy is heavy to import
+
     t = stats.t.ppf(1 - (1 - level) / 2, df)
     return estimate - t * se, estimate + t * se
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
 
 def sample_size_for_margin(
     p: float = 0.8,
@@ -20,6 +18,8 @@ def sample_size_for_margin(
     ``n / (1 + (n - 1) / N)`` when *population* is given (Cochran 1977, 4.2).
     Cochran's textbook case p = 0.5, margin = 0.05, 95%, deff = 1 gives 385.
     """
+    from scipy import stats  # lazy: scipy is heavy to import
+
     if not (0 < p < 1 and 0 < margin < 1 and deff > 0 and 0 < level < 1):
         raise ValueError("p, margin and level must lie in (0, 1) and deff must be positive")
     z = stats.norm.ppf(1 - (1 - level) / 2)
@@ -42,6 +42,8 @@ def sample_size_for_target(
     ``n = deff (z_{1-α} sqrt(t(1-t)) + z_{power} sqrt(p(1-p)))² / (p - t)²``
     (the normal-approximation formula for a one-sample test of a proportion).
     """
+    from scipy import stats  # lazy: scipy is heavy to import
+
     if not p_true > target:
         raise ValueError("the true share must exceed the target to demonstrate it")
     za = stats.norm.ppf(1 - alpha)

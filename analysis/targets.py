@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from scipy import stats
-
 PASS, FAIL, UNDECIDED = "达标", "未达标", "待定"
 
 
@@ -21,6 +19,8 @@ def prob_below_target(estimate: float, se: float, target: float, df: float) -> f
 
     Small values support "at or above the target". With se = 0 it is 0 or 1.
     """
+    from scipy import stats  # lazy: scipy is heavy to import
+
     if se <= 0:
         return 0.0 if estimate >= target else 1.0
     return float(stats.t.sf((estimate - target) / se, df))

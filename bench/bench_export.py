@@ -90,7 +90,7 @@ def build(url: str, n: int) -> None:
                 if len(batch) == 20000:
                     conn.execute(insert(Response.__table__), batch)
                     batch = []
-                    print(f"\\r  loaded {i + 1:,}/{n:,}", end="", file=sys.stderr)
+                    print(f"\r  loaded {i + 1:,}/{n:,}", end="", file=sys.stderr)
             if batch:
                 conn.execute(insert(Response.__table__), batch)
         print(file=sys.stderr)

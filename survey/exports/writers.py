@@ -23,22 +23,24 @@ def safe_text(value):
 def csv_chunks(variables: list[Variable], rows: Iterable[list], labels: bool = False,
                     batch: int = 5000) -> Iterator[bytes]:  # fmt: skip
     """UTF-8 CSV with a BOM (Excel on Chinese Windows), streamed in chunks; rows are
-    value lists in variable order."""
+    value lists in variable order. The row-by-row writer: exports use the columnar
+    one (``survey.exports.columnar``), which must produce the same file."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     buf.write("\ufeff")
     writer.writerow([v.name for v in variables])
     coded = [(i, v.values) for i, v in enumerate(variables) if v.values and labels]
-    text_cols = [i for i, v in enumerate(variables) if v.kind == "str"]
+    # labels come from the questionnaire (staff-edited): neutralised like answers
+    text_cols = [i for i, v in enumerate(variables) if v.kind == "str" or (v.values and labels)]
     pending = []
     for row in rows:
+        for i, values in coded:
+            if row[i] is not None:
+                row[i] = values.get(str(row[i]), row[i])
         for i in text_cols:
             value = row[i]
             if value and isinstance(value, str) and value[0] in "=+-@\t\r":
                 row[i] = "'" + value
-        for i, values in coded:
-            if row[i] is not None:
-                row[i] = values.get(str(row[i]), row[i])
         pending.append(row)
         if len(pending) == batch:
             writer.writerows(pending)

@@ -19,6 +19,16 @@ class Response(Base):
     __tablename__ = "response"
     __table_args__ = (
         Index("ix_response_wave_cell", "wave_id", "district", "sex", "age_group"),
+        # covers the cell counts of valid responses (weights of exports)
+        Index(
+            "ix_response_wave_valid_cell",
+            "wave_id",
+            "excluded",
+            "district",
+            "sex",
+            "age_group",
+            "urban_rural",
+        ),  # fmt: skip
         Index("ix_response_wave_flagged", "wave_id", "is_flagged"),
         Index("ix_response_device_hash", "wave_id", "device_hash"),
     )

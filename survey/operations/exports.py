@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, select
 
 from survey.exports import writers
 from survey.exports.codebook import variables
@@ -13,10 +13,11 @@ from survey.extensions import db
 from survey.models import Response, Wave
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, wave_estimates
+from survey.operations.estimates import Settings, cell_weights
 from survey.operations.questionnaires import questionnaire_of
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
+STAMPS = ("started_at", "submitted_at")
 
 
 def method_note(wave: Wave, settings: Settings | None, weighted: bool) -> str:
@@ -50,7 +51,7 @@ def prepare(wave: Wave, include_excluded: bool, weighted: bool = True):
     settings, weights = Settings(), None
     if weighted:
         try:
-            weights = wave_estimates(wave, settings).weights
+            weights = cell_weights(wave, settings)
         except OperationError:
             weights = None
     note = method_note(wave, settings, weights is not None)
@@ -73,6 +74,7 @@ def _fast_rows(wave: Wave, q, vars_, weights, include_excluded: bool, progress,
         db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id)).all()
     )
     build = fast_row_builder(q, include_excluded)
+    key = weights.columns if weights is not None else ()
     table = Response.__table__
     stmt = select(table).where(table.c.wave_id == wave.id).order_by(table.c.id)
     if not include_excluded:
@@ -81,16 +83,94 @@ def _fast_rows(wave: Wave, q, vars_, weights, include_excluded: bool, progress,
         stmt = stmt.limit(limit_rows)
     result = db.session.execute(stmt.execution_options(yield_per=5000, stream_results=True))
     for i, r in enumerate(result, 1):
-        weight = False if weights is None else weights.get(r.receipt_code)
+        weight = (
+            False if weights is None else weights.weights.get(tuple(getattr(r, c) for c in key))
+        )
         yield build(r, weight, labels.get(r.channel_id, ""))
         if progress and i % 5000 == 0:
             progress(5000)
 
 
-def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True):
+def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
+    """Functions that each fetch one range of the wave's responses as newline-
+    delimited JSON (bytes), one object per response with the fields of
+    ``columnar.RAW_COLUMNS``. The database builds the text (the stored
+    answers and indicators embedded as they are, so nothing is parsed row by row
+    in Python), and each job opens its own
+    connection so that ranges can be fetched in parallel. Responses stored after
+    the export began are left out."""
+    from sqlalchemy import LargeBinary, String, bindparam, cast, literal
+
+    from survey.exports.columnar import RAW_COLUMNS
+
+    t = Response.__table__
+    valid = [t.c.wave_id == wave.id] + ([] if include_excluded else [t.c.excluded.is_(False)])
+    low, high = db.session.execute(select(func.min(t.c.id), func.max(t.c.id)).where(*valid)).one()
+    if low is None:
+        return []
+    engine = db.engine
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        quote, embed = (lambda c: cast(func.to_json(c), String)), (lambda c: cast(c, String))  # noqa: E731
+    else:
+        quote, embed = func.json_quote, (lambda c: c)  # noqa: E731
+    value = {
+        # the stored text ("2026-11-01 08:00:00[.ffffff]"): polars formats it
+        "started_at": quote(cast(t.c.started_at, String)),
+        "submitted_at": quote(cast(t.c.submitted_at, String)),
+        "channel_id": cast(t.c.channel_id, String),
+        "duration_seconds": cast(t.c.duration_seconds, String),
+        "over_quota": cast(cast(t.c.over_quota, Integer), String),
+        "excluded": cast(cast(t.c.excluded, Integer), String),
+        **{c: func.coalesce(embed(t.c[c]), "null") for c in ("flags", "answers", "indicators")},
+    }
+    parts = []
+    for i, name in enumerate(RAW_COLUMNS):
+        parts.append(("{" if i == 0 else ",") + f'"{name}":')
+        parts.append(func.coalesce(value.get(name, quote(t.c.get(name))), "null"))
+    line = literal(parts[0], String)
+    for part in [*parts[1:], "}"]:
+        line = line.op("||")(part)
+    inner = (
+        select(t.c.id, line.label("line"))
+        .where(*valid, t.c.id.between(bindparam("lo"), bindparam("hi")))
+        .order_by(t.c.id)
+        .subquery()
+    )
+    if postgres:
+        joined = func.convert_to(func.string_agg(inner.c.line, "\n"), "UTF8")
+    else:
+        joined = cast(func.group_concat(inner.c.line, "\n"), LargeBinary)
+    stmt = select(joined)
+
+    def job(lo: int, hi: int):
+        def run() -> bytes:
+            with engine.connect() as conn:
+                return conn.execute(stmt, {"lo": lo, "hi": hi}).scalar() or b""
+
+        return run
+
+    return [job(lo, min(lo + batch - 1, high)) for lo in range(low, high + 1, batch)]
+
+
+def csv_writer(wave: Wave, labels=False, include_excluded=False, weighted=True):
+    """The columnar CSV writer of a wave's microdata (see ``survey.exports.columnar``)."""
+    from survey.exports.columnar import ColumnarCsv
+    from survey.models import Channel
+
     q, vars_, weights, _note = prepare(wave, include_excluded, weighted)
-    rows = _fast_rows(wave, q, vars_, weights, include_excluded, progress)
-    return writers.csv_chunks(vars_, rows, labels)
+    channel_labels = dict(
+        db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id)).all()
+    )
+    return ColumnarCsv(q, vars_, include_excluded=include_excluded, labels=labels,
+                       channel_labels=channel_labels, weights=weights)  # fmt: skip
+
+
+def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True,
+               limit_rows: int | None = None) -> Iterator[bytes]:  # fmt: skip
+    """The CSV file in chunks; *progress* gets the number of rows of each chunk."""
+    writer = csv_writer(wave, labels, include_excluded, weighted)
+    return writer.chunks(_ndjson_jobs(wave, include_excluded), progress, limit_rows)
 
 
 def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
@@ -106,13 +186,17 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
         for values in _fast_rows(wave, q, vars_, weights, include_excluded, progress, limit_rows)
     )
     if fmt == "csv":
+        n = 0
+
+        def counting(done: int) -> None:
+            nonlocal n
+            n += done
+            if progress:
+                progress(done)
+
         with open(path, "wb") as fh:
-            for chunk in writers.csv_chunks(
-                vars_, _fast_rows(wave, q, vars_, weights, include_excluded, progress, limit_rows)
-            ):
+            for chunk in csv_stream(wave, False, include_excluded, counting, True, limit_rows):
                 fh.write(chunk)
-        n = count_rows(wave, include_excluded)
-        n = min(n, limit_rows) if limit_rows else n
     elif fmt == "xlsx":
         n = writers.write_xlsx(path, vars_, rows, note)
     elif fmt == "sav":

@@ -110,3 +110,23 @@ def test_degenerate_district_has_no_nan():
     assert row.estimate == 1.0 and row.se == pytest.approx(0.0, abs=1e-12)
     assert 0.9 < row.ci_low < 1.0 and row.ci_high == 1.0
     assert row.status == "达标"
+
+
+@pytest.mark.parametrize(("city", "method"), CASES)
+def test_cell_weights_match_r(city, method):
+    """Weights from cell counts alone (what exports of large waves use) equal R's
+    respondent-level weights."""
+    from collections import Counter
+
+    from analysis.estimate import weight_cells
+
+    rows = _read(HERE / "data" / f"{city}_responses.csv")
+    population = _read(HERE / "data" / f"{city}_population.csv")
+    counts = Counter((r["district"], r["sex"], r["age_group"]) for r in rows)
+    cells = [{"district": d, "sex": s, "age_group": a, "n": n} for (d, s, a), n in counts.items()]
+    by_cell = dict(zip(counts, weight_cells(cells, population, weighting=method), strict=True))
+    reference_weights = r_weights()
+    for r in rows:
+        expected = reference_weights[(city, method, r["respondent_id"])]
+        got = by_cell[(r["district"], r["sex"], r["age_group"])]
+        assert got == pytest.approx(expected, rel=1e-8)
