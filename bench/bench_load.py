@@ -47,6 +47,7 @@ STATE = re.compile(r'name="state" value="([^"]+)"')
 SEXES = ["男", "女"]
 AGES = ["18-29岁", "30-39岁", "40-49岁", "50-59岁", "60岁及以上"]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ORGANIZER_PASSWORD = "Bench-organizer-2026!"
 
 
 class Client:
@@ -202,6 +203,25 @@ def run_clients(kind, port, tokens, districts, total, clients, procs):
     return merged
 
 
+def dashboard_poller(port: int, wave_id: int, stop: threading.Event, out: dict) -> None:
+    """An organizer watching the dashboard: log in, then fetch its JSON every second."""
+    latencies, codes = [], {}
+    client = Client(port, latencies, codes)
+    try:
+        _, html, _ = client.request("GET", "/staff/login")
+        client.request("POST", "/staff/login", [("csrf_token", CSRF.search(html).group(1)),
+                                                ("username", "bench-organizer"),
+                                                ("password", ORGANIZER_PASSWORD)])  # fmt: skip
+        while not stop.wait(1.0):
+            status, body, _ = client.request("GET", f"/staff/waves/{wave_id}/dashboard.json")
+            if status != 200:
+                raise RuntimeError(f"dashboard.json answered {status}")
+            json.loads(body)
+    except (RuntimeError, AttributeError, ValueError) as exc:
+        codes[f"poller failed: {exc}"] = 1
+    out.update(latencies=latencies, codes=codes)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -261,8 +281,12 @@ def prepare(url: str):
         rows = db.session.execute(
             select(Channel.token, District.name).join(District).where(Channel.wave_id == wave.id)
         ).all()
+        from survey.operations.users import create_user
+
+        create_user("bench-organizer", ORGANIZER_PASSWORD, ["organizer"])
+        wave_id = wave.id
     app.extensions["survey_db"]["engine"].dispose()
-    return [r[0] for r in rows], [r[1] for r in rows]
+    return [r[0] for r in rows], [r[1] for r in rows], wave_id
 
 
 def verify(url: str, receipts: list[str], abandoned: int) -> list[str]:
@@ -334,7 +358,7 @@ def main() -> int:
         url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp}/load.sqlite3"
-    tokens, districts = prepare(url)
+    tokens, districts, wave_id = prepare(url)
     env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
            "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
     port = free_port()
@@ -360,19 +384,31 @@ def main() -> int:
 
     fault_thread = threading.Thread(target=faults)
     fault_thread.start()
+    polled: dict = {}
+    poller = threading.Thread(target=dashboard_poller, args=(port, wave_id, stop_faults, polled))
+    poller.start()
     failed = False
     try:
         result = run_clients("submit", port, tokens, districts, args.submissions,
                              args.clients, args.processes)  # fmt: skip
         stop_faults.set()
         fault_thread.join()
+        poller.join()
         print(f"{'PostgreSQL' if args.postgres else 'SQLite'}, gunicorn {args.workers} workers "
               f"× 16 threads, {args.clients} clients, kills {args.kill}, "
               f"PostgreSQL restarts {args.restart_postgres}")  # fmt: skip
         submit_rps, p99 = summarize("  resident path", result)
         subs = len(result["receipts"]) / result["elapsed"]
         print(f"  {len(result['receipts'])} submissions acknowledged = {subs:.0f} submissions/s")
-        errors_500 = result["codes"].get(500, 0)
+        lat = sorted(polled.get("latencies", []))
+        if lat:
+            print(f"  dashboard JSON (polled every second): {len(lat)} requests, p50 "
+                  f"{lat[len(lat) // 2] * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms; "
+                  f"status {polled['codes']}")  # fmt: skip
+        errors_500 = result["codes"].get(500, 0) + polled.get("codes", {}).get(500, 0)
+        if any(str(k).startswith("poller failed") for k in polled.get("codes", {})):
+            failed = True
+            print(f"  INVARIANT BROKEN: dashboard polling {polled['codes']}")
         if errors_500:
             failed = True
             print(f"  INVARIANT BROKEN: {errors_500} responses with status 500")
