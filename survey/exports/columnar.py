@@ -69,8 +69,11 @@ class ColumnarCsv:
         channel_labels: Mapping[int, str],
         weights: CellWeights | None,
         labels: bool = False,
+        neutralise: bool = True,
     ):
         self.variables = variables
+        #: Formula-like text gets a leading apostrophe (for spreadsheets: CSV, XLSX).
+        self.neutralise = neutralise
         self.weights = weights
         self.channel_labels = {int(k): str(v) for k, v in channel_labels.items()}
         self._raw_schema, self._exprs = self._plan(q, include_excluded)
@@ -160,6 +163,8 @@ class ColumnarCsv:
             out = out.with_columns(
                 pl.col(name).cast(pl.String).replace(values) for name, values in self._coded.items()
             )
+        if not self.neutralise:
+            return out
         text = [name for name, dtype in out.schema.items() if dtype == pl.String]
         return out.with_columns(
             pl.when(pl.col(name).str.contains(FORMULA_START))
@@ -169,41 +174,45 @@ class ColumnarCsv:
             for name in text
         )
 
-    def chunks(self, jobs: Iterable[Callable[[], bytes]], progress=None,
-               limit_rows: int | None = None, workers: int = 2) -> Iterator[bytes]:  # fmt: skip
-        """The header, then one CSV chunk per job (a function returning a batch of
-        newline-delimited JSON), in order. Fetching and converting run in
-        *workers* threads (the database and polars release the GIL), with at most
-        *workers* batches in memory at once."""
+    def frames(self, jobs: Iterable[Callable[[], bytes]], progress=None,
+               limit_rows: int | None = None, workers: int = 2) -> Iterator[pl.DataFrame]:  # fmt: skip
+        """One frame of export variables per job (a function returning a batch of
+        newline-delimited JSON), in order, at most *limit_rows* rows in all.
+        Fetching and converting run in *workers* threads (the database and
+        polars release the GIL), with at most *workers* batches in memory."""
 
         def convert(job) -> pl.DataFrame:
             data = job()
             return self.frame(data) if data else pl.DataFrame()
 
-        left = [limit_rows]
-
-        def emit(frame: pl.DataFrame) -> Iterator[bytes]:
-            if left[0] is not None:
-                frame = frame.head(left[0])
-                left[0] -= frame.height
-            if frame.height:
-                buf = io.BytesIO()
-                frame.write_csv(buf, include_header=False, line_terminator="\r\n")
-                yield buf.getvalue()
-                if progress:
-                    progress(frame.height)
-
+        left = limit_rows
         _return_large_blocks_to_the_system()
-        yield self.header()
         with ThreadPoolExecutor(workers) as pool:
             pending: deque = deque()
-            for job in jobs:
-                if left[0] == 0:
+            jobs = iter(jobs)
+            while left != 0:
+                for job in jobs:
+                    pending.append(pool.submit(convert, job))
+                    if len(pending) >= workers:
+                        break
+                if not pending:
                     break
-                pending.append(pool.submit(convert, job))
-                if len(pending) >= workers:
-                    yield from emit(pending.popleft().result())
-            while pending and left[0] != 0:
-                yield from emit(pending.popleft().result())
+                frame = pending.popleft().result()
+                if left is not None:
+                    frame = frame.head(left)
+                    left -= frame.height
+                if frame.height:
+                    yield frame
+                    if progress:
+                        progress(frame.height)
             for rest in pending:
                 rest.cancel()
+
+    def chunks(self, jobs: Iterable[Callable[[], bytes]], progress=None,
+               limit_rows: int | None = None) -> Iterator[bytes]:  # fmt: skip
+        """The CSV file: header, then one chunk per batch (see :meth:`frames`)."""
+        yield self.header()
+        for frame in self.frames(jobs, progress, limit_rows):
+            buf = io.BytesIO()
+            frame.write_csv(buf, include_header=False, line_terminator="\r\n")
+            yield buf.getvalue()

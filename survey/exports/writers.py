@@ -85,35 +85,39 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
     return count
 
 
-def _frame(variables: list[Variable], rows: Iterable[dict]):
-    """A pandas frame with coded variables as integers (SPSS/Stata value labels)."""
+def _frame(variables: list[Variable], frames: Iterable):
+    """A pandas frame (what pyreadstat writes) from polars batches, column by
+    column; coded text variables become integers 1..k with value labels."""
     import pandas as pd
+    import polars as pl
 
-    records = list(rows)
-    frame = pd.DataFrame.from_records(records, columns=[v.name for v in variables])
-    value_labels, codes_map = {}, {}
+    batches = list(frames)
+    data = pl.concat(batches) if batches else pl.DataFrame(
+        schema={v.name: pl.String if v.kind == "str" else pl.Float64 for v in variables}
+    )  # fmt: skip
+    del batches
+    value_labels, columns = {}, {}
     for v in variables:
+        col = data[v.name]
         if v.values and v.kind == "str":
             codes = {code: i + 1 for i, code in enumerate(v.values)}
-            codes_map[v.name] = codes
-            frame[v.name] = frame[v.name].map(
-                lambda x, c=codes: c.get(str(x)) if x is not None else None
-            )
+            col = col.cast(pl.String).replace_strict(codes, default=None, return_dtype=pl.Float64)
             value_labels[v.name] = {codes[k]: lab for k, lab in v.values.items()}
         elif v.values:
             value_labels[v.name] = {int(k): lab for k, lab in v.values.items()}
-        elif v.kind == "str":
-            frame[v.name] = frame[v.name].fillna("").astype(str)
-    for v in variables:
-        if v.kind in ("num", "int") or v.name in codes_map:
-            frame[v.name] = pd.to_numeric(frame[v.name], errors="coerce")
-    return frame, value_labels, len(records)
+        if v.kind == "str" and not v.values:
+            columns[v.name] = col.cast(pl.String).fill_null("").to_numpy().astype(object)
+        else:
+            columns[v.name] = col.cast(pl.Float64).to_numpy()
+    n = data.height
+    del data
+    return pd.DataFrame(columns), value_labels, n
 
 
-def write_sav(path: Path, variables: list[Variable], rows: Iterable[dict]) -> int:
+def write_sav(path: Path, variables: list[Variable], frames: Iterable) -> int:
     import pyreadstat
 
-    frame, value_labels, n = _frame(variables, rows)
+    frame, value_labels, n = _frame(variables, frames)
     pyreadstat.write_sav(
         frame, str(path), column_labels={v.name: v.label for v in variables},
         variable_value_labels=value_labels,
@@ -121,10 +125,10 @@ def write_sav(path: Path, variables: list[Variable], rows: Iterable[dict]) -> in
     return n
 
 
-def write_dta(path: Path, variables: list[Variable], rows: Iterable[dict]) -> int:
+def write_dta(path: Path, variables: list[Variable], frames: Iterable) -> int:
     import pyreadstat
 
-    frame, value_labels, n = _frame(variables, rows)
+    frame, value_labels, n = _frame(variables, frames)
     pyreadstat.write_dta(
         frame, str(path), column_labels={v.name: v.label[:80] for v in variables},
         variable_value_labels=value_labels, version=14,  # Stata 14+ (.dta 118): UTF-8

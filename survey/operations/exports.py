@@ -153,7 +153,8 @@ def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
     return [job(lo, min(lo + batch - 1, high)) for lo in range(low, high + 1, batch)]
 
 
-def csv_writer(wave: Wave, labels=False, include_excluded=False, weighted=True):
+def csv_writer(wave: Wave, labels=False, include_excluded=False, weighted=True,
+               neutralise=True):  # fmt: skip
     """The columnar CSV writer of a wave's microdata (see ``survey.exports.columnar``)."""
     from survey.exports.columnar import ColumnarCsv
     from survey.models import Channel
@@ -163,7 +164,8 @@ def csv_writer(wave: Wave, labels=False, include_excluded=False, weighted=True):
         db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id)).all()
     )
     return ColumnarCsv(q, vars_, include_excluded=include_excluded, labels=labels,
-                       channel_labels=channel_labels, weights=weights)  # fmt: skip
+                       channel_labels=channel_labels, weights=weights,
+                       neutralise=neutralise)  # fmt: skip
 
 
 def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True,
@@ -199,8 +201,9 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
                 fh.write(chunk)
     elif fmt == "xlsx":
         n = writers.write_xlsx(path, vars_, rows, note)
-    elif fmt == "sav":
-        n = writers.write_sav(path, vars_, rows)
-    else:
-        n = writers.write_dta(path, vars_, rows)
+    else:  # SPSS / Stata: columnar batches, the file written in one piece by pyreadstat
+        writer = csv_writer(wave, include_excluded=include_excluded, neutralise=False)
+        frames = writer.frames(_ndjson_jobs(wave, include_excluded), progress, limit_rows)
+        write = writers.write_sav if fmt == "sav" else writers.write_dta
+        n = write(path, writer.variables, frames)
     return n
