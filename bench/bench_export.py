@@ -118,10 +118,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--other", type=int, default=100_000)
+    parser.add_argument("--database", type=Path,
+                        help="re-use a SQLite file built by an earlier run (skips the build)")  # fmt: skip
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{tmp / 'export.sqlite3'}"
-    build(url, args.responses)
+    if args.database:
+        url = f"sqlite:///{args.database.resolve()}"
+    else:
+        url = f"sqlite:///{tmp / 'export.sqlite3'}"
+        build(url, args.responses)
+        print(f"  (database kept for --database: {tmp / 'export.sqlite3'})", file=sys.stderr)
     failed = False
     n, elapsed, peak = child(url, "csv", tmp / "all.csv", None)
     rate = n / elapsed
