@@ -92,7 +92,10 @@ def run_ours(responses: Path, population: Path, out: Path) -> tuple[float, float
         "import resource, sys, time; t=time.perf_counter();"
         "from analysis.cli import main;"
         f"rc=main([{str(responses)!r}, '--population', {str(population)!r}, '--output', {str(out)!r}]);"
-        "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024);"
+        # VmHWM: the child's own peak (ru_maxrss would include the parent's at fork time)
+        "peak=[int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')];"
+        "print(time.perf_counter()-t, peak[0]/1024 if peak else "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024);"
         "sys.exit(rc)"
     )
     result = subprocess.run(

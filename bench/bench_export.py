@@ -43,7 +43,9 @@ with app.app_context():
     t = time.perf_counter()
     n = write_file(wave, {fmt!r}, {out!r}, limit_rows={limit})
     elapsed = time.perf_counter() - t
-print(n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: this process's own peak (ru_maxrss would include the parent's at fork time)
+peak = [int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")]
+print(n, elapsed, peak[0] / 1024 if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
