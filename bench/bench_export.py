@@ -120,6 +120,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--other", type=int, default=100_000)
+    parser.add_argument("--formats", default="csv,xlsx,sav,dta", help="which exports to run")
     parser.add_argument("--database", type=Path,
                         help="re-use a SQLite file built by an earlier run (skips the build)")  # fmt: skip
     args = parser.parse_args()
@@ -131,6 +132,22 @@ def main() -> int:
         build(url, args.responses)
         print(f"  (database kept for --database: {tmp / 'export.sqlite3'})", file=sys.stderr)
     failed = False
+    formats = args.formats.split(",")
+    if "csv" in formats:
+        failed = run_csv(url, tmp, args.responses)
+    for fmt in ("xlsx", "sav", "dta"):
+        if fmt not in formats:
+            continue
+        n, elapsed, peak = child(url, fmt, tmp / f"part.{fmt}", args.other)
+        print(
+            f"{fmt.upper()}: {n:,} rows in {elapsed:.1f} s = {n / elapsed:,.0f} rows/s, peak {peak:.0f} MB"
+        )
+    return 1 if failed else 0
+
+
+def run_csv(url: str, tmp: Path, responses: int) -> bool:
+    """The CSV export of the whole wave against its targets; True when missed."""
+    failed = False
     n, elapsed, peak = child(url, "csv", tmp / "all.csv", None)
     rate = n / elapsed
     ok = rate >= 100_000 and peak < 300
@@ -141,12 +158,7 @@ def main() -> int:
     print(
         f"  baseline csv.writer over prepared tuples ({width} columns): {baseline(n, width):,.0f} rows/s"
     )
-    for fmt in ("xlsx", "sav", "dta"):
-        n, elapsed, peak = child(url, fmt, tmp / f"part.{fmt}", args.other)
-        print(
-            f"{fmt.upper()}: {n:,} rows in {elapsed:.1f} s = {n / elapsed:,.0f} rows/s, peak {peak:.0f} MB"
-        )
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":

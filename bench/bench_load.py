@@ -229,13 +229,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env, port, workers):
+    def __init__(self, env, port, workers, threads=16):
         self.env, self.port, self.workers, self.proc = env, port, workers, None
+        self.threads = threads
 
     def start(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "gthread",
-             "--threads", "16", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
              "--error-logfile", str(Path(tempfile.gettempdir()) / "bench_load_gunicorn.log"),
              "wsgi:app"],
             cwd=ROOT, env=self.env, start_new_session=True,
@@ -340,6 +341,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--kill", type=int, default=0, help="SIGKILL the server this many times")
     parser.add_argument("--restart-postgres", type=int, default=0)
@@ -362,7 +364,7 @@ def main() -> int:
     env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
            "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
     port = free_port()
-    server = Server(env, port, args.workers)
+    server = Server(env, port, args.workers, args.threads)
     server.start()
     stop_faults = threading.Event()
 
@@ -395,7 +397,7 @@ def main() -> int:
         fault_thread.join()
         poller.join()
         print(f"{'PostgreSQL' if args.postgres else 'SQLite'}, gunicorn {args.workers} workers "
-              f"× 16 threads, {args.clients} clients, kills {args.kill}, "
+              f"× {args.threads} threads, {args.clients} clients, kills {args.kill}, "
               f"PostgreSQL restarts {args.restart_postgres}")  # fmt: skip
         submit_rps, p99 = summarize("  resident path", result)
         subs = len(result["receipts"]) / result["elapsed"]

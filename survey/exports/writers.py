@@ -85,39 +85,48 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
     return count
 
 
-def _frame(variables: list[Variable], frames: Iterable):
-    """A pandas frame (what pyreadstat writes) from polars batches, column by
-    column; coded text variables become integers 1..k with value labels."""
-    import pandas as pd
+def _table(variables: list[Variable], frames: Iterable):
+    """One compact polars frame (pyreadstat writes polars frames) from the
+    columnar batches: coded text → small integers 1..k with value labels, 0/1
+    and counts as small integers, repeated text as categoricals, free text as
+    text ("" for missing). Each batch is compacted before the next is read, so
+    memory is that of the compact frame (about 200 bytes a response)."""
     import polars as pl
 
-    batches = list(frames)
-    data = pl.concat(batches) if batches else pl.DataFrame(
-        schema={v.name: pl.String if v.kind == "str" else pl.Float64 for v in variables}
-    )  # fmt: skip
-    del batches
-    value_labels, columns = {}, {}
+    repeated = {"district", "sex", "age_group", "urban_rural", "questionnaire", "channel",
+                "device_class", "flags"}  # fmt: skip
+    value_labels, casts = {}, []
     for v in variables:
-        col = data[v.name]
+        col = pl.col(v.name)
         if v.values and v.kind == "str":
             codes = {code: i + 1 for i, code in enumerate(v.values)}
-            col = col.cast(pl.String).replace_strict(codes, default=None, return_dtype=pl.Float64)
+            casts.append(col.cast(pl.String).replace_strict(codes, default=None,
+                                                            return_dtype=pl.Int16))  # fmt: skip
             value_labels[v.name] = {codes[k]: lab for k, lab in v.values.items()}
         elif v.values:
+            casts.append(col.cast(pl.Int16, strict=False))
             value_labels[v.name] = {int(k): lab for k, lab in v.values.items()}
-        if v.kind == "str" and not v.values:
-            columns[v.name] = col.cast(pl.String).fill_null("").to_numpy().astype(object)
+        elif v.kind == "int":
+            casts.append(col.cast(pl.Int32, strict=False))
+        elif v.kind == "num":
+            casts.append(col.cast(pl.Float64, strict=False))
+        elif v.name in repeated:
+            casts.append(col.cast(pl.String).fill_null("").cast(pl.Categorical))
         else:
-            columns[v.name] = col.cast(pl.Float64).to_numpy()
-    n = data.height
-    del data
-    return pd.DataFrame(columns), value_labels, n
+            casts.append(col.cast(pl.String).fill_null(""))
+    batches = [frame.select(casts) for frame in frames]
+    if batches:
+        table = pl.concat(batches, rechunk=False)  # no copy: batches stay chunks
+    else:
+        table = pl.DataFrame([pl.Series(v.name, [], dtype=pl.String) for v in variables])
+        table = table.select(casts)
+    return table, value_labels, table.height
 
 
 def write_sav(path: Path, variables: list[Variable], frames: Iterable) -> int:
     import pyreadstat
 
-    frame, value_labels, n = _frame(variables, frames)
+    frame, value_labels, n = _table(variables, frames)
     pyreadstat.write_sav(
         frame, str(path), column_labels={v.name: v.label for v in variables},
         variable_value_labels=value_labels,
@@ -128,7 +137,7 @@ def write_sav(path: Path, variables: list[Variable], frames: Iterable) -> int:
 def write_dta(path: Path, variables: list[Variable], frames: Iterable) -> int:
     import pyreadstat
 
-    frame, value_labels, n = _frame(variables, frames)
+    frame, value_labels, n = _table(variables, frames)
     pyreadstat.write_dta(
         frame, str(path), column_labels={v.name: v.label[:80] for v in variables},
         variable_value_labels=value_labels, version=14,  # Stata 14+ (.dta 118): UTF-8

@@ -97,6 +97,9 @@ def test_spss_and_stata_keep_chinese_labels(app, demo_wave, filled, tmp_path, fm
     code = frame["s_air"].iloc[0]
     assert value_labels[code] in ("满意", "比较满意")
     assert set(frame["district"]) == {"咸安区", "嘉鱼县"}
+    assert set(frame["activities_sorting"]) == {1} and set(frame["activities_none"]) == {0}
+    assert INJECTION in set(frame["suggestion"])  # text as typed: no spreadsheet to protect
+    assert frame["weight"].min() > 0
 
 
 def test_estimates_table_and_audit(app, demo_wave, filled):
