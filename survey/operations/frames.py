@@ -46,7 +46,12 @@ def _table_from_csv(data: bytes) -> tuple[list[list[str]], str]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        return [row for row in csv.reader(io.StringIO(text))], encoding
+        try:  # newline="": the csv module handles CR, LF and quoted line breaks itself
+            return [row for row in csv.reader(io.StringIO(text, newline=""))], encoding
+        except csv.Error as exc:
+            raise FrameError(
+                [f"CSV 文件格式有误（{exc}）：请用 Excel 或 WPS 另存为 CSV 后重试。"]
+            ) from exc
     raise FrameError(["文件编码无法识别：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV。"])
 
 
