@@ -84,10 +84,12 @@ def create_channel(wave: Wave, district: District, label: str) -> Channel:
 def set_channel_open(channel: Channel, is_open: bool) -> Channel:
     """Open or close a channel; a closed channel accepts nothing."""
     from survey.operations.audit import record
+    from survey.operations.channel_cache import forget_channels
 
     with db.write() as session:
         session.execute(update(Channel).where(Channel.id == channel.id).values(is_open=is_open))
         record(session, "channel_open" if is_open else "channel_close", "channel", channel.id,
                {"label": channel.label})  # fmt: skip
     channel.is_open = is_open
+    forget_channels()
     return channel

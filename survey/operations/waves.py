@@ -45,6 +45,8 @@ def create_wave_from_form(form) -> Wave:
 
 
 def update_wave(wave: Wave, form) -> Wave:
+    from survey.operations.channel_cache import forget_channels
+
     start, end = _dates(form)
     policy = form.get("quota_policy") or wave.quota_policy
     if policy not in ("close", "soft"):
@@ -58,4 +60,5 @@ def update_wave(wave: Wave, form) -> Wave:
         new = {"organizer": wave.organizer, "starts_on": str(start), "ends_on": str(end),
                "quota_policy": policy}  # fmt: skip
         record(session, "wave_update", "wave", wave.id, {"old": old, "new": new})
+    forget_channels()
     return wave

@@ -20,12 +20,12 @@ from flask import (
 )
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from questionnaires.engine import parse_answers, screen_out_reason
 from survey.extensions import db
-from survey.models import Channel, District, Wave
+from survey.models import Channel, District
 from survey.operations import abuse, quota_gate
+from survey.operations.channel_cache import channel_by_token
 from survey.operations.questionnaires import questionnaire_of
 from survey.operations.responses import (
     Submission,
@@ -39,16 +39,7 @@ from survey.respond.state import FormState, StateError, dump_state, load_state
 
 
 def _channel(token: str) -> Channel:
-    # One query for the channel, its wave, city, district and questionnaire.
-    channel = db.session.scalar(
-        select(Channel)
-        .filter_by(token=token)
-        .options(
-            joinedload(Channel.district),
-            joinedload(Channel.wave).joinedload(Wave.city),
-            joinedload(Channel.wave).joinedload(Wave.questionnaire),
-        )
-    )
+    channel = channel_by_token(token)
     if channel is None:
         abort(404)
     return channel
