@@ -57,9 +57,11 @@ def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
     return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
 
 
-def quality_flags(session, sub, duration: float) -> list[str]:
+def quality_flags(session, sub, duration: float, median_and_count=None) -> list[str]:
+    """Flags for review; *median_and_count* is the wave's median duration and
+    number of timed responses when already read (else read here)."""
     flags = []
-    median, count = wave_median_duration(session, sub.channel.wave_id)
+    median, count = median_and_count or wave_median_duration(session, sub.channel.wave_id)
     share = current_app.config.get("QUALITY_TOO_FAST_SHARE", 0.4)
     if median and count >= 20 and duration < share * median:
         flags.append("too_fast")

@@ -48,22 +48,33 @@ def is_full_before_submit(channel, cells: dict) -> bool:
 
 
 def reserve(session, submission) -> str:
-    """Reserve a quota place inside the submit transaction: ok / over / full."""
+    """Reserve a quota place inside the submit transaction: ok / over / full.
+
+    The common case (a cell with room) is one statement; the cell is looked up
+    only when no row was updated (no plan for the cell, or the cell is full)."""
     wave = submission.channel.wave
-    cell = _cell(session, wave.id, submission.cells)
-    if cell is None:
+    cells = submission.cells
+    if not all(cells.get(k) for k in ("district", "sex", "age_group")):
         return "ok"  # no plan for this wave or cell: every cell is open
-    cell_id = cell.id
     taken = session.execute(
         update(QuotaCell)
-        .where(QuotaCell.id == cell_id, QuotaCell.achieved < QuotaCell.target)
+        .where(
+            QuotaCell.wave_id == wave.id,
+            QuotaCell.district == cells["district"],
+            QuotaCell.sex == cells["sex"],
+            QuotaCell.age_group == cells["age_group"],
+            QuotaCell.achieved < QuotaCell.target,
+        )
         .values(achieved=QuotaCell.achieved + 1)
     ).rowcount
     if taken == 1:
         return "ok"
+    cell = _cell(session, wave.id, cells)
+    if cell is None:
+        return "ok"  # no plan for this wave or cell: every cell is open
     if wave.quota_policy == "close":
         return "full"
     session.execute(
-        update(QuotaCell).where(QuotaCell.id == cell_id).values(over_quota=QuotaCell.over_quota + 1)
+        update(QuotaCell).where(QuotaCell.id == cell.id).values(over_quota=QuotaCell.over_quota + 1)
     )
     return "over"

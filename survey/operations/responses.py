@@ -14,7 +14,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
-from survey.operations.quality import count_submission, quality_flags
+from survey.operations.quality import count_submission, quality_flags, wave_median_duration
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
 
@@ -89,15 +89,16 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     if duration < current_app.config["MIN_DURATION_SECONDS"]:
         flags.append("min_duration")
     sub = replace(sub, flags=tuple(flags))
+    # Read before the write transaction, which holds SQLite's single write lock:
+    # the wave's median duration (for "too fast") need not be exact to the instant.
+    median = wave_median_duration(db.session, sub.channel.wave_id)
     try:
         with db.write() as session:
-            # Inside the write transaction (SQLite: BEGIN IMMEDIATE) re-check, so
-            # that two simultaneous retries cannot both pass the first check.
-            again = session.scalar(select(Response).filter_by(submission_id=sub.submission_id))
-            if again is not None:
-                return SubmitResult(again, created=False)
+            # Two simultaneous retries of one submission: the unique submission id
+            # makes the second INSERT fail (IntegrityError below), which rolls back
+            # its quota reservation too, and it returns the stored response.
             outcome = quota_hook(session, sub) if quota_hook else "ok"
-            flags = sorted(set(sub.flags) | set(quality_flags(session, sub, duration)))
+            flags = sorted(set(sub.flags) | set(quality_flags(session, sub, duration, median)))
             if outcome == "full":
                 session.execute(
                     update(ChannelStats)
