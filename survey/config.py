@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
         "withdraw_client": [10, 3600],
         "login_client": [30, 600],
     },
+    # Funnel counters of the resident's path (visits, starts, receipts ...) are
+    # added up in each process and written at most this many seconds later, in
+    # one transaction (0: write each at once). Completions are never deferred:
+    # they are written with the response.
+    "COUNTER_FLUSH_SECONDS": 1.0,
     # Responses completed faster than this are flagged for review (not dropped).
     "MIN_DURATION_SECONDS": 20,
     # Flag responses faster than this share of the wave's median duration.
@@ -64,6 +69,7 @@ _JSON_KEYS = {
     "LOGIN_LOCK_SECONDS",
     "RATE_LIMITS",
     "MIN_DURATION_SECONDS",
+    "COUNTER_FLUSH_SECONDS",
     "QUALITY_TOO_FAST_SHARE",
     "PARADATA_RETENTION_DAYS",
     "TESTING",

@@ -76,6 +76,9 @@ def app(database_url, tmp_path):
             "QR_OUTPUT_DIR": str(tmp_path / "qrcodes"),
             # Rate limits off unless a test switches them on.
             "RATE_LIMITS": {},
+            # Funnel counters written at once, so tests can read them back; the
+            # deferred writing has its own test (test_funnel_counters.py).
+            "COUNTER_FLUSH_SECONDS": 0,
         }
     )
     yield app
