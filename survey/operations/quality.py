@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -57,6 +57,13 @@ def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
     return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
 
 
+_SAME_DEVICE = (
+    select(Response.id)
+    .where(Response.wave_id == bindparam("w"), Response.device_hash == bindparam("h"))
+    .limit(1)
+)
+
+
 def quality_flags(session, sub, duration: float, median_and_count=None) -> list[str]:
     """Flags for review; *median_and_count* is the wave's median duration and
     number of timed responses when already read (else read here)."""
@@ -70,33 +77,40 @@ def quality_flags(session, sub, duration: float, median_and_count=None) -> list[
     if len(given) >= 4 and len(given) == len(scale) and len(set(given)) == 1:
         flags.append("straight_lined")
     if sub.device_hash:
-        repeat = session.scalar(
-            select(Response.id)
-            .where(Response.wave_id == sub.channel.wave_id, Response.device_hash == sub.device_hash)
-            .limit(1)
-        )
+        repeat = session.scalar(_SAME_DEVICE, {"w": sub.channel.wave_id, "h": sub.device_hash})
         if repeat is not None:
             flags.append("repeated_device")
     return flags
 
 
-def count_submission(session, channel_id: int, duration: float) -> None:
-    """Daily completions and the duration histogram (upserts in the submit transaction)."""
-    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
-    day = local_day()
-    stmt = insert(DailyCount).values(channel_id=channel_id, day=day, completions=1)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["channel_id", "day"],
-            set_={"completions": DailyCount.completions + 1},
+_UPSERTS: dict[str, tuple] = {}
+
+
+def _upserts(dialect: str) -> tuple:
+    """The daily-count and duration-histogram upserts, built once per dialect."""
+    if dialect not in _UPSERTS:
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        daily = insert(DailyCount).values(
+            channel_id=bindparam("c"), day=bindparam("d"), completions=1
         )
-    )
-    bucket = min(int(duration // BUCKET) * BUCKET, LAST_BUCKET)
-    stmt = insert(DurationBucket).values(channel_id=channel_id, bucket=bucket, count=1)
-    session.execute(
-        stmt.on_conflict_do_update(
+        daily = daily.on_conflict_do_update(
+            index_elements=["channel_id", "day"], set_={"completions": DailyCount.completions + 1}
+        )
+        bucket = insert(DurationBucket).values(channel_id=bindparam("c"), bucket=bindparam("b"),
+                                               count=1)  # fmt: skip
+        bucket = bucket.on_conflict_do_update(
             index_elements=["channel_id", "bucket"], set_={"count": DurationBucket.count + 1}
         )
+        _UPSERTS[dialect] = (daily, bucket)
+    return _UPSERTS[dialect]
+
+
+def count_submission(session, channel_id: int, duration: float) -> None:
+    """Daily completions and the duration histogram (upserts in the submit transaction)."""
+    daily, bucket = _upserts(session.bind.dialect.name)
+    session.execute(daily, {"c": channel_id, "d": local_day()})
+    session.execute(
+        bucket, {"c": channel_id, "b": min(int(duration // BUCKET) * BUCKET, LAST_BUCKET)}
     )
 
 

@@ -10,7 +10,7 @@ response is stored and flagged.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from questionnaires.engine import answers_to_labels
 from survey.extensions import db
@@ -47,6 +47,20 @@ def is_full_before_submit(channel, cells: dict) -> bool:
     return cell is not None and cell.achieved >= cell.target
 
 
+# Built once: the statement of every submission (no per-call construction).
+_TAKE_PLACE = (
+    update(QuotaCell)
+    .where(
+        QuotaCell.wave_id == bindparam("w"),
+        QuotaCell.district == bindparam("d"),
+        QuotaCell.sex == bindparam("s"),
+        QuotaCell.age_group == bindparam("a"),
+        QuotaCell.achieved < QuotaCell.target,
+    )
+    .values(achieved=QuotaCell.achieved + 1)
+)
+
+
 def reserve(session, submission) -> str:
     """Reserve a quota place inside the submit transaction: ok / over / full.
 
@@ -57,15 +71,8 @@ def reserve(session, submission) -> str:
     if not all(cells.get(k) for k in ("district", "sex", "age_group")):
         return "ok"  # no plan for this wave or cell: every cell is open
     taken = session.execute(
-        update(QuotaCell)
-        .where(
-            QuotaCell.wave_id == wave.id,
-            QuotaCell.district == cells["district"],
-            QuotaCell.sex == cells["sex"],
-            QuotaCell.age_group == cells["age_group"],
-            QuotaCell.achieved < QuotaCell.target,
-        )
-        .values(achieved=QuotaCell.achieved + 1)
+        _TAKE_PLACE,
+        {"w": wave.id, "d": cells["district"], "s": cells["sex"], "a": cells["age_group"]},
     ).rowcount
     if taken == 1:
         return "ok"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from questionnaires import Questionnaire
@@ -148,6 +148,16 @@ def find_by_submission(submission_id: str) -> Response | None:
     return db.session.scalar(select(Response).filter_by(submission_id=submission_id))
 
 
+# Built once: the statements of every submission (no per-call construction).
+_STORED = select(Response.id).where(Response.submission_id == bindparam("sid"))
+_COMPLETED = (
+    update(ChannelStats)
+    .where(ChannelStats.channel_id == bindparam("cid"))
+    .values(completions=ChannelStats.completions + 1)
+)
+_INSERT = insert(Response.__table__)
+
+
 def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     """Store a completed questionnaire once, whatever the number of retries.
 
@@ -157,9 +167,8 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     transaction; it returns ``"ok"``, ``"over"`` (soft policy: accept, flag) or
     ``"full"`` (close policy: store nothing).
     """
-    existing = find_by_submission(sub.submission_id)
-    if existing is not None:
-        return SubmitResult(existing, created=False)
+    if db.session.execute(_STORED, {"sid": sub.submission_id}).first() is not None:
+        return SubmitResult(find_by_submission(sub.submission_id), created=False)
     indicators = score(sub.questionnaire, sub.answers)
     submitted = utcnow()
     duration = max(0.0, (submitted - sub.started_at).total_seconds())
@@ -184,7 +193,7 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
                     .values(quota_full=ChannelStats.quota_full + 1)
                 )
                 return SubmitResult(None, created=False, quota_full=True)
-            response = Response(
+            values = dict(
                 submission_id=sub.submission_id,
                 receipt_code=new_receipt_code(),
                 wave_id=sub.channel.wave_id,
@@ -202,16 +211,14 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
                 device_class=sub.device_class,
                 client_hash=sub.client_hash,
                 over_quota=outcome == "over",
+                excluded=False,
                 flags=flags,
                 is_flagged=bool(flags),
                 device_hash=sub.device_hash,
             )
-            session.add(response)
-            session.execute(
-                update(ChannelStats)
-                .where(ChannelStats.channel_id == sub.channel.id)
-                .values(completions=ChannelStats.completions + 1)
-            )
+            # Core insert (no unit of work): the write lock is held meanwhile.
+            stored_id = session.execute(_INSERT, values).inserted_primary_key[0]
+            session.execute(_COMPLETED, {"cid": sub.channel.id})
             count_submission(session, sub.channel.id, duration)
     except IntegrityError:
         # A concurrent request with the same submission id won the race (or, very
@@ -221,7 +228,7 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
         if existing is not None:
             return SubmitResult(existing, created=False)
         return submit_response(sub, quota_hook)
-    return SubmitResult(response, created=True)
+    return SubmitResult(Response(id=stored_id, **values), created=True)
 
 
 def withdraw_response(receipt_code: str) -> bool:
