@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, PendingRollbackError
@@ -11,6 +11,11 @@ from survey.respond.controllers import csrf_error
 
 
 def _page(status: int, title: str, text: str):
+    # Error pages never need the signed-in user; loading it would query the
+    # database again (Flask-Login's template context), which fails all over
+    # when the database is what went away.
+    if "_login_user" not in g:
+        g._login_user = current_app.login_manager.anonymous_user()
     return render_template("error.html", status=status, title=title, text=text), status
 
 

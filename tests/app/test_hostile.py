@@ -182,3 +182,28 @@ def test_database_outage_is_a_retryable_503(app, client, demo_wave, monkeypatch)
     assert retried.headers["Location"] == again.headers["Location"]
     with app.app_context():
         assert db.session.scalar(select(func.count(Response.id))) == 1
+
+
+def test_database_outage_on_a_staff_page_is_a_503_too(app, client, demo_wave, monkeypatch):
+    """A staff member's session is loaded from the database; when that fails the
+    error page must not try again (it did, and turned the 503 into a 500)."""
+    from sqlalchemy.exc import OperationalError
+
+    from survey.extensions import db as database
+    from tests.staff import log_in, make_user
+
+    log_in(client, make_user(app, "org", "organizer"))
+
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise OperationalError(
+                    "SELECT", {}, Exception("the database system is shutting down")
+                )
+
+            return fail
+
+    monkeypatch.setattr(type(database), "session", property(lambda self: Down()))
+    response = client.get(f"/staff/waves/{demo_wave}/dashboard.json")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert "服务暂时繁忙" in response.get_data(as_text=True)
