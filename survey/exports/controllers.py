@@ -49,15 +49,21 @@ def download(wave_id: int, fmt: str):
         abort(404)
     include_excluded = request.form.get("include_excluded") == "1"
     labels = request.form.get("labels") == "1"
-    audit_export(wave, fmt, count_rows(wave, include_excluded))
     name = _filename(wave, "microdata", fmt)
     if fmt == "csv":
+        audit_export(wave, fmt, count_rows(wave, include_excluded))
         body = stream_with_context(csv_stream(wave, labels, include_excluded))
         response = FlaskResponse(body, mimetype=MIMETYPES["csv"])
         response.headers["Content-Disposition"] = _disposition(name)
         return response
     tmp = Path(tempfile.mkstemp(suffix=f".{fmt}")[1])
-    write_file(wave, fmt, tmp, include_excluded)
+    try:
+        written = write_file(wave, fmt, tmp, include_excluded)
+    except OperationError as exc:
+        tmp.unlink(missing_ok=True)
+        return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
+                               error=str(exc)), 409  # fmt: skip
+    audit_export(wave, fmt, written)
     response = send_file(tmp, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
     response.call_on_close(lambda: tmp.unlink(missing_ok=True))
     return response

@@ -17,7 +17,8 @@ from survey.operations.estimates import Settings, cell_weights
 from survey.operations.questionnaires import questionnaire_of
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
-STAMPS = ("started_at", "submitted_at")
+#: Data rows of one Excel sheet (1,048,576 rows, one of them the header).
+XLSX_MAX_ROWS = 1_048_575
 
 
 def method_note(wave: Wave, settings: Settings | None, weighted: bool) -> str:
@@ -181,12 +182,14 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
     """Write a microdata file; returns the number of rows."""
     if fmt not in FORMATS:
         raise OperationError(f"未知的导出格式 {fmt}（可用：{', '.join(FORMATS)}）")
-    q, vars_, weights, note = prepare(wave, include_excluded)
-    names = [v.name for v in vars_]
-    rows = (
-        dict(zip(names, values, strict=True))
-        for values in _fast_rows(wave, q, vars_, weights, include_excluded, progress, limit_rows)
-    )
+    if fmt == "xlsx":
+        rows_out = count_rows(wave, include_excluded)
+        rows_out = min(rows_out, limit_rows) if limit_rows else rows_out
+        if rows_out > XLSX_MAX_ROWS:
+            raise OperationError(
+                f"本轮有 {rows_out:,} 份答卷，超过 Excel 工作表的上限 {XLSX_MAX_ROWS:,} 行；"
+                "请改用 CSV、SPSS（.sav）或 Stata（.dta）格式导出。"
+            )
     if fmt == "csv":
         n = 0
 
@@ -200,6 +203,14 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
             for chunk in csv_stream(wave, False, include_excluded, counting, True, limit_rows):
                 fh.write(chunk)
     elif fmt == "xlsx":
+        q, vars_, weights, note = prepare(wave, include_excluded)
+        names = [v.name for v in vars_]
+        rows = (
+            dict(zip(names, values, strict=True))
+            for values in _fast_rows(
+                wave, q, vars_, weights, include_excluded, progress, limit_rows
+            )
+        )
         n = writers.write_xlsx(path, vars_, rows, note)
     else:  # SPSS / Stata: columnar batches, the file written in one piece by pyreadstat
         writer = csv_writer(wave, include_excluded=include_excluded, neutralise=False)

@@ -9,7 +9,7 @@ import io
 import pyreadstat
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from survey.extensions import db
 from survey.models import AuditEvent, Channel, Response
@@ -177,3 +177,21 @@ def test_exported_weights_are_the_estimates_weights(app, demo_wave, filled):
     assert len(rows) == len(expected) == 4
     for row in rows:
         assert float(row["weight"]) == pytest.approx(expected[row["respondent_id"]], rel=1e-9)
+
+
+def test_xlsx_beyond_the_sheet_limit_is_refused_clearly(app, demo_wave, filled, monkeypatch):
+    """More rows than an Excel sheet holds: a clear message pointing to CSV/SAV/DTA,
+    no file and no audit record of an export that did not happen."""
+    from survey.operations import exports
+
+    client, csrf, _ = filled
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 1)
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AuditEvent.id)))
+    response = client.post(f"/staff/waves/{demo_wave}/exports/microdata.xlsx",
+                           data={"csrf_token": csrf})  # fmt: skip
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409 and "超过 Excel 工作表的上限" in text and "CSV" in text
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditEvent.id))) == before
+    assert _post(client, demo_wave, "microdata.sav", csrf)[:4] == b"$FL2"
