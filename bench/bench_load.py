@@ -27,6 +27,7 @@ import multiprocessing as mp
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -437,6 +438,7 @@ def main() -> int:
             admin_engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin_engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        shutil.rmtree(tmp, ignore_errors=True)  # the SQLite database and its lock file
     print("invariants: " + ("BROKEN" if failed else "all hold"))
     return 1 if failed else 0
 

@@ -16,3 +16,32 @@ def test_montecarlo_smoke():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "咸安区" in result.stdout and "raking cover" in result.stdout
+
+
+def test_bench_load_smoke():
+    """The load benchmark end to end on a small scale: gunicorn, residents, the
+    dashboard poller, the invariants and the bare endpoint."""
+    result = subprocess.run(
+        [sys.executable, "bench/bench_load.py", "--submissions", "60", "--clients", "8",
+         "--processes", "2", "--workers", "2", "--threads", "4"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stored 60, acknowledged 60" in result.stdout
+    assert "bare endpoint" in result.stdout and "invariants: all hold" in result.stdout
+
+
+def test_bench_export_smoke():
+    result = subprocess.run(
+        [sys.executable, "bench/bench_export.py", "--responses", "2000", "--other", "300",
+         "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in (
+        "CSV: 2,000 rows × 54 columns",
+        "XLSX: 300 rows",
+        "SAV: 300 rows",
+        "DTA: 300 rows",
+    ):
+        assert line in result.stdout, result.stdout
