@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from survey.exports.codebook import Variable
@@ -85,12 +85,11 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
     return count
 
 
-def _table(variables: list[Variable], frames: Iterable):
-    """One compact polars frame (pyreadstat writes polars frames) from the
-    columnar batches: coded text → small integers 1..k with value labels, 0/1
-    and counts as small integers, repeated text as categoricals, free text as
-    text ("" for missing). Each batch is compacted before the next is read, so
-    memory is that of the compact frame (about 200 bytes a response)."""
+def compact_columns(variables: list[Variable]):
+    """Expressions that turn a columnar batch into what SPSS and Stata store:
+    coded text → small integers 1..k with value labels, 0/1 and counts as small
+    integers, repeated text as categoricals, free text as text ("" for missing);
+    and the value labels."""
     import polars as pl
 
     repeated = {"district", "sex", "age_group", "urban_rural", "questionnaire", "channel",
@@ -114,35 +113,33 @@ def _table(variables: list[Variable], frames: Iterable):
             casts.append(col.cast(pl.String).fill_null("").cast(pl.Categorical))
         else:
             casts.append(col.cast(pl.String).fill_null(""))
-    batches = [frame.select(casts) for frame in frames]
-    if batches:
-        table = pl.concat(batches, rechunk=False)  # no copy: batches stay chunks
-    else:
-        table = pl.DataFrame([pl.Series(v.name, [], dtype=pl.String) for v in variables])
-        table = table.select(casts)
-    return table, value_labels, table.height
+    return casts, value_labels
 
 
-def write_sav(path: Path, variables: list[Variable], frames: Iterable) -> int:
-    import pyreadstat
+def write_sav(path: Path, variables: list[Variable], batches: Callable[[], Iterable],
+              label: str = "") -> int:  # fmt: skip
+    """SPSS .sav (UTF-8) streamed in batches (``survey.exports.spss``);
+    ``batches()`` returns a fresh iterable of columnar frames each time."""
+    from survey.exports import spss
 
-    frame, value_labels, n = _table(variables, frames)
-    pyreadstat.write_sav(
-        frame, str(path), column_labels={v.name: v.label for v in variables},
-        variable_value_labels=value_labels,
+    casts, value_labels = compact_columns(variables)
+    return spss.write_sav(
+        path, [(v.name, v.label) for v in variables],
+        lambda: (frame.select(casts) for frame in batches()), value_labels, label,
     )  # fmt: skip
-    return n
 
 
-def write_dta(path: Path, variables: list[Variable], frames: Iterable) -> int:
-    import pyreadstat
+def write_dta(path: Path, variables: list[Variable], batches: Callable[[], Iterable],
+              label: str = "") -> int:  # fmt: skip
+    """Stata .dta (118, UTF-8) streamed in batches (``survey.exports.stata``);
+    ``batches()`` returns a fresh iterable of columnar frames each time."""
+    from survey.exports import stata
 
-    frame, value_labels, n = _table(variables, frames)
-    pyreadstat.write_dta(
-        frame, str(path), column_labels={v.name: v.label[:80] for v in variables},
-        variable_value_labels=value_labels, version=14,  # Stata 14+ (.dta 118): UTF-8
+    casts, value_labels = compact_columns(variables)
+    return stata.write_dta(
+        path, [(v.name, v.label) for v in variables],
+        lambda: (frame.select(casts) for frame in batches()), value_labels, label,
     )  # fmt: skip
-    return n
 
 
 ESTIMATE_COLUMNS = ("domain", "indicator", "n", "estimate", "se", "ci_low", "ci_high",

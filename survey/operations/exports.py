@@ -212,9 +212,14 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
             )
         )
         n = writers.write_xlsx(path, vars_, rows, note)
-    else:  # SPSS / Stata: columnar batches, the file written in one piece by pyreadstat
+    else:  # SPSS / Stata: streamed, the batches read again for each pass (bounded memory)
         writer = csv_writer(wave, include_excluded=include_excluded, neutralise=False)
-        frames = writer.frames(_ndjson_jobs(wave, include_excluded), progress, limit_rows)
+        passes = iter([None, progress, None])  # progress while the rows are written
+
+        def batches():
+            jobs = _ndjson_jobs(wave, include_excluded)
+            return writer.frames(jobs, next(passes, None), limit_rows)
+
         write = writers.write_sav if fmt == "sav" else writers.write_dta
-        n = write(path, writer.variables, frames)
+        n = write(path, writer.variables, batches, label=f"{wave.city.name} {wave.name}")
     return n

@@ -1,0 +1,166 @@
+"""SPSS .sav files (uncompressed, UTF-8) written as a stream.
+
+Like ``survey.exports.stata``: the data comes in batches, twice (a first pass
+for the number of cases and the width of every text variable, a second for the
+cases), so memory is that of one batch. The layout follows the SPSS system file
+format as ReadStat (pyreadstat, haven) writes and reads it: header, variable
+records (text longer than 255 bytes split into 255-byte segments), value
+labels, machine information (UTF-8), long variable names, very long strings,
+dictionary end, then the cases: 8 bytes a number (system-missing for none),
+text padded with spaces.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+SYSMIS = 0xFFEFFFFFFFFFFFFF  # -DBL_MAX
+HIGHEST = 0x7FEFFFFFFFFFFFFF
+LOWEST = 0xFFEFFFFFFFFFFFFE
+UTF8 = 65001
+
+
+def _cut(text: str, size: int) -> bytes:
+    """UTF-8 of *text*, cut on a character boundary to at most *size* bytes."""
+    raw = text.encode("utf-8")
+    while len(raw) > size:
+        text = text[:-1]
+        raw = text.encode("utf-8")
+    return raw
+
+
+def _format(kind: int, width: int, decimals: int) -> int:
+    return (kind << 16) | (width << 8) | decimals
+
+
+class _Var:
+    def __init__(self, index: int, name: str, label: str, dtype: pl.DataType):
+        self.index, self.name, self.label = index, name, label
+        self.short = f"VAR{index}"
+        self.text = dtype not in (pl.Float64, pl.Int32, pl.Int16)
+        self.decimals = 2 if dtype == pl.Float64 else 0
+        self.width = 1  # bytes of the longest text
+
+    @property
+    def segments(self) -> int:
+        return (self.width + 251) // 252 if self.width > 255 else 1
+
+    @property
+    def storage(self) -> int:
+        """Bytes in a case."""
+        if not self.text:
+            return 8
+        if self.width > 255:
+            last = self.width - (self.segments - 1) * 252
+            return (self.segments - 1) * 256 + (last + 7) // 8 * 8
+        return (self.width + 7) // 8 * 8
+
+
+def _variable_record(var_type: int, name: str, label: bytes | None, fmt: int, units: int) -> bytes:
+    out = struct.pack("<iiiiii8s", 2, var_type, label is not None, 0, fmt, fmt,
+                      name.encode().ljust(8))  # fmt: skip
+    if label is not None:
+        out += struct.pack("<i", len(label)) + label.ljust((len(label) + 3) // 4 * 4, b" ")
+    for _ in range(min(units - 1, 31)):  # continuation records of a text variable
+        out += struct.pack("<iiiiii8s", 2, -1, 0, 0, 0, 0, b"\0" * 8)
+    return out
+
+
+def _info(subtype: int, size: int, data: bytes) -> bytes:
+    return struct.pack("<iiii", 7, subtype, size, len(data) // size) + data
+
+
+def write_sav(
+    path: Path,
+    columns: list[tuple[str, str]],
+    batches: Callable[[], Iterable[pl.DataFrame]],
+    value_labels: Mapping[str, Mapping[int, str]],
+    label: str = "",
+) -> int:
+    """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
+    fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
+    each time it is called. Returns the number of cases."""
+    variables: list[_Var] | None = None
+    n = 0
+    for frame in batches():  # pass 1: cases and text widths
+        if variables is None:
+            variables = [_Var(i, name, text, frame.schema[name])
+                         for i, (name, text) in enumerate(columns)]  # fmt: skip
+        n += frame.height
+        for var in variables:
+            if var.text and frame.height:
+                longest = frame[var.name].cast(pl.String).str.len_bytes().max()
+                var.width = max(var.width, int(longest or 0))
+    if variables is None:
+        raise ValueError("no batches")
+    now = datetime.now()
+    with open(path, "wb") as fh:
+        fh.write(struct.pack(
+            "<4s60siiiiid9s8s64s3s", b"$FL2", b"@(#) SPSS DATA FILE - survey".ljust(60),
+            2, sum(v.storage for v in variables) // 8, 0, 0, n, 100.0,
+            now.strftime("%d %b %y").encode(), now.strftime("%H:%M:%S").encode(),
+            _cut(label, 64).ljust(64), b"\0\0\0",
+        ))  # fmt: skip
+        offsets = {}
+        at = 0
+        for var in variables:
+            offsets[var.name] = at
+            title = _cut(var.label, 255) if var.label else None
+            if not var.text:
+                fh.write(_variable_record(0, var.short, title, _format(5, 8, var.decimals), 1))
+            else:
+                first = min(var.width, 255)
+                fmt = _format(1, first, 0)
+                units = (var.storage if var.segments == 1 else 256) // 8
+                fh.write(_variable_record(first, var.short, title, fmt, units))
+                for s in range(1, var.segments):  # 255-byte segments of a very long text
+                    width = 255 if s < var.segments - 1 else var.width - s * 252
+                    fh.write(_variable_record(width, var.short, None, _format(1, width, 0),
+                                              (width + 7) // 8))  # fmt: skip
+            at += var.storage
+        for var in variables:
+            labels = value_labels.get(var.name)
+            if not labels or var.text:
+                continue
+            body = b""
+            for value, text in labels.items():
+                raw = _cut(str(text), 120)
+                body += struct.pack("<dB", float(value), len(raw))
+                body += raw.ljust((len(raw) + 1 + 7) // 8 * 8 - 1, b" ")
+            fh.write(struct.pack("<ii", 3, len(labels)) + body)
+            fh.write(struct.pack("<iii", 4, 1, 1 + offsets[var.name] // 8))
+        fh.write(_info(3, 4, struct.pack("<8i", 1, 0, 0, -1, 1, 1, 2, UTF8)))
+        fh.write(_info(4, 8, struct.pack("<3Q", SYSMIS, HIGHEST, LOWEST)))
+        names = "\t".join(f"{v.short}={v.name}" for v in variables).encode()
+        fh.write(_info(13, 1, names))
+        very_long = b"".join(f"{v.short}={v.width:05d}".encode() + b"\0\t"
+                             for v in variables if v.text and v.width > 255)  # fmt: skip
+        if very_long:
+            fh.write(_info(14, 1, very_long))
+        fh.write(struct.pack("<ii", 999, 0))
+        row_type = np.dtype([(f"c{v.index}", "<u8" if not v.text else f"S{v.storage}")
+                             for v in variables])  # fmt: skip
+        for frame in batches():  # pass 2: the cases
+            rows = np.zeros(frame.height, dtype=row_type)
+            for var in variables:
+                rows[f"c{var.index}"] = _values(var, frame[var.name])
+            fh.write(rows.tobytes())
+    return n
+
+
+def _values(var: _Var, series: pl.Series) -> np.ndarray:
+    if not var.text:
+        numbers = series.cast(pl.Float64).fill_nan(None)
+        bits = numbers.fill_null(0.0).to_numpy().view("<u8").copy()
+        bits[numbers.is_null().to_numpy()] = SYSMIS
+        return bits
+    texts = [t.encode("utf-8") for t in series.cast(pl.String).fill_null("").to_list()]
+    if var.width > 255:  # a pad byte after every 255 bytes: each segment is 256 wide
+        texts = [b" ".join(t[i : i + 255] for i in range(0, len(t), 255)) for t in texts]
+    return np.array([t.ljust(var.storage, b" ") for t in texts], dtype=f"S{var.storage}")

@@ -1,0 +1,196 @@
+"""Stata .dta files (format 118: Stata 14 and later, UTF-8) written as a stream.
+
+pyreadstat wants the whole table in memory; a million-response wave then needs
+hundreds of megabytes. This writer takes the data in batches, several times
+(the database is read again rather than the data kept): a first pass finds the
+number of rows and the width of every text variable, a second writes the rows,
+and a third (only when some text is longer than Stata's 2,045-byte ``str#``)
+writes those long texts as ``strL``. Memory is that of one batch.
+
+Layout (Stata's "dta_118" description): header, map of section offsets,
+variable types, names, sort list, formats, value-label names, variable labels,
+characteristics, data, strLs, value labels. Little-endian throughout.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+DOUBLE, LONG, INT = 65526, 65528, 65529
+STRL = 32768
+MAX_STR = 2045
+MISSING_DOUBLE_BITS = 0x7FE0000000000000  # Stata's "." for doubles (2^1023)
+MISSING_LONG = 2_147_483_621
+MISSING_INT = 32_741
+
+SECTIONS = ("stata_dta", "map", "variable_types", "varnames", "sortlist", "formats",
+            "value_label_names", "variable_labels", "characteristics", "data", "strls",
+            "value_labels", "/stata_dta", "eof")  # fmt: skip
+
+
+def _fixed(text: str, size: int) -> bytes:
+    """UTF-8, cut on a character boundary to fit *size* - 1 bytes, null-padded."""
+    raw = text.encode("utf-8")
+    while len(raw) > size - 1:
+        text = text[:-1]
+        raw = text.encode("utf-8")
+    return raw.ljust(size, b"\0")
+
+
+class _Column:
+    def __init__(self, name: str, label: str, dtype: pl.DataType):
+        self.name, self.label = name, label
+        if dtype == pl.Float64:
+            self.kind, self.code, self.fmt = "double", DOUBLE, "%10.0g"
+        elif dtype == pl.Int32:
+            self.kind, self.code, self.fmt = "long", LONG, "%12.0g"
+        elif dtype == pl.Int16:
+            self.kind, self.code, self.fmt = "int", INT, "%8.0g"
+        else:
+            self.kind, self.code, self.fmt = "str", 1, "%9s"
+        self.width = 1  # bytes, for text
+
+    def finish(self) -> None:
+        if self.kind == "str":
+            if self.width > MAX_STR:
+                self.kind, self.code, self.fmt = "strl", STRL, "%9s"
+            else:
+                self.code, self.fmt = self.width, f"%{min(self.width, 244)}s"
+
+    @property
+    def numpy(self) -> str:
+        return {"double": "<u8", "long": "<i4", "int": "<i2", "strl": "<u8"}.get(
+            self.kind, f"S{self.width}"
+        )
+
+
+def write_dta(
+    path: Path,
+    columns: list[tuple[str, str]],
+    batches: Callable[[], Iterable[pl.DataFrame]],
+    value_labels: Mapping[str, Mapping[int, str]],
+    label: str = "",
+) -> int:
+    """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
+    fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
+    each time it is called. Returns the number of rows."""
+    cols: list[_Column] | None = None
+    n = 0
+    for frame in batches():  # pass 1: rows and text widths
+        if cols is None:
+            cols = [_Column(name, text, frame.schema[name]) for name, text in columns]
+        n += frame.height
+        for col in cols:
+            if col.kind == "str" and frame.height:
+                longest = frame[col.name].cast(pl.String).str.len_bytes().max()
+                col.width = max(col.width, int(longest or 0))
+    if cols is None:
+        raise ValueError("no batches")
+    for col in cols:
+        col.finish()
+    offsets: dict[str, int] = {}
+    with open(path, "wb") as fh:
+
+        def mark(section: str) -> None:
+            offsets[section] = fh.tell()
+
+        mark("stata_dta")
+        stamp = datetime.now().strftime("%d %b %Y %H:%M").encode()
+        title = label.encode("utf-8")[:320]
+        fh.write(b"<stata_dta><header><release>118</release><byteorder>LSF</byteorder>")
+        fh.write(b"<K>" + struct.pack("<H", len(cols)) + b"</K>")
+        fh.write(b"<N>" + struct.pack("<Q", n) + b"</N>")
+        fh.write(b"<label>" + struct.pack("<H", len(title)) + title + b"</label>")
+        fh.write(b"<timestamp>" + bytes([len(stamp)]) + stamp + b"</timestamp></header>")
+        mark("map")
+        fh.write(b"<map>" + b"\0" * 8 * len(SECTIONS) + b"</map>")  # filled in at the end
+        mark("variable_types")
+        fh.write(b"<variable_types>" + b"".join(struct.pack("<H", c.code) for c in cols)
+                 + b"</variable_types>")  # fmt: skip
+        mark("varnames")
+        fh.write(b"<varnames>" + b"".join(_fixed(c.name, 129) for c in cols) + b"</varnames>")
+        mark("sortlist")
+        fh.write(b"<sortlist>" + b"\0" * 2 * (len(cols) + 1) + b"</sortlist>")
+        mark("formats")
+        fh.write(b"<formats>" + b"".join(_fixed(c.fmt, 57) for c in cols) + b"</formats>")
+        mark("value_label_names")
+        fh.write(b"<value_label_names>" + b"".join(
+            _fixed(c.name if c.name in value_labels else "", 129) for c in cols)
+            + b"</value_label_names>")  # fmt: skip
+        mark("variable_labels")
+        fh.write(b"<variable_labels>" + b"".join(_fixed(c.label, 321) for c in cols)
+                 + b"</variable_labels>")  # fmt: skip
+        mark("characteristics")
+        fh.write(b"<characteristics></characteristics>")
+        mark("data")
+        fh.write(b"<data>")
+        row_type = np.dtype([(f"c{i}", c.numpy) for i, c in enumerate(cols)])
+        first = 1
+        for frame in batches():  # pass 2: the rows
+            rows = np.zeros(frame.height, dtype=row_type)
+            for i, c in enumerate(cols):
+                rows[f"c{i}"] = _values(c, frame[c.name], i + 1, first)
+            fh.write(rows.tobytes())
+            first += frame.height
+        fh.write(b"</data>")
+        mark("strls")
+        fh.write(b"<strls>")
+        long_text = [(i + 1, c) for i, c in enumerate(cols) if c.kind == "strl"]
+        if long_text:
+            first = 1
+            for frame in batches():  # pass 3: texts longer than a str# holds
+                for v, c in long_text:
+                    for o, text in enumerate(frame[c.name].cast(pl.String).to_list(), first):
+                        if text:
+                            raw = text.encode("utf-8") + b"\0"
+                            fh.write(b"GSO" + struct.pack("<IQBI", v, o, 130, len(raw)) + raw)
+                first += frame.height
+        fh.write(b"</strls>")
+        mark("value_labels")
+        fh.write(b"<value_labels>")
+        for name, labels in value_labels.items():
+            table = _label_table(labels)
+            fh.write(b"<lbl>" + struct.pack("<I", len(table)) + _fixed(name, 129) + b"\0" * 3
+                     + table + b"</lbl>")  # fmt: skip
+        fh.write(b"</value_labels>")
+        mark("/stata_dta")
+        fh.write(b"</stata_dta>")
+        mark("eof")
+        fh.seek(offsets["map"] + len(b"<map>"))
+        fh.write(b"".join(struct.pack("<Q", offsets[s]) for s in SECTIONS))
+    return n
+
+
+def _values(col: _Column, series: pl.Series, v: int, first: int) -> np.ndarray:
+    if col.kind == "double":
+        numbers = series.cast(pl.Float64).fill_nan(None)
+        bits = numbers.fill_null(0.0).to_numpy().view("<u8").copy()
+        bits[numbers.is_null().to_numpy()] = MISSING_DOUBLE_BITS
+        return bits
+    if col.kind == "long":
+        return series.fill_null(MISSING_LONG).to_numpy().astype("<i4")
+    if col.kind == "int":
+        return series.fill_null(MISSING_INT).to_numpy().astype("<i2")
+    texts = series.cast(pl.String).fill_null("")
+    if col.kind == "strl":  # (v, o): variable and observation of the GSO, (0, 0) when empty
+        filled = (texts.str.len_bytes() > 0).to_numpy()
+        o = np.arange(first, first + len(texts), dtype="<u8")
+        return np.where(filled, np.uint64(v) | (o << np.uint64(16)), np.uint64(0))
+    return np.array([t.encode("utf-8") for t in texts.to_list()], dtype=f"S{col.width}")
+
+
+def _label_table(labels: Mapping[int, str]) -> bytes:
+    texts = [str(text).encode("utf-8") + b"\0" for text in labels.values()]
+    offsets, at = [], 0
+    for raw in texts:
+        offsets.append(at)
+        at += len(raw)
+    n = len(texts)
+    return (struct.pack("<ii", n, at) + struct.pack(f"<{n}i", *offsets)
+            + struct.pack(f"<{n}i", *(int(k) for k in labels)) + b"".join(texts))  # fmt: skip

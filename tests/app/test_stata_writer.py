@@ -1,0 +1,75 @@
+"""The streaming Stata writer, read back by two independent readers (pandas'
+own .dta reader and ReadStat via pyreadstat)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import polars as pl
+import pyreadstat
+
+from survey.exports.stata import write_dta
+
+LONG_TEXT = "很长的意见，" * 400 + "完"  # 7,203 bytes: beyond str2045, a strL
+
+
+def _batches():
+    yield pl.DataFrame(
+        {
+            "id": ["A-1", "B-2"],
+            "share": [0.75, None],
+            "count": pl.Series([12, None], dtype=pl.Int32),
+            "s_air": pl.Series([5, None], dtype=pl.Int16),
+            "note": ['=HYPERLINK("x")', LONG_TEXT],
+            "district": pl.Series(["咸安区", ""], dtype=pl.Categorical),
+        }
+    )
+    yield pl.DataFrame(
+        {
+            "id": ["C-3"],
+            "share": [float("nan")],
+            "count": pl.Series([-7], dtype=pl.Int32),
+            "s_air": pl.Series([1], dtype=pl.Int16),
+            "note": [""],
+            "district": pl.Series(["赤壁市"], dtype=pl.Categorical),
+        }
+    )
+
+
+COLUMNS = [("id", "回执码"), ("share", "满意率"), ("count", "年数"), ("s_air", "您对本地空气质量是否满意？"),
+           ("note", "意见建议"), ("district", "区县")]  # fmt: skip
+LABELS = {"s_air": {1: "非常不满意", 5: "非常满意"}}
+
+
+def test_written_in_passes_and_read_back_by_two_readers(tmp_path):
+    path = tmp_path / "x.dta"
+    calls = []
+
+    def batches():
+        calls.append(1)
+        return _batches()
+
+    assert write_dta(path, COLUMNS, batches, LABELS, label="咸宁市 2026") == 3
+    assert len(calls) == 3  # widths, rows, long texts: the data is read again, not kept
+
+    frame, meta = pyreadstat.read_dta(str(path))
+    assert list(frame["id"]) == ["A-1", "B-2", "C-3"]
+    assert (
+        frame["share"][0] == 0.75
+        and math.isnan(frame["share"][1])
+        and math.isnan(frame["share"][2])
+    )
+    assert frame["count"][0] == 12 and math.isnan(frame["count"][1]) and frame["count"][2] == -7
+    assert list(frame["note"]) == ['=HYPERLINK("x")', LONG_TEXT, ""]
+    assert list(frame["district"]) == ["咸安区", "", "赤壁市"]
+    assert meta.column_labels[3] == "您对本地空气质量是否满意？"
+    assert meta.variable_value_labels["s_air"] == {1: "非常不满意", 5: "非常满意"}
+    assert meta.file_label == "咸宁市 2026"
+
+    other = pd.read_stata(path, convert_categoricals=False)
+    assert list(other["note"]) == ['=HYPERLINK("x")', LONG_TEXT, ""]
+    assert other["s_air"].tolist()[0] == 5 and pd.isna(other["s_air"][1])
+    with pd.io.stata.StataReader(path) as reader:
+        assert reader.variable_labels()["s_air"] == "您对本地空气质量是否满意？"
+        assert reader.value_labels()["s_air"] == {1: "非常不满意", 5: "非常满意"}
