@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from survey.exports.stata import MONTHS
+
 SYSMIS = 0xFFEFFFFFFFFFFFFF  # -DBL_MAX
 HIGHEST = 0x7FEFFFFFFFFFFFFF
 LOWEST = 0xFFEFFFFFFFFFFFFE
@@ -104,7 +106,7 @@ def write_sav(
         fh.write(struct.pack(
             "<4s60siiiiid9s8s64s3s", b"$FL2", b"@(#) SPSS DATA FILE - survey".ljust(60),
             2, sum(v.storage for v in variables) // 8, 0, 0, n, 100.0,
-            now.strftime("%d %b %y").encode(), now.strftime("%H:%M:%S").encode(),
+            f"{now.day:02d} {MONTHS[now.month - 1]} {now:%y}".encode(), now.strftime("%H:%M:%S").encode(),
             _cut(label, 64).ljust(64), b"\0\0\0",
         ))  # fmt: skip
         offsets = {}

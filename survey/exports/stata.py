@@ -32,6 +32,8 @@ MISSING_INT = 32_741
 SECTIONS = ("stata_dta", "map", "variable_types", "varnames", "sortlist", "formats",
             "value_label_names", "variable_labels", "characteristics", "data", "strls",
             "value_labels", "/stata_dta", "eof")  # fmt: skip
+#: English month names: the files want them whatever the process locale.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _fixed(text: str, size: int) -> bytes:
@@ -101,7 +103,8 @@ def write_dta(
             offsets[section] = fh.tell()
 
         mark("stata_dta")
-        stamp = datetime.now().strftime("%d %b %Y %H:%M").encode()
+        now = datetime.now()
+        stamp = f"{now.day:02d} {MONTHS[now.month - 1]} {now.year} {now:%H:%M}".encode()
         title = label.encode("utf-8")[:320]
         fh.write(b"<stata_dta><header><release>118</release><byteorder>LSF</byteorder>")
         fh.write(b"<K>" + struct.pack("<H", len(cols)) + b"</K>")
