@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,12 +42,10 @@ def load(app, wave_id: int, n: int) -> None:
     from survey.models import (
         Channel,
         ChannelStats,
-        DailyCount,
-        DurationBucket,
         QuotaCell,
         Response,
+        utcnow,
     )
-    from survey.operations.quality import local_day
 
     rng = random.Random(1)
     with app.app_context():
@@ -57,25 +55,26 @@ def load(app, wave_id: int, n: int) -> None:
             text("SELECT questionnaire_id FROM wave WHERE id = :w"), {"w": wave_id}
         )
         engine = db.engine
-        cells, stats, buckets, days = {}, {}, {}, {}
-        today = local_day()
+        cells, stats = {}, {}
         started = time.perf_counter()
         batch = []
         answers = {"s_air": "4"}
         indicators = {"satisfied": 1.0, "participated": 1.0}
-        t0, t1 = datetime(2026, 11, 1, 8, 0), datetime(2026, 11, 1, 8, 5)
+        t1 = utcnow()  # the last 14 days up to now
+        t0 = t1 - timedelta(minutes=5)
         with engine.begin() as conn:
             for i in range(n):
                 cid, did = channels[i % len(channels)]
                 sex, age = rng.choice(SEXES), rng.choice(AGES)
                 duration = rng.uniform(60, 400)
                 flagged = rng.random() < 0.01
+                back = timedelta(days=i % 14)  # the database counts them per (China) day
                 batch.append({
                     "submission_id": uuid.uuid4().hex, "receipt_code": f"B{i:07d}",
                     "wave_id": wave_id, "channel_id": cid, "questionnaire_id": qv,
                     "answers": answers, "indicators": indicators, "district": names[did],
                     "sex": sex, "age_group": age, "urban_rural": "城镇",
-                    "started_at": t0, "submitted_at": t1,
+                    "started_at": t0 - back, "submitted_at": t1 - back,
                     "duration_seconds": duration, "device_class": "mobile", "client_hash": "",
                     "over_quota": False, "excluded": False,
                     "flags": ["too_fast"] if flagged else [], "is_flagged": flagged,
@@ -84,10 +83,6 @@ def load(app, wave_id: int, n: int) -> None:
                 key = (names[did], sex, age)
                 cells[key] = cells.get(key, 0) + 1
                 stats[cid] = stats.get(cid, 0) + 1
-                b = min(int(duration // 10) * 10, 3600)
-                buckets[(cid, b)] = buckets.get((cid, b), 0) + 1
-                day = today.toordinal() - (i % 14)
-                days[(cid, day)] = days.get((cid, day), 0) + 1
                 if len(batch) == 20000:
                     conn.execute(insert(Response.__table__), batch)
                     batch = []
@@ -102,18 +97,10 @@ def load(app, wave_id: int, n: int) -> None:
                            QuotaCell.sex == s, QuotaCell.age_group == a)
                     .values(achieved=count)
                 )  # fmt: skip
+            # completions, days and duration buckets: counted by the database (trigger)
             for cid, count in stats.items():
                 conn.execute(update(ChannelStats.__table__).where(ChannelStats.channel_id == cid)
-                             .values(completions=count, starts=count, visits=count))  # fmt: skip
-            from datetime import date
-
-            conn.execute(
-                insert(DurationBucket.__table__),
-                [{"channel_id": c, "bucket": b, "count": k} for (c, b), k in buckets.items()],
-            )
-            conn.execute(insert(DailyCount.__table__), [
-                {"channel_id": c, "day": date.fromordinal(d), "completions": k}
-                for (c, d), k in days.items()])  # fmt: skip
+                             .values(starts=count, visits=count))  # fmt: skip
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))

@@ -15,14 +15,14 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.extensions import db
-from survey.models import Channel, DailyCount, DurationBucket, Response, utcnow
+from survey.models import Channel, DurationBucket, Response, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
 
+# Duration histogram: 10-second buckets, the last (3,600 s) open-ended. The
+# database fills it as responses are stored (trigger response_counters, migration 0006).
 BUCKET = 10
 LAST_BUCKET = 3600
 
@@ -81,37 +81,6 @@ def quality_flags(session, sub, duration: float, median_and_count=None) -> list[
         if repeat is not None:
             flags.append("repeated_device")
     return flags
-
-
-_UPSERTS: dict[str, tuple] = {}
-
-
-def _upserts(dialect: str) -> tuple:
-    """The daily-count and duration-histogram upserts, built once per dialect."""
-    if dialect not in _UPSERTS:
-        insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        daily = insert(DailyCount).values(
-            channel_id=bindparam("c"), day=bindparam("d"), completions=1
-        )
-        daily = daily.on_conflict_do_update(
-            index_elements=["channel_id", "day"], set_={"completions": DailyCount.completions + 1}
-        )
-        bucket = insert(DurationBucket).values(channel_id=bindparam("c"), bucket=bindparam("b"),
-                                               count=1)  # fmt: skip
-        bucket = bucket.on_conflict_do_update(
-            index_elements=["channel_id", "bucket"], set_={"count": DurationBucket.count + 1}
-        )
-        _UPSERTS[dialect] = (daily, bucket)
-    return _UPSERTS[dialect]
-
-
-def count_submission(session, channel_id: int, duration: float) -> None:
-    """Daily completions and the duration histogram (upserts in the submit transaction)."""
-    daily, bucket = _upserts(session.bind.dialect.name)
-    session.execute(daily, {"c": channel_id, "d": local_day()})
-    session.execute(
-        bucket, {"c": channel_id, "b": min(int(duration // BUCKET) * BUCKET, LAST_BUCKET)}
-    )
 
 
 def set_excluded(response_id: int, excluded: bool, reason: str = "") -> Response:

@@ -19,7 +19,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
-from survey.operations.quality import count_submission, quality_flags, wave_median_duration
+from survey.operations.quality import quality_flags, wave_median_duration
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
 
@@ -150,11 +150,6 @@ def find_by_submission(submission_id: str) -> Response | None:
 
 # Built once: the statements of every submission (no per-call construction).
 _STORED = select(Response.id).where(Response.submission_id == bindparam("sid"))
-_COMPLETED = (
-    update(ChannelStats)
-    .where(ChannelStats.channel_id == bindparam("cid"))
-    .values(completions=ChannelStats.completions + 1)
-)
 _INSERT = insert(Response.__table__)
 
 
@@ -217,9 +212,9 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
                 device_hash=sub.device_hash,
             )
             # Core insert (no unit of work): the write lock is held meanwhile.
+            # The database counts it (completions, day, duration bucket): trigger
+            # response_counters, migration 0006, in this same transaction.
             stored_id = session.execute(_INSERT, values).inserted_primary_key[0]
-            session.execute(_COMPLETED, {"cid": sub.channel.id})
-            count_submission(session, sub.channel.id, duration)
     except IntegrityError:
         # A concurrent request with the same submission id won the race (or, very
         # rarely, the receipt code collided): return what is stored, or retry once.

@@ -64,3 +64,51 @@ def test_counts_survive_a_failed_write(app, demo_wave, monkeypatch):
     with app.app_context():
         responses.flush_counts()
     assert _stats(app, token).visits == 1
+
+
+def test_the_database_counts_every_stored_response(app, demo_wave):
+    """Completions, the China-time day and the duration bucket of a response are
+    counted by the database (trigger), for the app's path and any other insert."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import func, insert
+
+    from survey.models import Channel, DailyCount, DurationBucket, Response
+    from survey.operations.quality import BUCKET, LAST_BUCKET, local_day
+
+    token = channel_token(app)
+    assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        channel = db.session.scalar(select(Channel).filter_by(token=token))
+        stored = db.session.scalar(select(Response).filter_by(channel_id=channel.id))
+        late = datetime(2026, 11, 24, 16, 30)  # 00:30 on the 25th in China
+        with db.write() as session:
+            for k, seconds in enumerate((5.0, 19.99, 20.0, 7200.0)):
+                session.execute(insert(Response.__table__).values(
+                    submission_id=f"direct-{k}", receipt_code=f"DRCT-000{k}", wave_id=demo_wave,
+                    channel_id=channel.id, questionnaire_id=stored.questionnaire_id, answers={},
+                    indicators={}, district="咸安区", started_at=late - timedelta(seconds=seconds),
+                    submitted_at=late, duration_seconds=seconds))  # fmt: skip
+        days = dict(
+            db.session.execute(
+                select(DailyCount.day, DailyCount.completions).filter_by(channel_id=channel.id)
+            ).all()
+        )
+        buckets = dict(
+            db.session.execute(
+                select(DurationBucket.bucket, DurationBucket.count).filter_by(channel_id=channel.id)
+            ).all()
+        )
+        stats = db.session.scalar(select(ChannelStats).filter_by(channel_id=channel.id))
+        total = db.session.scalar(select(func.count(Response.id)).filter_by(channel_id=channel.id))
+    assert stats.completions == total == 5
+    assert days[local_day(late)] == 4 and str(local_day(late)) == "2026-11-25"
+    assert (
+        days[local_day(stored.submitted_at)]
+        == 1 + (local_day(stored.submitted_at) == local_day(late)) * 4
+    )
+    expected = {}
+    for seconds in (stored.duration_seconds, 5.0, 19.99, 20.0, 7200.0):
+        b = min(int(seconds // BUCKET) * BUCKET, LAST_BUCKET)
+        expected[b] = expected.get(b, 0) + 1
+    assert buckets == expected
