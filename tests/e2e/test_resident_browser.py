@@ -86,7 +86,9 @@ def test_large_text_mode(app, live_server, phone, demo_wave):
     page = phone.new_page()
     page.goto(f"{live_server}/s/{token}")
     normal = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
-    page.get_by_role("link", name="大字模式").click()
+    with page.expect_navigation():  # evaluate only once the large-text page is loaded
+        page.get_by_role("link", name="大字模式").click()
+    page.wait_for_load_state()
     large = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert large >= normal * 1.25
     page.get_by_role("button", name="同意并开始填写").click()
