@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from survey.exports.stata import MONTHS
+from survey.exports.binary import MONTHS, NUMERIC, cut_utf8, double_bits, scan
 
 SYSMIS = 0xFFEFFFFFFFFFFFFF  # -DBL_MAX
 HIGHEST = 0x7FEFFFFFFFFFFFFF
@@ -28,26 +28,17 @@ LOWEST = 0xFFEFFFFFFFFFFFFE
 UTF8 = 65001
 
 
-def _cut(text: str, size: int) -> bytes:
-    """UTF-8 of *text*, cut on a character boundary to at most *size* bytes."""
-    raw = text.encode("utf-8")
-    while len(raw) > size:
-        text = text[:-1]
-        raw = text.encode("utf-8")
-    return raw
-
-
 def _format(kind: int, width: int, decimals: int) -> int:
     return (kind << 16) | (width << 8) | decimals
 
 
 class _Var:
-    def __init__(self, index: int, name: str, label: str, dtype: pl.DataType):
+    def __init__(self, index: int, name: str, label: str, dtype: pl.DataType, width: int):
         self.index, self.name, self.label = index, name, label
         self.short = f"VAR{index}"
-        self.text = dtype not in (pl.Float64, pl.Int32, pl.Int16)
+        self.text = dtype not in NUMERIC
         self.decimals = 2 if dtype == pl.Float64 else 0
-        self.width = 1  # bytes of the longest text
+        self.width = width  # bytes of the longest text
 
     @property
     def segments(self) -> int:
@@ -88,32 +79,22 @@ def write_sav(
     """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
     fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
     each time it is called. Returns the number of cases."""
-    variables: list[_Var] | None = None
-    n = 0
-    for frame in batches():  # pass 1: cases and text widths
-        if variables is None:
-            variables = [_Var(i, name, text, frame.schema[name])
-                         for i, (name, text) in enumerate(columns)]  # fmt: skip
-        n += frame.height
-        for var in variables:
-            if var.text and frame.height:
-                longest = frame[var.name].cast(pl.String).str.len_bytes().max()
-                var.width = max(var.width, int(longest or 0))
-    if variables is None:
-        raise ValueError("no batches")
+    n, schema, widths = scan([name for name, _ in columns], batches())  # pass 1
+    variables = [_Var(i, name, text, schema[name], widths.get(name, 1))
+                 for i, (name, text) in enumerate(columns)]  # fmt: skip
     now = datetime.now()
     with open(path, "wb") as fh:
         fh.write(struct.pack(
             "<4s60siiiiid9s8s64s3s", b"$FL2", b"@(#) SPSS DATA FILE - survey".ljust(60),
             2, sum(v.storage for v in variables) // 8, 0, 0, n, 100.0,
             f"{now.day:02d} {MONTHS[now.month - 1]} {now:%y}".encode(), now.strftime("%H:%M:%S").encode(),
-            _cut(label, 64).ljust(64), b"\0\0\0",
+            cut_utf8(label, 64).ljust(64), b"\0\0\0",
         ))  # fmt: skip
         offsets = {}
         at = 0
         for var in variables:
             offsets[var.name] = at
-            title = _cut(var.label, 255) if var.label else None
+            title = cut_utf8(var.label, 255) if var.label else None
             if not var.text:
                 fh.write(_variable_record(0, var.short, title, _format(5, 8, var.decimals), 1))
             else:
@@ -132,7 +113,7 @@ def write_sav(
                 continue
             body = b""
             for value, text in labels.items():
-                raw = _cut(str(text), 120)
+                raw = cut_utf8(str(text), 120)
                 body += struct.pack("<dB", float(value), len(raw))
                 body += raw.ljust((len(raw) + 1 + 7) // 8 * 8 - 1, b" ")
             fh.write(struct.pack("<ii", 3, len(labels)) + body)
@@ -158,10 +139,7 @@ def write_sav(
 
 def _values(var: _Var, series: pl.Series) -> np.ndarray:
     if not var.text:
-        numbers = series.cast(pl.Float64).fill_nan(None)
-        bits = numbers.fill_null(0.0).to_numpy().view("<u8").copy()
-        bits[numbers.is_null().to_numpy()] = SYSMIS
-        return bits
+        return double_bits(series, SYSMIS)
     texts = [t.encode("utf-8") for t in series.cast(pl.String).fill_null("").to_list()]
     if var.width > 255:  # a pad byte after every 255 bytes: each segment is 256 wide
         texts = [b" ".join(t[i : i + 255] for i in range(0, len(t), 255)) for t in texts]

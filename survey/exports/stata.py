@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from survey.exports.binary import MONTHS, cut_utf8, double_bits, scan
+
 DOUBLE, LONG, INT = 65526, 65528, 65529
 STRL = 32768
 MAX_STR = 2045
@@ -32,21 +34,15 @@ MISSING_INT = 32_741
 SECTIONS = ("stata_dta", "map", "variable_types", "varnames", "sortlist", "formats",
             "value_label_names", "variable_labels", "characteristics", "data", "strls",
             "value_labels", "/stata_dta", "eof")  # fmt: skip
-#: English month names: the files want them whatever the process locale.
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _fixed(text: str, size: int) -> bytes:
     """UTF-8, cut on a character boundary to fit *size* - 1 bytes, null-padded."""
-    raw = text.encode("utf-8")
-    while len(raw) > size - 1:
-        text = text[:-1]
-        raw = text.encode("utf-8")
-    return raw.ljust(size, b"\0")
+    return cut_utf8(text, size - 1).ljust(size, b"\0")
 
 
 class _Column:
-    def __init__(self, name: str, label: str, dtype: pl.DataType):
+    def __init__(self, name: str, label: str, dtype: pl.DataType, width: int):
         self.name, self.label = name, label
         if dtype == pl.Float64:
             self.kind, self.code, self.fmt = "double", DOUBLE, "%10.0g"
@@ -54,16 +50,11 @@ class _Column:
             self.kind, self.code, self.fmt = "long", LONG, "%12.0g"
         elif dtype == pl.Int16:
             self.kind, self.code, self.fmt = "int", INT, "%8.0g"
+        elif width > MAX_STR:
+            self.kind, self.code, self.fmt = "strl", STRL, "%9s"
         else:
-            self.kind, self.code, self.fmt = "str", 1, "%9s"
-        self.width = 1  # bytes, for text
-
-    def finish(self) -> None:
-        if self.kind == "str":
-            if self.width > MAX_STR:
-                self.kind, self.code, self.fmt = "strl", STRL, "%9s"
-            else:
-                self.code, self.fmt = self.width, f"%{min(self.width, 244)}s"
+            self.kind, self.code, self.fmt = "str", width, f"%{min(width, 244)}s"
+        self.width = width  # bytes of the longest text
 
     @property
     def numpy(self) -> str:
@@ -82,20 +73,8 @@ def write_dta(
     """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
     fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
     each time it is called. Returns the number of rows."""
-    cols: list[_Column] | None = None
-    n = 0
-    for frame in batches():  # pass 1: rows and text widths
-        if cols is None:
-            cols = [_Column(name, text, frame.schema[name]) for name, text in columns]
-        n += frame.height
-        for col in cols:
-            if col.kind == "str" and frame.height:
-                longest = frame[col.name].cast(pl.String).str.len_bytes().max()
-                col.width = max(col.width, int(longest or 0))
-    if cols is None:
-        raise ValueError("no batches")
-    for col in cols:
-        col.finish()
+    n, schema, widths = scan([name for name, _ in columns], batches())  # pass 1
+    cols = [_Column(name, text, schema[name], widths.get(name, 1)) for name, text in columns]
     offsets: dict[str, int] = {}
     with open(path, "wb") as fh:
 
@@ -105,7 +84,7 @@ def write_dta(
         mark("stata_dta")
         now = datetime.now()
         stamp = f"{now.day:02d} {MONTHS[now.month - 1]} {now.year} {now:%H:%M}".encode()
-        title = label.encode("utf-8")[:320]
+        title = cut_utf8(label, 320)  # whole characters only
         fh.write(b"<stata_dta><header><release>118</release><byteorder>LSF</byteorder>")
         fh.write(b"<K>" + struct.pack("<H", len(cols)) + b"</K>")
         fh.write(b"<N>" + struct.pack("<Q", n) + b"</N>")
@@ -172,10 +151,7 @@ def write_dta(
 
 def _values(col: _Column, series: pl.Series, v: int, first: int) -> np.ndarray:
     if col.kind == "double":
-        numbers = series.cast(pl.Float64).fill_nan(None)
-        bits = numbers.fill_null(0.0).to_numpy().view("<u8").copy()
-        bits[numbers.is_null().to_numpy()] = MISSING_DOUBLE_BITS
-        return bits
+        return double_bits(series, MISSING_DOUBLE_BITS)
     if col.kind == "long":
         return series.fill_null(MISSING_LONG).to_numpy().astype("<i4")
     if col.kind == "int":

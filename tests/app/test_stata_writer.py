@@ -42,18 +42,18 @@ COLUMNS = [("id", "回执码"), ("share", "满意率"), ("count", "年数"), ("s
 LABELS = {"s_air": {1: "非常不满意", 5: "非常满意"}}
 
 
-def test_written_in_passes_and_read_back_by_two_readers(tmp_path):
-    path = tmp_path / "x.dta"
-    calls = []
+def counting(calls: list):
+    """The sample batches, noting each pass over them in *calls*."""
 
     def batches():
         calls.append(1)
         return _batches()
 
-    assert write_dta(path, COLUMNS, batches, LABELS, label="咸宁市 2026") == 3
-    assert len(calls) == 3  # widths, rows, long texts: the data is read again, not kept
+    return batches
 
-    frame, meta = pyreadstat.read_dta(str(path))
+
+def check_sample(frame, meta) -> None:
+    """The sample, as ReadStat reads it back from either file."""
     assert list(frame["id"]) == ["A-1", "B-2", "C-3"]
     assert (
         frame["share"][0] == 0.75
@@ -63,9 +63,17 @@ def test_written_in_passes_and_read_back_by_two_readers(tmp_path):
     assert frame["count"][0] == 12 and math.isnan(frame["count"][1]) and frame["count"][2] == -7
     assert list(frame["note"]) == ['=HYPERLINK("x")', LONG_TEXT, ""]
     assert list(frame["district"]) == ["咸安区", "", "赤壁市"]
-    assert meta.column_labels[3] == "您对本地空气质量是否满意？"
+    assert meta.column_names_to_labels["s_air"] == "您对本地空气质量是否满意？"
     assert meta.variable_value_labels["s_air"] == {1: "非常不满意", 5: "非常满意"}
     assert meta.file_label == "咸宁市 2026"
+
+
+def test_written_in_passes_and_read_back_by_two_readers(tmp_path):
+    path = tmp_path / "x.dta"
+    calls = []
+    assert write_dta(path, COLUMNS, counting(calls), LABELS, label="咸宁市 2026") == 3
+    assert len(calls) == 3  # widths, rows, long texts: the data is read again, not kept
+    check_sample(*pyreadstat.read_dta(str(path)))
 
     other = pd.read_stata(path, convert_categoricals=False)
     assert list(other["note"]) == ['=HYPERLINK("x")', LONG_TEXT, ""]
