@@ -1,12 +1,13 @@
-"""Microdata CSV built column by column (polars): the fast path for large waves.
+"""Microdata built column by column (polars): the export path for waves of any size.
 
-The database hands over each response as a few plain columns plus the answers and
-indicators as JSON text; polars decodes the JSON, derives the export variables
-(in the order of :func:`survey.exports.codebook.variables`), neutralises
-formula-like text and writes CSV, a batch at a time, so memory stays bounded by
-the batch size whatever the size of the wave.
+The database hands over a batch of responses as newline-delimited JSON, one
+object per response (``RAW_COLUMNS``); polars reads it, derives the export
+variables (in the order of :func:`survey.exports.codebook.variables`),
+neutralises formula-like text for spreadsheets and writes CSV, a batch at a
+time, so memory stays bounded by the batch size whatever the size of the wave.
+The same batches feed the SPSS and Stata writers (without the neutralising).
 
-The output is the same as the row-by-row writer (``writers.csv_chunks`` over
+The CSV is the same as the row-by-row writer's (``writers.csv_chunks`` over
 ``codebook.fast_row_builder``); a test holds the two together.
 """
 
@@ -57,8 +58,8 @@ def _return_large_blocks_to_the_system() -> None:
     libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 
 
-class ColumnarCsv:
-    """CSV header and batches for one export; see the module docstring."""
+class ColumnarExport:
+    """The batches of one export, and its CSV; see the module docstring."""
 
     def __init__(
         self,

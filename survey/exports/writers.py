@@ -88,12 +88,9 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
 def compact_columns(variables: list[Variable]):
     """Expressions that turn a columnar batch into what SPSS and Stata store:
     coded text → small integers 1..k with value labels, 0/1 and counts as small
-    integers, repeated text as categoricals, free text as text ("" for missing);
-    and the value labels."""
+    integers, text as text ("" for missing); and the value labels."""
     import polars as pl
 
-    repeated = {"district", "sex", "age_group", "urban_rural", "questionnaire", "channel",
-                "device_class", "flags"}  # fmt: skip
     value_labels, casts = {}, []
     for v in variables:
         col = pl.col(v.name)
@@ -109,34 +106,21 @@ def compact_columns(variables: list[Variable]):
             casts.append(col.cast(pl.Int32, strict=False))
         elif v.kind == "num":
             casts.append(col.cast(pl.Float64, strict=False))
-        elif v.name in repeated:
-            casts.append(col.cast(pl.String).fill_null("").cast(pl.Categorical))
         else:
             casts.append(col.cast(pl.String).fill_null(""))
     return casts, value_labels
 
 
-def write_sav(path: Path, variables: list[Variable], batches: Callable[[], Iterable],
-              label: str = "") -> int:  # fmt: skip
-    """SPSS .sav (UTF-8) streamed in batches (``survey.exports.spss``);
-    ``batches()`` returns a fresh iterable of columnar frames each time."""
-    from survey.exports import spss
+def write_labelled(fmt: str, path: Path, variables: list[Variable],
+                   batches: Callable[[], Iterable], label: str = "") -> int:  # fmt: skip
+    """SPSS .sav or Stata .dta (UTF-8), streamed in batches by our own writers
+    (``survey.exports.spss`` / ``stata``); ``batches()`` returns a fresh iterable
+    of columnar frames each time. Returns the number of rows."""
+    from survey.exports import spss, stata
 
+    write = spss.write_sav if fmt == "sav" else stata.write_dta
     casts, value_labels = compact_columns(variables)
-    return spss.write_sav(
-        path, [(v.name, v.label) for v in variables],
-        lambda: (frame.select(casts) for frame in batches()), value_labels, label,
-    )  # fmt: skip
-
-
-def write_dta(path: Path, variables: list[Variable], batches: Callable[[], Iterable],
-              label: str = "") -> int:  # fmt: skip
-    """Stata .dta (118, UTF-8) streamed in batches (``survey.exports.stata``);
-    ``batches()`` returns a fresh iterable of columnar frames each time."""
-    from survey.exports import stata
-
-    casts, value_labels = compact_columns(variables)
-    return stata.write_dta(
+    return write(
         path, [(v.name, v.label) for v in variables],
         lambda: (frame.select(casts) for frame in batches()), value_labels, label,
     )  # fmt: skip

@@ -65,15 +65,19 @@ def audit_export(wave: Wave, fmt: str, rows: int, what: str = "microdata", actor
                actor_name=actor_name)  # fmt: skip
 
 
+def _channel_labels(wave: Wave) -> dict[int, str]:
+    from survey.models import Channel
+
+    rows = db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id))
+    return dict(rows.all())
+
+
 def _fast_rows(wave: Wave, q, vars_, weights, include_excluded: bool, progress,
                limit_rows: int | None = None) -> Iterator[list]:  # fmt: skip
     """Rows as value lists straight from Core rows (no ORM objects): bounded memory."""
     from survey.exports.codebook import fast_row_builder
-    from survey.models import Channel
 
-    labels = dict(
-        db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id)).all()
-    )
+    labels = _channel_labels(wave)
     build = fast_row_builder(q, include_excluded)
     key = weights.columns if weights is not None else ()
     table = Response.__table__
@@ -95,11 +99,10 @@ def _fast_rows(wave: Wave, q, vars_, weights, include_excluded: bool, progress,
 def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
     """Functions that each fetch one range of the wave's responses as newline-
     delimited JSON (bytes), one object per response with the fields of
-    ``columnar.RAW_COLUMNS``. The database builds the text (the stored
+    ``columnar.RAW_COLUMNS``. The database builds the text, with the stored
     answers and indicators embedded as they are, so nothing is parsed row by row
-    in Python), and each job opens its own
-    connection so that ranges can be fetched in parallel. Responses stored after
-    the export began are left out."""
+    in Python. Each job opens its own connection, so ranges can be fetched in
+    parallel. Responses stored after the export began are left out."""
     from sqlalchemy import LargeBinary, String, bindparam, cast, literal
 
     from survey.exports.columnar import RAW_COLUMNS
@@ -154,25 +157,21 @@ def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
     return [job(lo, min(lo + batch - 1, high)) for lo in range(low, high + 1, batch)]
 
 
-def csv_writer(wave: Wave, labels=False, include_excluded=False, weighted=True,
-               neutralise=True):  # fmt: skip
-    """The columnar CSV writer of a wave's microdata (see ``survey.exports.columnar``)."""
-    from survey.exports.columnar import ColumnarCsv
-    from survey.models import Channel
+def columnar_export(wave: Wave, labels=False, include_excluded=False, weighted=True,
+                    neutralise=True):  # fmt: skip
+    """The columnar batches of a wave's microdata (see ``survey.exports.columnar``)."""
+    from survey.exports.columnar import ColumnarExport
 
     q, vars_, weights, _note = prepare(wave, include_excluded, weighted)
-    channel_labels = dict(
-        db.session.execute(select(Channel.id, Channel.label).filter_by(wave_id=wave.id)).all()
-    )
-    return ColumnarCsv(q, vars_, include_excluded=include_excluded, labels=labels,
-                       channel_labels=channel_labels, weights=weights,
-                       neutralise=neutralise)  # fmt: skip
+    return ColumnarExport(q, vars_, include_excluded=include_excluded, labels=labels,
+                          channel_labels=_channel_labels(wave), weights=weights,
+                          neutralise=neutralise)  # fmt: skip
 
 
 def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True,
                limit_rows: int | None = None) -> Iterator[bytes]:  # fmt: skip
     """The CSV file in chunks; *progress* gets the number of rows of each chunk."""
-    writer = csv_writer(wave, labels, include_excluded, weighted)
+    writer = columnar_export(wave, labels, include_excluded, weighted)
     return writer.chunks(_ndjson_jobs(wave, include_excluded), progress, limit_rows)
 
 
@@ -213,13 +212,13 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
         )
         n = writers.write_xlsx(path, vars_, rows, note)
     else:  # SPSS / Stata: streamed, the batches read again for each pass (bounded memory)
-        writer = csv_writer(wave, include_excluded=include_excluded, neutralise=False)
+        writer = columnar_export(wave, include_excluded=include_excluded, neutralise=False)
         passes = iter([None, progress, None])  # progress while the rows are written
 
         def batches():
             jobs = _ndjson_jobs(wave, include_excluded)
             return writer.frames(jobs, next(passes, None), limit_rows)
 
-        write = writers.write_sav if fmt == "sav" else writers.write_dta
-        n = write(path, writer.variables, batches, label=f"{wave.city.name} {wave.name}")
+        n = writers.write_labelled(fmt, path, writer.variables, batches,
+                                   label=f"{wave.city.name} {wave.name}")  # fmt: skip
     return n
