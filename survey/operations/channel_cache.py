@@ -1,4 +1,5 @@
-"""A process's short-lived cache of channels by QR token (the resident's path).
+"""A process's short-lived caches for the resident's path: channels by QR token,
+and each city's districts.
 
 Every request of every resident starts by looking up the channel behind the QR
 code with its wave, city, district and questionnaire: one query with four
@@ -17,21 +18,34 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
-from survey.models import Channel, Wave
+from survey.models import Channel, District, Wave
 
 #: Seconds a process keeps a channel (closing a channel reaches every process within this).
 TTL = 5.0
+#: Seconds a process keeps a city's district list (the district question's options).
+DISTRICTS_TTL = 30.0
 _KEY = "survey_channel_cache"
+_DISTRICTS_KEY = "survey_district_cache"
+
+
+def _cached(space: str, key, ttl: float, load):
+    """``load()`` for *key*, kept in this process for *ttl* seconds (None is not kept)."""
+    cache = current_app.extensions.setdefault(space, {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] <= ttl:
+        return hit[1]
+    value = load()
+    if value is not None:
+        if len(cache) > 10_000:  # keys come from URLs: never let a cache grow unbounded
+            cache.clear()
+        cache[key] = (now, value)
+    return value
 
 
 def channel_by_token(token: str) -> Channel | None:
     """The channel with its wave, city, district and questionnaire loaded, or None."""
-    cache = current_app.extensions.setdefault(_KEY, {})
-    now = time.monotonic()
-    hit = cache.get(token)
-    if hit is not None and now - hit[0] <= TTL:
-        return hit[1]
-    channel = db.session.scalar(
+    return _cached(_KEY, token, TTL, lambda: db.session.scalar(
         select(Channel)
         .filter_by(token=token)
         .options(
@@ -39,12 +53,15 @@ def channel_by_token(token: str) -> Channel | None:
             joinedload(Channel.wave).joinedload(Wave.city),
             joinedload(Channel.wave).joinedload(Wave.questionnaire),
         )
-    )
-    if channel is not None:
-        if len(cache) > 10_000:  # tokens come from URLs: never let the cache grow unbounded
-            cache.clear()
-        cache[token] = (now, channel)
-    return channel
+    ))  # fmt: skip
+
+
+def city_districts(city_id: int) -> tuple[str, ...]:
+    """The city's district names in order: every page of every resident needs
+    them, and they change only when the city is set up."""
+    return _cached(_DISTRICTS_KEY, city_id, DISTRICTS_TTL, lambda: tuple(db.session.scalars(
+        select(District.name).where(District.city_id == city_id).order_by(District.sort_order)
+    )))  # fmt: skip
 
 
 def forget_channels() -> None:

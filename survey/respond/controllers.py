@@ -6,8 +6,6 @@ Flow: landing (GET) → start (POST, consent) → one POST per questionnaire pag
 
 from __future__ import annotations
 
-import time
-
 from flask import (
     abort,
     current_app,
@@ -19,13 +17,11 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from questionnaires.engine import parse_answers, screen_out_reason
-from survey.extensions import db
-from survey.models import Channel, District
+from survey.models import Channel
 from survey.operations import abuse, quota_gate
-from survey.operations.channel_cache import channel_by_token
+from survey.operations.channel_cache import channel_by_token, city_districts
 from survey.operations.questionnaires import questionnaire_of
 from survey.operations.responses import (
     Submission,
@@ -49,22 +45,8 @@ def _closed(channel: Channel):
     return render_template("respond/closed.html", channel=channel), 410
 
 
-#: Seconds a process keeps a city's district list (the district question's options).
-DISTRICTS_TTL = 30.0
-
-
 def _districts(channel: Channel) -> list[str]:
-    """The city's districts, cached per process for a short while: every page of
-    every resident needs them, and they change only when the city is set up."""
-    cache = current_app.extensions.setdefault("respond_districts", {})
-    city_id, now = channel.wave.city_id, time.monotonic()
-    hit = cache.get(city_id)
-    if hit is None or now - hit[0] > DISTRICTS_TTL:
-        names = db.session.scalars(
-            select(District.name).where(District.city_id == city_id).order_by(District.sort_order)
-        )
-        hit = cache[city_id] = (now, tuple(names))
-    return list(hit[1])
+    return list(city_districts(channel.wave.city_id))
 
 
 def _receipt_serializer() -> URLSafeSerializer:
