@@ -140,7 +140,7 @@ def main() -> int:
     failed = False
     formats = args.formats.split(",")
     if "csv" in formats:
-        failed = run_csv(url, tmp, args.responses) and not args.smoke
+        failed = run_csv(url, tmp) and not args.smoke
     for fmt in ("xlsx", "sav", "dta"):
         if fmt not in formats:
             continue
@@ -153,7 +153,7 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def run_csv(url: str, tmp: Path, responses: int) -> bool:
+def run_csv(url: str, tmp: Path) -> bool:
     """The CSV export of the whole wave against its targets; True when missed."""
     failed = False
     n, elapsed, peak = child(url, "csv", tmp / "all.csv", None)

@@ -14,6 +14,7 @@ The CSV is the same as the row-by-row writer's (``writers.csv_chunks`` over
 from __future__ import annotations
 
 import ctypes
+import functools
 import io
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,6 +47,7 @@ _RAW_TYPES = {
 FORMULA_START = r"^[=+\-@\t\r]"
 
 
+@functools.cache  # a process-wide setting: once is enough
 def _return_large_blocks_to_the_system() -> None:
     """Keep memory bounded by the batch size. glibc raises its mmap threshold
     once a large block is freed, so later batch-sized blocks (the database's

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import func, select
+
 from analysis import AnalysisError, estimate_domains
-from survey.models import Wave
+from analysis.estimate import weight_cells
+from survey.extensions import db
+from survey.models import Response, Wave
 from survey.operations.dataset import CELL_COLUMNS, population_rows, wave_columns
 from survey.operations.errors import OperationError
 from survey.operations.questionnaires import questionnaire_of
@@ -99,12 +103,6 @@ class CellWeights:
 def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
     """The wave's weights from its cell counts (one query, whatever the wave's
     size): what exports use. Same weights as :func:`wave_estimates`."""
-    from sqlalchemy import func, select
-
-    from analysis.estimate import weight_cells
-    from survey.extensions import db
-    from survey.models import Response
-
     if settings.weighting not in WEIGHTINGS:
         raise OperationError("加权方法无效。")
     population = population_rows(wave.id)
