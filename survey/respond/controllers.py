@@ -29,6 +29,7 @@ from survey.operations.responses import (
     submit_response,
     withdraw_response,
 )
+from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
 from survey.respond.state import FormState, StateError, dump_state, load_state
@@ -65,7 +66,7 @@ def landing(token: str):
         return _closed(channel)
     count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
-    response = make_response(render_template("respond/landing.html", channel=channel, q=q))
+    response = make_response(render_page("respond/landing.html", (), channel=channel, q=q))
     set_device_cookie(response)
     return response
 
@@ -92,13 +93,16 @@ def start(token: str):
 
 def _render_page(channel: Channel, state: FormState, values: dict, errors: dict, status=200):
     q = questionnaire_of(channel.wave.questionnaire)
-    ctx = page_context(q, state, values, errors, _districts(channel), channel.district.name)
-    return (
-        render_template(
-            "respond/page.html", channel=channel, q=q, state_token=dump_state(state), **ctx
-        ),
-        status,
-    )
+    districts = _districts(channel)
+    ctx = page_context(q, state, values, errors, districts, channel.district.name)
+    token = dump_state(state)
+    on_page = [question.id for question in ctx["page"].questions]
+    if errors or any(qid in values for qid in on_page):  # the resident's own answers
+        html = render_template("respond/page.html", channel=channel, q=q, state_token=token, **ctx)
+    else:  # the same for everyone with these questions shown: kept (page_cache)
+        key = (state.page, tuple(view.id for view in ctx["questions"]), tuple(districts))
+        html = render_page("respond/page.html", key, channel=channel, q=q, state_token=token, **ctx)
+    return html, status
 
 
 def page(token: str):

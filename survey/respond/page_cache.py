@@ -1,0 +1,59 @@
+"""Rendered resident pages, kept per process.
+
+Everyone who opens a channel's landing page, or reaches a questionnaire page
+with nothing on it answered yet, gets the same HTML except for two fields: the
+CSRF token and the signed form state. Rendering it (Jinja, about a hundred
+escaped values per page) was the largest cost of a resident's request. So the
+page is rendered once with two markers in place of those fields, kept, and
+each request only writes its own tokens into a copy.
+
+A kept page is used only for the very channel and questionnaire objects it was
+rendered from: the channel cache hands out new objects every few seconds, so a
+renamed channel or an edited wave shows within that time, as everywhere else on
+the resident's path. Pages that show a resident's own answers or errors are
+never kept.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, render_template, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
+
+_KEY = "survey_page_cache"
+#: Pages kept per process before the cache starts afresh (a page is 5–10 KB).
+MAX_PAGES = 2_000
+
+# Random per process: no questionnaire text or answer can contain them.
+_MARK = secrets.token_hex(16)
+CSRF_MARK = f"csrf-{_MARK}"
+STATE_MARK = f"state-{_MARK}"
+
+
+def render_page(template: str, key: tuple, *, channel, q, state_token: str = "", **context):
+    """*template* rendered for *channel* and *q*, from this process's cache when it
+    holds the page for the same *key*, language and text size.
+
+    *key* must name everything else in *context* that changes the page.
+    """
+    full_key = (template, str(get_locale()), bool(session.get("large")), channel.token, key)
+    cache = current_app.extensions.setdefault(_KEY, {})
+    hit = cache.get(full_key)
+    if hit is not None and hit[0] is channel and hit[1] is q:
+        html = hit[2]
+    else:
+        html = render_template(
+            template,
+            channel=channel,
+            q=q,
+            state_token=STATE_MARK,
+            csrf_token=lambda: CSRF_MARK,
+            **context,
+        )
+        if len(cache) >= MAX_PAGES:
+            cache.clear()
+        cache[full_key] = (channel, q, html)
+    return html.replace(CSRF_MARK, escape(generate_csrf())).replace(STATE_MARK, escape(state_token))
