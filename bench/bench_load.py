@@ -230,14 +230,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env, port, workers, threads=16):
+    def __init__(self, env, port, workers, threads=16, extra=()):
         self.env, self.port, self.workers, self.proc = env, port, workers, None
-        self.threads = threads
+        self.threads, self.extra = threads, list(extra)
 
     def start(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "gthread",
-             "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", *self.extra,
              "--error-logfile", str(Path(tempfile.gettempdir()) / "bench_load_gunicorn.log"),
              "wsgi:app"],
             cwd=ROOT, env=self.env, start_new_session=True,
@@ -343,6 +343,8 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker")
+    parser.add_argument("--gunicorn", default="", metavar="ARGS",
+                        help='more gunicorn options, e.g. "--keep-alive 0" or "-k sync"')  # fmt: skip
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--kill", type=int, default=0, help="SIGKILL the server this many times")
     parser.add_argument("--restart-postgres", type=int, default=0)
@@ -365,7 +367,7 @@ def main() -> int:
     env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
            "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
     port = free_port()
-    server = Server(env, port, args.workers, args.threads)
+    server = Server(env, port, args.workers, args.threads, args.gunicorn.split())
     server.start()
     stop_faults = threading.Event()
 

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     # one transaction (0: write each at once). Completions are never deferred:
     # they are written with the response.
     "COUNTER_FLUSH_SECONDS": 1.0,
+    # Submissions are stored by one writer thread per process, many in one
+    # transaction (group commit); False stores each in its request's thread.
+    "SUBMIT_WRITER": True,
+    # A request waits this long for the writer, then answers 503 (retry is safe).
+    "SUBMIT_WAIT_SECONDS": 60,
     # Responses completed faster than this are flagged for review (not dropped).
     "MIN_DURATION_SECONDS": 20,
     # Flag responses faster than this share of the wave's median duration.
@@ -70,6 +75,8 @@ _JSON_KEYS = {
     "RATE_LIMITS",
     "MIN_DURATION_SECONDS",
     "COUNTER_FLUSH_SECONDS",
+    "SUBMIT_WRITER",
+    "SUBMIT_WAIT_SECONDS",
     "QUALITY_TOO_FAST_SHARE",
     "PARADATA_RETENTION_DAYS",
     "TESTING",

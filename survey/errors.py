@@ -39,7 +39,15 @@ def _database_unavailable(exc):
 def init_app(app: Flask) -> None:
     # Connection lost, server restarting, session left unusable by such an error:
     # all retryable. (Integrity errors are handled inside the operations.)
-    for error in (OperationalError, InterfaceError, InternalError, PendingRollbackError):
+    from survey.operations.responses import SubmitWaitTimeout
+
+    for error in (
+        OperationalError,
+        InterfaceError,
+        InternalError,
+        PendingRollbackError,
+        SubmitWaitTimeout,
+    ):
         app.register_error_handler(error, _database_unavailable)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(

@@ -47,21 +47,28 @@ def median_from_buckets(buckets: list[tuple[int, int]]) -> float | None:
     return float(sorted(buckets)[-1][0])
 
 
-def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
-    rows = session.execute(
-        select(DurationBucket.bucket, func.sum(DurationBucket.count))
-        .join(Channel, Channel.id == DurationBucket.channel_id)
-        .where(Channel.wave_id == wave_id)
-        .group_by(DurationBucket.bucket)
-    ).all()
-    return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
-
-
+# Built once, on the tables (Core: no ORM compilation on every submission).
+_BUCKETS, _CHANNELS, _RESPONSES = (
+    DurationBucket.__table__,
+    Channel.__table__,
+    Response.__table__,
+)
+_WAVE_BUCKETS = (
+    select(_BUCKETS.c.bucket, func.sum(_BUCKETS.c.count))
+    .join(_CHANNELS, _CHANNELS.c.id == _BUCKETS.c.channel_id)
+    .where(_CHANNELS.c.wave_id == bindparam("w"))
+    .group_by(_BUCKETS.c.bucket)
+)
 _SAME_DEVICE = (
-    select(Response.id)
-    .where(Response.wave_id == bindparam("w"), Response.device_hash == bindparam("h"))
+    select(_RESPONSES.c.id)
+    .where(_RESPONSES.c.wave_id == bindparam("w"), _RESPONSES.c.device_hash == bindparam("h"))
     .limit(1)
 )
+
+
+def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
+    rows = session.connection().execute(_WAVE_BUCKETS, {"w": wave_id}).all()
+    return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
 
 
 def quality_flags(session, sub, duration: float, median_and_count=None) -> list[str]:
@@ -77,7 +84,11 @@ def quality_flags(session, sub, duration: float, median_and_count=None) -> list[
     if len(given) >= 4 and len(given) == len(scale) and len(set(given)) == 1:
         flags.append("straight_lined")
     if sub.device_hash:
-        repeat = session.scalar(_SAME_DEVICE, {"w": sub.channel.wave_id, "h": sub.device_hash})
+        repeat = (
+            session.connection()
+            .execute(_SAME_DEVICE, {"w": sub.channel.wave_id, "h": sub.device_hash})
+            .first()
+        )
         if repeat is not None:
             flags.append("repeated_device")
     return flags

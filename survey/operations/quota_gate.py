@@ -47,17 +47,19 @@ def is_full_before_submit(channel, cells: dict) -> bool:
     return cell is not None and cell.achieved >= cell.target
 
 
-# Built once: the statement of every submission (no per-call construction).
+# Built once: the statement of every submission (no per-call construction), on
+# the table itself (an ORM-enabled UPDATE would also evaluate it in the session).
+_CELLS = QuotaCell.__table__
 _TAKE_PLACE = (
-    update(QuotaCell)
+    update(_CELLS)
     .where(
-        QuotaCell.wave_id == bindparam("w"),
-        QuotaCell.district == bindparam("d"),
-        QuotaCell.sex == bindparam("s"),
-        QuotaCell.age_group == bindparam("a"),
-        QuotaCell.achieved < QuotaCell.target,
+        _CELLS.c.wave_id == bindparam("w"),
+        _CELLS.c.district == bindparam("d"),
+        _CELLS.c.sex == bindparam("s"),
+        _CELLS.c.age_group == bindparam("a"),
+        _CELLS.c.achieved < _CELLS.c.target,
     )
-    .values(achieved=QuotaCell.achieved + 1)
+    .values(achieved=_CELLS.c.achieved + 1)
 )
 
 
@@ -82,6 +84,6 @@ def reserve(session, submission) -> str:
     if wave.quota_policy == "close":
         return "full"
     session.execute(
-        update(QuotaCell).where(QuotaCell.id == cell.id).values(over_quota=QuotaCell.over_quota + 1)
+        update(_CELLS).where(_CELLS.c.id == cell.id).values(over_quota=_CELLS.c.over_quota + 1)
     )
     return "over"

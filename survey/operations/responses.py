@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from questionnaires import Questionnaire
 from questionnaires.engine import score
@@ -144,13 +146,41 @@ class SubmitResult:
     quota_full: bool = False
 
 
+class SubmitWaitTimeout(Exception):
+    """The process's writer did not answer in time (the database is locked or
+    away): a retryable error; the same submission id may be sent again."""
+
+
 def find_by_submission(submission_id: str) -> Response | None:
     return db.session.scalar(select(Response).filter_by(submission_id=submission_id))
 
 
-# Built once: the statements of every submission (no per-call construction).
-_STORED = select(Response.id).where(Response.submission_id == bindparam("sid"))
-_INSERT = insert(Response.__table__)
+# Built once, on the table: the statements of every submission (Core, no ORM
+# compilation per call).
+_RESPONSES = Response.__table__
+_STORED = select(_RESPONSES.c.id).where(_RESPONSES.c.submission_id == bindparam("sid"))
+_ANY_STORED = select(_RESPONSES.c.submission_id).where(
+    _RESPONSES.c.submission_id.in_(bindparam("sids", expanding=True))
+)
+_INSERT = insert(_RESPONSES)
+
+_DUPLICATE = ("duplicate",)
+_FULL = ("full",)
+
+
+@dataclass(eq=False)
+class _Pending:
+    """A submission prepared outside the write transaction, waiting to be stored."""
+
+    sub: Submission
+    quota_hook: Callable | None
+    indicators: dict
+    submitted: datetime
+    duration: float
+    #: ("stored", id, values), _DUPLICATE or _FULL once stored; or the error.
+    outcome: tuple | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
@@ -161,69 +191,206 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     *quota_hook(session, sub)* may reserve a quota place inside the same
     transaction; it returns ``"ok"``, ``"over"`` (soft policy: accept, flag) or
     ``"full"`` (close policy: store nothing).
+
+    With ``SUBMIT_WRITER`` on, the submission is handed to this process's
+    writer thread, which stores every submission waiting at that moment in one
+    transaction (group commit) and answers each; the caller returns only after
+    that transaction committed. Otherwise it is stored here, alone.
     """
-    if db.session.execute(_STORED, {"sid": sub.submission_id}).first() is not None:
+    if db.session.connection().execute(_STORED, {"sid": sub.submission_id}).first() is not None:
         return SubmitResult(find_by_submission(sub.submission_id), created=False)
-    indicators = score(sub.questionnaire, sub.answers)
     submitted = utcnow()
     duration = max(0.0, (submitted - sub.started_at).total_seconds())
-    flags = list(sub.flags)
     if duration < current_app.config["MIN_DURATION_SECONDS"]:
-        flags.append("min_duration")
-    sub = replace(sub, flags=tuple(flags))
-    # Read before the write transaction, which holds SQLite's single write lock:
-    # the wave's median duration (for "too fast") need not be exact to the instant.
-    median = wave_median_duration(db.session, sub.channel.wave_id)
-    try:
-        with db.write() as session:
-            # Two simultaneous retries of one submission: the unique submission id
-            # makes the second INSERT fail (IntegrityError below), which rolls back
-            # its quota reservation too, and it returns the stored response.
-            outcome = quota_hook(session, sub) if quota_hook else "ok"
-            flags = sorted(set(sub.flags) | set(quality_flags(session, sub, duration, median)))
-            if outcome == "full":
-                session.execute(
-                    update(ChannelStats)
-                    .where(ChannelStats.channel_id == sub.channel.id)
-                    .values(quota_full=ChannelStats.quota_full + 1)
-                )
-                return SubmitResult(None, created=False, quota_full=True)
-            values = dict(
-                submission_id=sub.submission_id,
-                receipt_code=new_receipt_code(),
-                wave_id=sub.channel.wave_id,
-                channel_id=sub.channel.id,
-                questionnaire_id=sub.questionnaire_version_id,
-                answers=sub.answers,
-                indicators=indicators,
-                district=sub.cells.get("district") or sub.channel.district.name,
-                sex=sub.cells.get("sex"),
-                age_group=sub.cells.get("age_group"),
-                urban_rural=sub.cells.get("urban_rural"),
-                started_at=sub.started_at,
-                submitted_at=submitted,
-                duration_seconds=duration,
-                device_class=sub.device_class,
-                client_hash=sub.client_hash,
-                over_quota=outcome == "over",
-                excluded=False,
-                flags=flags,
-                is_flagged=bool(flags),
-                device_hash=sub.device_hash,
-            )
-            # Core insert (no unit of work): the write lock is held meanwhile.
-            # The database counts it (completions, day, duration bucket): trigger
-            # response_counters, migration 0006, in this same transaction.
-            stored_id = session.execute(_INSERT, values).inserted_primary_key[0]
-    except IntegrityError:
-        # A concurrent request with the same submission id won the race (or, very
-        # rarely, the receipt code collided): return what is stored, or retry once.
-        db.session.rollback()
-        existing = find_by_submission(sub.submission_id)
-        if existing is not None:
-            return SubmitResult(existing, created=False)
-        return submit_response(sub, quota_hook)
+        sub = replace(sub, flags=(*sub.flags, "min_duration"))
+    item = _Pending(sub, quota_hook, score(sub.questionnaire, sub.answers), submitted, duration)
+    # End this request's read transaction: the store happens in another transaction,
+    # and a SQLite read snapshot kept open would hide it from this session.
+    db.session.commit()
+    if current_app.config["SUBMIT_WRITER"]:
+        _writer(current_app._get_current_object()).store(
+            item, current_app.config["SUBMIT_WAIT_SECONDS"]
+        )
+    else:
+        store_batch([item])
+        if item.error is not None:
+            raise item.error
+    if item.outcome is _DUPLICATE:  # stored meanwhile by a simultaneous retry
+        return SubmitResult(find_by_submission(sub.submission_id), created=False)
+    if item.outcome is _FULL:
+        return SubmitResult(None, created=False, quota_full=True)
+    _, stored_id, values = item.outcome
     return SubmitResult(Response(id=stored_id, **values), created=True)
+
+
+def store_batch(items: list[_Pending]) -> None:
+    """Store prepared submissions in one write transaction; sets each one's outcome.
+
+    A unique-key clash (a simultaneous retry stored by another process, or a
+    receipt code drawn twice) rolls the whole transaction back and it is tried
+    again: the retry sees the stored submission as a duplicate and draws new
+    codes. If a batch of several fails otherwise, each submission is tried on
+    its own, so that one bad submission fails alone.
+    """
+    for attempt in range(3):
+        try:
+            with db.write() as session:
+                outcomes = _write_batch(session, items)
+        except IntegrityError as exc:
+            db.session.rollback()
+            if attempt < 2:
+                continue
+            error: BaseException = exc
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
+            _discard(db.session)
+            error = exc
+        else:
+            for item, outcome in zip(items, outcomes, strict=True):
+                item.outcome = outcome
+            return
+        if len(items) == 1 or isinstance(error, OperationalError | InterfaceError):
+            for item in items:  # the database is away or locked: all wait for a retry
+                item.error = error
+            return
+        for item in items:
+            store_batch([item])
+        return
+
+
+def _discard(session) -> None:
+    """Roll back after a failed write; drop the connection when that fails too."""
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the connection died
+        try:
+            session.invalidate()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _write_batch(session, items: list[_Pending]) -> list[tuple]:
+    outcomes: list[tuple | None] = [None] * len(items)
+    sids = sorted({item.sub.submission_id for item in items})
+    seen = set(session.connection().execute(_ANY_STORED, {"sids": sids}).scalars())
+    fresh = []
+    for i, item in enumerate(items):
+        if item.sub.submission_id in seen:
+            outcomes[i] = _DUPLICATE  # stored before, or earlier in this batch
+        else:
+            seen.add(item.sub.submission_id)
+            fresh.append(i)
+    # Every batch takes row locks in one order (PostgreSQL runs the batches of
+    # several processes at once): quota cells first, by cell ...
+    reserved = {}
+    for i in sorted(fresh, key=lambda i: _cell_key(items[i].sub)):
+        hook = items[i].quota_hook
+        reserved[i] = hook(session, items[i].sub) if hook else "ok"
+    # ... then the channels' counters (trigger response_counters), by channel.
+    medians = {}
+    for i in sorted(fresh, key=lambda i: items[i].sub.channel.id):
+        item, sub = items[i], items[i].sub
+        if reserved[i] == "full":
+            session.execute(
+                update(ChannelStats.__table__)
+                .where(ChannelStats.channel_id == sub.channel.id)
+                .values(quota_full=ChannelStats.quota_full + 1)
+            )
+            outcomes[i] = _FULL
+            continue
+        wave_id = sub.channel.wave_id
+        if wave_id not in medians:  # once per wave and batch, exact at this moment
+            medians[wave_id] = wave_median_duration(session, wave_id)
+        flags = set(sub.flags) | set(quality_flags(session, sub, item.duration, medians[wave_id]))
+        values = dict(
+            submission_id=sub.submission_id,
+            receipt_code=new_receipt_code(),
+            wave_id=wave_id,
+            channel_id=sub.channel.id,
+            questionnaire_id=sub.questionnaire_version_id,
+            answers=sub.answers,
+            indicators=item.indicators,
+            district=sub.cells.get("district") or sub.channel.district.name,
+            sex=sub.cells.get("sex"),
+            age_group=sub.cells.get("age_group"),
+            urban_rural=sub.cells.get("urban_rural"),
+            started_at=sub.started_at,
+            submitted_at=item.submitted,
+            duration_seconds=item.duration,
+            device_class=sub.device_class,
+            client_hash=sub.client_hash,
+            over_quota=reserved[i] == "over",
+            excluded=False,
+            flags=sorted(flags),
+            is_flagged=bool(flags),
+            device_hash=sub.device_hash,
+        )
+        # Core insert (no unit of work). The database counts it (completions, day,
+        # duration bucket): trigger response_counters, migration 0006, same transaction.
+        stored_id = session.connection().execute(_INSERT, values).inserted_primary_key[0]
+        outcomes[i] = ("stored", stored_id, values)
+    return outcomes
+
+
+def _cell_key(sub: Submission) -> tuple:
+    return tuple(sub.cells.get(k) or "" for k in ("district", "sex", "age_group"))
+
+
+class _Writer:
+    """One process's writer thread: stores, in one transaction, every submission
+    that is waiting when it looks (at most ``MAX_BATCH``), then answers each.
+
+    SQLite lets one writer in at a time: one transaction for many submissions
+    holds the write lock once instead of once per submission, and the request
+    threads no longer queue on it. PostgreSQL gets fewer transactions on the
+    same hot counter rows. Nothing is acknowledged before its commit.
+    """
+
+    MAX_BATCH = 64
+
+    def __init__(self, app):
+        self.app = app
+        self.pid = os.getpid()
+        self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="survey-submit-writer")
+        self.thread.start()
+
+    def store(self, item: _Pending, timeout: float) -> None:
+        self.queue.put(item)
+        if not item.done.wait(timeout):
+            # It may still be stored later: the resident's retry (same id) finds it.
+            raise SubmitWaitTimeout(f"no answer from the writer in {timeout} s")
+        if item.error is not None:
+            raise item.error
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.app.app_context():
+                    store_batch(batch)
+            except BaseException as exc:  # noqa: BLE001 - never leave a request waiting
+                for item in batch:
+                    if item.outcome is None and item.error is None:
+                        item.error = exc
+            finally:
+                for item in batch:
+                    item.done.set()
+
+
+_writer_lock = threading.Lock()
+
+
+def _writer(app) -> _Writer:
+    with _writer_lock:
+        writer = app.extensions.get("survey_submit_writer")
+        if writer is None or writer.pid != os.getpid():  # a forked worker starts its own
+            writer = app.extensions["survey_submit_writer"] = _Writer(app)
+        return writer
 
 
 def withdraw_response(receipt_code: str) -> bool:

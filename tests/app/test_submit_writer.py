@@ -1,0 +1,192 @@
+"""Group commit: each process's writer thread stores the submissions waiting at
+that moment in one transaction (survey/operations/responses.py). Each resident
+still gets their own exact answer: stored (with their own receipt), the receipt
+of their earlier tap, or "quota full"; a failure reaches every waiting request
+as a retryable 503, and nothing is acknowledged before its commit."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
+
+from survey.extensions import db
+from survey.models import QuotaCell, Response, Wave
+from survey.operations import responses
+from tests.resident import STANDARD_PAGES, channel_token, start, submit_page
+
+CELL = {"district": "咸安区", "sex": "男", "age_group": "30-39岁"}
+
+
+def _last_page(app, token, **first_page):
+    """A new resident's client and the HTML of their last page."""
+    client = app.test_client()
+    page = start(client, token)
+    for values in [{**STANDARD_PAGES[0], **first_page}, *STANDARD_PAGES[1:-1]]:
+        page = submit_page(client, token, page.get_data(as_text=True), values)
+    return client, page.get_data(as_text=True)
+
+
+class HeldWriter:
+    """Holds the writer's first batch until released, recording every batch's size."""
+
+    def __init__(self, monkeypatch):
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.sizes: list[int] = []
+        real = responses.store_batch
+
+        def held(items):
+            self.sizes.append(len(items))
+            self.entered.set()
+            self.release.wait(30)
+            real(items)
+
+        monkeypatch.setattr(responses, "store_batch", held)
+
+    def waiting(self, app) -> int:
+        return app.extensions["survey_submit_writer"].queue.qsize()
+
+
+def _submit_all(app, token, forms):
+    """Submit each (client, html) on its own thread; return the responses in order."""
+    results = [None] * len(forms)
+
+    def go(i, client, html):
+        results[i] = submit_page(client, token, html, STANDARD_PAGES[-1])
+
+    threads = [threading.Thread(target=go, args=(i, c, h)) for i, (c, h) in enumerate(forms)]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def _wait_until(condition, seconds=20.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_waiting_submissions_share_one_transaction_and_each_gets_its_answer(
+    app, demo_wave, monkeypatch
+):
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Wave).values(quota_policy="close"))
+            session.execute(
+                update(QuotaCell)
+                .where(*(getattr(QuotaCell, k) == v for k, v in CELL.items()))
+                .values(target=2, achieved=0)
+            )
+    token = channel_token(app)
+    held = HeldWriter(monkeypatch)
+    first = [_last_page(app, token, sex="女")]
+    in_full_cell = [_last_page(app, token) for _ in range(4)]  # 2 places for 4 residents
+    others = [_last_page(app, token, sex="女", age_group="50-59岁") for _ in range(3)]
+    double_tap = others[0]  # the same form sent twice
+    threads, results = _submit_all(app, token, first)
+    held.entered.wait(20)  # the writer holds its first batch; the rest queue behind it
+    forms = in_full_cell + others + [double_tap]
+    more_threads, more = _submit_all(app, token, forms)
+    _wait_until(lambda: held.waiting(app) == len(forms))
+    held.release.set()
+    for t in threads + more_threads:
+        t.join(30)
+
+    assert held.sizes == [1, len(forms)]  # the eight waiting submissions: one transaction
+    assert results[0].status_code == 303
+    cell_outcomes = [r.status_code for r in more[:4]]
+    assert cell_outcomes.count(303) == 2, cell_outcomes
+    assert sum("名额已满" in r.get_data(as_text=True) for r in more[:4]) == 2
+    assert all(r.status_code == 303 for r in more[4:])
+    assert more[4].headers["Location"] == more[-1].headers["Location"]  # same receipt twice
+    receipts = {r.headers["Location"] for r in [results[0], *more] if r.status_code == 303}
+    assert len(receipts) == 1 + 2 + 3
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 6
+        cell = db.session.scalar(
+            select(QuotaCell).where(*(getattr(QuotaCell, k) == v for k, v in CELL.items()))
+        )
+        assert (cell.achieved, cell.target) == (2, 2)
+
+
+def test_one_failing_submission_fails_alone(app, demo_wave, monkeypatch):
+    """A batch that fails for one submission's sake is tried one by one."""
+    token = channel_token(app)
+    held = HeldWriter(monkeypatch)
+    forms = [_last_page(app, token) for _ in range(3)] + [_last_page(app, token, sex="女")]
+    real_flags = responses.quality_flags
+
+    def flags(session, sub, duration, median):
+        if sub.cells["sex"] == "女":
+            raise ValueError("a bug that only this submission meets")
+        return real_flags(session, sub, duration, median)
+
+    monkeypatch.setattr(responses, "quality_flags", flags)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the failing one gets the 500 page
+    threads, results = _submit_all(app, token, forms[:1])
+    held.entered.wait(20)
+    more_threads, more = _submit_all(app, token, forms[1:])
+    _wait_until(lambda: held.waiting(app) == 3)
+    held.release.set()
+    for t in threads + more_threads:
+        t.join(30)
+    assert held.sizes[:2] == [1, 3]
+    assert [r.status_code for r in [*results, *more]] == [303, 303, 303, 500]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 3
+
+
+def test_a_database_failure_reaches_every_waiting_request_as_503(app, demo_wave, monkeypatch):
+    token = channel_token(app)
+    forms = [_last_page(app, token) for _ in range(3)]
+
+    def down(session, items):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(responses, "_write_batch", down)
+    threads, results = _submit_all(app, token, forms)
+    for t in threads:
+        t.join(30)
+    assert [r.status_code for r in results] == [503, 503, 503]
+    assert all(r.headers["Retry-After"] == "2" for r in results)
+    monkeypatch.undo()
+    retried = [submit_page(c, token, h, STANDARD_PAGES[-1]) for c, h in forms]
+    assert [r.status_code for r in retried] == [303, 303, 303]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 3
+
+
+def test_a_writer_that_does_not_answer_in_time_gives_503_and_the_retry_finds_it(
+    app, demo_wave, monkeypatch
+):
+    token = channel_token(app)
+    client, html = _last_page(app, token)
+    held = HeldWriter(monkeypatch)
+    app.config["SUBMIT_WAIT_SECONDS"] = 0.2
+    late = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert late.status_code == 503 and late.headers["Retry-After"] == "2"
+    held.release.set()  # the writer stores it after all ...
+    app.config["SUBMIT_WAIT_SECONDS"] = 30
+    _wait_until(lambda: len(held.sizes) == 1 and held.waiting(app) == 0)
+    retried = submit_page(client, token, html, STANDARD_PAGES[-1])  # ... and the retry finds it
+    assert retried.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 1
+
+
+def test_without_the_writer_each_request_stores_its_own(app, demo_wave):
+    app.config["SUBMIT_WRITER"] = False
+    token = channel_token(app)
+    client, html = _last_page(app, token)
+    first = submit_page(client, token, html, STANDARD_PAGES[-1])
+    again = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    assert "survey_submit_writer" not in app.extensions
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 1
