@@ -1,9 +1,12 @@
-"""Security headers on every response (CSP without inline script, etc.)."""
+"""Security headers on every response (CSP without inline script, etc.), and the
+signed session cookie."""
 
 from __future__ import annotations
 
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -32,6 +35,23 @@ def _headers(response: Response) -> Response:
     return response
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its signing serializer built once per set
+    of keys instead of twice on every request (reading and writing the cookie)."""
+
+    def __init__(self):
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # a changed key replaces the old one
+        return serializer
+
+
 def init_app(app: Flask) -> None:
     app.json = SafeJSONProvider(app)
+    app.session_interface = SessionInterface()
     app.after_request(_headers)

@@ -59,10 +59,13 @@ _WAVE_BUCKETS = (
     .where(_CHANNELS.c.wave_id == bindparam("w"))
     .group_by(_BUCKETS.c.bucket)
 )
-_SAME_DEVICE = (
-    select(_RESPONSES.c.id)
-    .where(_RESPONSES.c.wave_id == bindparam("w"), _RESPONSES.c.device_hash == bindparam("h"))
-    .limit(1)
+_SEEN_DEVICES = (
+    select(_RESPONSES.c.device_hash)
+    .where(
+        _RESPONSES.c.wave_id == bindparam("w"),
+        _RESPONSES.c.device_hash.in_(bindparam("hs", expanding=True)),
+    )
+    .distinct()
 )
 
 
@@ -71,11 +74,19 @@ def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
     return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
 
 
-def quality_flags(session, sub, duration: float, median_and_count=None) -> list[str]:
-    """Flags for review; *median_and_count* is the wave's median duration and
-    number of timed responses when already read (else read here)."""
+def devices_seen(session, wave_id: int, device_hashes) -> set[str]:
+    """Which of these device hashes already answered in the wave (one query)."""
+    hashes = sorted({h for h in device_hashes if h})
+    if not hashes:
+        return set()
+    return set(session.connection().execute(_SEEN_DEVICES, {"w": wave_id, "hs": hashes}).scalars())
+
+
+def quality_flags(sub, duration: float, median_and_count, device_seen: bool) -> list[str]:
+    """Flags for review, given the wave's median duration and number of timed
+    responses, and whether the device already answered in the wave."""
     flags = []
-    median, count = median_and_count or wave_median_duration(session, sub.channel.wave_id)
+    median, count = median_and_count
     share = current_app.config.get("QUALITY_TOO_FAST_SHARE", 0.4)
     if median and count >= 20 and duration < share * median:
         flags.append("too_fast")
@@ -83,14 +94,8 @@ def quality_flags(session, sub, duration: float, median_and_count=None) -> list[
     given = [sub.answers[qid] for qid in scale if qid in sub.answers]
     if len(given) >= 4 and len(given) == len(scale) and len(set(given)) == 1:
         flags.append("straight_lined")
-    if sub.device_hash:
-        repeat = (
-            session.connection()
-            .execute(_SAME_DEVICE, {"w": sub.channel.wave_id, "h": sub.device_hash})
-            .first()
-        )
-        if repeat is not None:
-            flags.append("repeated_device")
+    if sub.device_hash and device_seen:
+        flags.append("repeated_device")
     return flags
 
 

@@ -21,7 +21,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
-from survey.operations.quality import quality_flags, wave_median_duration
+from survey.operations.quality import devices_seen, quality_flags, wave_median_duration
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
 
@@ -158,11 +158,14 @@ def find_by_submission(submission_id: str) -> Response | None:
 # Built once, on the table: the statements of every submission (Core, no ORM
 # compilation per call).
 _RESPONSES = Response.__table__
-_STORED = select(_RESPONSES.c.id).where(_RESPONSES.c.submission_id == bindparam("sid"))
 _ANY_STORED = select(_RESPONSES.c.submission_id).where(
     _RESPONSES.c.submission_id.in_(bindparam("sids", expanding=True))
 )
-_INSERT = insert(_RESPONSES)
+_QUOTA_FULL = (
+    update(ChannelStats.__table__)
+    .where(ChannelStats.__table__.c.channel_id == bindparam("c"))
+    .values(quota_full=ChannelStats.__table__.c.quota_full + 1)
+)
 
 _DUPLICATE = ("duplicate",)
 _FULL = ("full",)
@@ -177,7 +180,7 @@ class _Pending:
     indicators: dict
     submitted: datetime
     duration: float
-    #: ("stored", id, values), _DUPLICATE or _FULL once stored; or the error.
+    #: ("stored", values), _DUPLICATE or _FULL once stored; or the error.
     outcome: tuple | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -187,7 +190,8 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     """Store a completed questionnaire once, whatever the number of retries.
 
     A repeated submission id (double tap, retry after a dropped connection)
-    returns the response stored the first time, with ``created=False``.
+    returns the response stored the first time, with ``created=False`` (the
+    store itself finds it: this request reads nothing before).
     *quota_hook(session, sub)* may reserve a quota place inside the same
     transaction; it returns ``"ok"``, ``"over"`` (soft policy: accept, flag) or
     ``"full"`` (close policy: store nothing).
@@ -197,16 +201,15 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     transaction (group commit) and answers each; the caller returns only after
     that transaction committed. Otherwise it is stored here, alone.
     """
-    if db.session.connection().execute(_STORED, {"sid": sub.submission_id}).first() is not None:
-        return SubmitResult(find_by_submission(sub.submission_id), created=False)
     submitted = utcnow()
     duration = max(0.0, (submitted - sub.started_at).total_seconds())
     if duration < current_app.config["MIN_DURATION_SECONDS"]:
         sub = replace(sub, flags=(*sub.flags, "min_duration"))
     item = _Pending(sub, quota_hook, score(sub.questionnaire, sub.answers), submitted, duration)
-    # End this request's read transaction: the store happens in another transaction,
-    # and a SQLite read snapshot kept open would hide it from this session.
-    db.session.commit()
+    # End this request's read transaction, if any: the store happens in another
+    # transaction, and a SQLite read snapshot kept open would hide it from this session.
+    if db.session.in_transaction():
+        db.session.commit()
     if current_app.config["SUBMIT_WRITER"]:
         _writer(current_app._get_current_object()).store(
             item, current_app.config["SUBMIT_WAIT_SECONDS"]
@@ -219,8 +222,8 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
         return SubmitResult(find_by_submission(sub.submission_id), created=False)
     if item.outcome is _FULL:
         return SubmitResult(None, created=False, quota_full=True)
-    _, stored_id, values = item.outcome
-    return SubmitResult(Response(id=stored_id, **values), created=True)
+    _, values = item.outcome
+    return SubmitResult(Response(**values), created=True)
 
 
 def store_batch(items: list[_Pending]) -> None:
@@ -286,21 +289,28 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
         hook = items[i].quota_hook
         reserved[i] = hook(session, items[i].sub) if hook else "ok"
     # ... then the channels' counters (trigger response_counters), by channel.
-    medians = {}
-    for i in sorted(fresh, key=lambda i: items[i].sub.channel.id):
+    order = sorted(fresh, key=lambda i: items[i].sub.channel.id)
+    waves: dict[int, tuple] = {}  # wave id: (median and count, devices already seen)
+    rows = []
+    for i in order:
         item, sub = items[i], items[i].sub
         if reserved[i] == "full":
-            session.execute(
-                update(ChannelStats.__table__)
-                .where(ChannelStats.channel_id == sub.channel.id)
-                .values(quota_full=ChannelStats.quota_full + 1)
-            )
+            session.connection().execute(_QUOTA_FULL, {"c": sub.channel.id})
             outcomes[i] = _FULL
             continue
         wave_id = sub.channel.wave_id
-        if wave_id not in medians:  # once per wave and batch, exact at this moment
-            medians[wave_id] = wave_median_duration(session, wave_id)
-        flags = set(sub.flags) | set(quality_flags(session, sub, item.duration, medians[wave_id]))
+        if wave_id not in waves:  # once per wave and batch, exact at this moment
+            hashes = [items[j].sub.device_hash for j in order]
+            waves[wave_id] = (
+                wave_median_duration(session, wave_id),
+                devices_seen(session, wave_id, hashes),
+            )
+        median, seen = waves[wave_id]
+        flags = set(sub.flags) | set(
+            quality_flags(sub, item.duration, median, sub.device_hash in seen)
+        )
+        if sub.device_hash:
+            seen.add(sub.device_hash)  # a second answer from it in this batch is flagged
         values = dict(
             submission_id=sub.submission_id,
             receipt_code=new_receipt_code(),
@@ -324,10 +334,13 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
             is_flagged=bool(flags),
             device_hash=sub.device_hash,
         )
-        # Core insert (no unit of work). The database counts it (completions, day,
-        # duration bucket): trigger response_counters, migration 0006, same transaction.
-        stored_id = session.connection().execute(_INSERT, values).inserted_primary_key[0]
-        outcomes[i] = ("stored", stored_id, values)
+        rows.append(values)
+        outcomes[i] = ("stored", values)
+    if rows:
+        # One multi-row Core insert, rows in channel order. The database counts
+        # them (completions, day, duration bucket): trigger response_counters,
+        # migration 0006, in this same transaction.
+        session.connection().execute(insert(_RESPONSES).values(rows))
     return outcomes
 
 

@@ -6,6 +6,8 @@ Flow: landing (GET) → start (POST, consent) → one POST per questionnaire pag
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import (
     abort,
     current_app,
@@ -50,8 +52,13 @@ def _districts(channel: Channel) -> list[str]:
     return list(city_districts(channel.wave.city_id))
 
 
+@lru_cache(maxsize=4)
+def _receipt_serializer_for(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="survey-receipt")
+
+
 def _receipt_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-receipt")
+    return _receipt_serializer_for(current_app.config["SECRET_KEY"])
 
 
 def remember_large_text() -> None:

@@ -19,9 +19,9 @@ from tests.resident import STANDARD_PAGES, channel_token, start, submit_page
 CELL = {"district": "咸安区", "sex": "男", "age_group": "30-39岁"}
 
 
-def _last_page(app, token, **first_page):
-    """A new resident's client and the HTML of their last page."""
-    client = app.test_client()
+def _last_page(app, token, client=None, **first_page):
+    """A resident's client (new unless given) and the HTML of their last page."""
+    client = client or app.test_client()
     page = start(client, token)
     for values in [{**STANDARD_PAGES[0], **first_page}, *STANDARD_PAGES[1:-1]]:
         page = submit_page(client, token, page.get_data(as_text=True), values)
@@ -86,7 +86,9 @@ def test_waiting_submissions_share_one_transaction_and_each_gets_its_answer(
     held = HeldWriter(monkeypatch)
     first = [_last_page(app, token, sex="女")]
     in_full_cell = [_last_page(app, token) for _ in range(4)]  # 2 places for 4 residents
-    others = [_last_page(app, token, sex="女", age_group="50-59岁") for _ in range(3)]
+    others = [_last_page(app, token, sex="女", age_group="50-59岁") for _ in range(2)]
+    phone = others[1][0]  # a second questionnaire from the same phone, same batch
+    others.append(_last_page(app, token, client=phone, sex="女", age_group="50-59岁"))
     double_tap = others[0]  # the same form sent twice
     threads, results = _submit_all(app, token, first)
     held.entered.wait(20)  # the writer holds its first batch; the rest queue behind it
@@ -108,6 +110,10 @@ def test_waiting_submissions_share_one_transaction_and_each_gets_its_answer(
     assert len(receipts) == 1 + 2 + 3
     with app.app_context():
         assert db.session.scalar(select(func.count(Response.id))) == 6
+        same_phone = db.session.scalars(
+            select(Response.flags).where(Response.age_group == "50-59岁").order_by(Response.id)
+        ).all()
+        assert ["repeated_device" in f for f in same_phone].count(True) == 1, same_phone
         cell = db.session.scalar(
             select(QuotaCell).where(*(getattr(QuotaCell, k) == v for k, v in CELL.items()))
         )
@@ -121,10 +127,10 @@ def test_one_failing_submission_fails_alone(app, demo_wave, monkeypatch):
     forms = [_last_page(app, token) for _ in range(3)] + [_last_page(app, token, sex="女")]
     real_flags = responses.quality_flags
 
-    def flags(session, sub, duration, median):
+    def flags(sub, *args):
         if sub.cells["sex"] == "女":
             raise ValueError("a bug that only this submission meets")
-        return real_flags(session, sub, duration, median)
+        return real_flags(sub, *args)
 
     monkeypatch.setattr(responses, "quality_flags", flags)
     app.config["PROPAGATE_EXCEPTIONS"] = False  # the failing one gets the 500 page
