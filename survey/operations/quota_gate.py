@@ -72,10 +72,14 @@ def reserve(session, submission) -> str:
     cells = submission.cells
     if not all(cells.get(k) for k in ("district", "sex", "age_group")):
         return "ok"  # no plan for this wave or cell: every cell is open
-    taken = session.execute(
-        _TAKE_PLACE,
-        {"w": wave.id, "d": cells["district"], "s": cells["sex"], "a": cells["age_group"]},
-    ).rowcount
+    taken = (
+        session.connection()
+        .execute(
+            _TAKE_PLACE,
+            {"w": wave.id, "d": cells["district"], "s": cells["sex"], "a": cells["age_group"]},
+        )
+        .rowcount
+    )
     if taken == 1:
         return "ok"
     cell = _cell(session, wave.id, cells)

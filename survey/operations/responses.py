@@ -161,6 +161,7 @@ _RESPONSES = Response.__table__
 _ANY_STORED = select(_RESPONSES.c.submission_id).where(
     _RESPONSES.c.submission_id.in_(bindparam("sids", expanding=True))
 )
+_INSERT = insert(_RESPONSES)
 _QUOTA_FULL = (
     update(ChannelStats.__table__)
     .where(ChannelStats.__table__.c.channel_id == bindparam("c"))
@@ -337,10 +338,10 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
         rows.append(values)
         outcomes[i] = ("stored", values)
     if rows:
-        # One multi-row Core insert, rows in channel order. The database counts
-        # them (completions, day, duration bucket): trigger response_counters,
-        # migration 0006, in this same transaction.
-        session.connection().execute(insert(_RESPONSES).values(rows))
+        # One Core statement for all rows (compiled once), rows in channel order.
+        # The database counts them (completions, day, duration bucket): trigger
+        # response_counters, migration 0006, in this same transaction.
+        session.connection().execute(_INSERT, rows)
     return outcomes
 
 
