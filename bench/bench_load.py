@@ -57,6 +57,8 @@ class Client:
     def __init__(self, port: int, latencies: list, codes: dict):
         self.port, self.conn, self.cookies = port, None, {}
         self.latencies, self.codes = latencies, codes
+        #: The resident's step of the next request, and latencies by step.
+        self.step, self.by_step = "", {}
 
     def request(self, method: str, path: str, form: list | None = None, tries: int = 60):
         body = urlencode(form).encode() if form is not None else None
@@ -80,7 +82,9 @@ class Client:
                 self.conn = None
                 time.sleep(0.3)
                 continue
-            self.latencies.append(time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            self.latencies.append(elapsed)
+            self.by_step.setdefault(self.step, []).append(elapsed)
             self.codes[resp.status] = self.codes.get(resp.status, 0) + 1
             for value in resp.msg.get_all("Set-Cookie") or []:
                 name, _, rest = value.partition("=")
@@ -119,10 +123,13 @@ def resident_worker(port, tokens, districts, remaining, out, seed):
             {"activities": "sorting", "awareness": "know"},
         ]  # fmt: skip
         try:
+            client.step = "landing (GET)"
             status, html, _ = client.request("GET", f"/s/{token}")
+            client.step = "consent (POST)"
             status, html, _ = client.request("POST", f"/s/{token}/start",
                                              [("csrf_token", CSRF.search(html).group(1))])  # fmt: skip
-            for page in pages:
+            for n, page in enumerate(pages):
+                client.step = "submit (last page)" if n == len(pages) - 1 else "next page"
                 form = [("csrf_token", CSRF.search(html).group(1)),
                         ("state", STATE.search(html).group(1)), *page.items()]  # fmt: skip
                 status, html, location = client.request("POST", f"/s/{token}/page", form)
@@ -133,7 +140,8 @@ def resident_worker(port, tokens, districts, remaining, out, seed):
         except (RuntimeError, AttributeError):
             abandoned += 1
             client.cookies.clear()
-    out.put({"latencies": latencies, "codes": codes, "receipts": receipts, "abandoned": abandoned})
+    out.put({"latencies": latencies, "codes": codes, "receipts": receipts, "abandoned": abandoned,
+             "by_step": client.by_step})  # fmt: skip
 
 
 def bare_worker(port, remaining, out):
@@ -176,9 +184,11 @@ def process_main(kind, port, tokens, districts, remaining, threads, out, seed):
 
 def merge(results: list[dict]) -> dict:
     """Add up the latencies, status counts, receipts and abandoned submissions."""
-    merged = {"latencies": [], "codes": {}, "receipts": [], "abandoned": 0}
+    merged = {"latencies": [], "codes": {}, "receipts": [], "abandoned": 0, "by_step": {}}
     for item in results:
         merged["latencies"] += item["latencies"]
+        for step, values in item.get("by_step", {}).items():
+            merged["by_step"].setdefault(step, []).extend(values)
         merged["receipts"] += item["receipts"]
         merged["abandoned"] += item["abandoned"]
         for k, v in item["codes"].items():
@@ -333,6 +343,11 @@ def summarize(label, result, requests_per_unit=1):
     rps = len(lat) / result["elapsed"]
     print(f"{label}: {len(lat)} requests in {result['elapsed']:.1f} s = {rps:.0f} req/s; "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; status {dict(sorted(result['codes'].items(), key=str))}")  # fmt: skip
+    for step, values in result.get("by_step", {}).items():
+        if step:
+            values = sorted(values)
+            print(f"    {step}: {len(values)} requests, p50 {values[len(values) // 2] * 1000:.1f} ms, "
+                  f"p99 {values[int(len(values) * 0.99) - 1] * 1000:.1f} ms")  # fmt: skip
     return rps, p99
 
 
