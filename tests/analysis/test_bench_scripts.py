@@ -23,11 +23,12 @@ def test_bench_load_smoke():
     dashboard poller, the invariants and the bare endpoint."""
     result = subprocess.run(
         [sys.executable, "bench/bench_load.py", "--submissions", "60", "--clients", "8",
-         "--processes", "2", "--workers", "2", "--threads", "4"],
+         "--processes", "2", "--workers", "2", "--threads", "4", "--warmup", "16"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "stored 60, acknowledged 60" in result.stdout
+    assert "stored 76, acknowledged 76" in result.stdout  # 16 warm-up + 60 timed
+    assert "submit (last page): 60 requests" in result.stdout
     assert "bare endpoint" in result.stdout and "invariants: all hold" in result.stdout
 
 
