@@ -68,6 +68,7 @@ class _PendingCounts:
         self.counts: Counter = Counter()
         self.pid = os.getpid()
         self.thread: threading.Thread | None = None
+        self.failures = 0
 
     def add(self, channel_id: int, counter: str) -> None:
         with self.lock:
@@ -81,10 +82,30 @@ class _PendingCounts:
     def _run(self) -> None:
         while True:
             time.sleep(self.delay)
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - database away: keep the counts, try again
+            self.tick()
+
+    def tick(self) -> None:
+        """One try of the flushing thread. While the database is away the counts
+        are kept; the first failure is logged with its traceback, the following
+        ones in a line each, and the recovery once."""
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - database away: keep the counts, try again
+            self.failures += 1
+            if self.failures == 1:
                 self.app.logger.warning("funnel counters not written yet", exc_info=True)
+            else:
+                self.app.logger.warning(
+                    "funnel counters still not written (try %d): %s",
+                    self.failures,
+                    type(exc).__name__,
+                )
+        else:
+            if self.failures:
+                self.app.logger.warning(
+                    "funnel counters written again after %d tries", self.failures
+                )
+            self.failures = 0
 
     def flush(self) -> None:
         """Write what has been counted (kept for the next try if writing fails)."""

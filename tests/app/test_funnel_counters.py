@@ -112,3 +112,30 @@ def test_the_database_counts_every_stored_response(app, demo_wave):
         b = min(int(seconds // BUCKET) * BUCKET, LAST_BUCKET)
         expected[b] = expected.get(b, 0) + 1
     assert buckets == expected
+
+
+def test_a_database_outage_is_logged_once_with_its_traceback(app, demo_wave, monkeypatch, caplog):
+    """The flushing thread tries every second: one traceback per outage, not one a second."""
+    from sqlalchemy.exc import OperationalError
+
+    from survey.operations import responses
+
+    pending = responses._PendingCounts(app, delay=3600)
+    pending.counts[(1, "visits")] = 2
+
+    def down(counts):
+        raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(responses, "_write_counts", down)
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            pending.tick()
+    assert [r.exc_info is not None for r in caplog.records] == [True, False, False]
+    assert pending.counts[(1, "visits")] == 2  # kept for the next try
+    written = []
+    monkeypatch.setattr(responses, "_write_counts", written.append)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        pending.tick()
+    assert written == [{(1, "visits"): 2}]
+    assert ["after 3 tries" in r.getMessage() for r in caplog.records] == [True]
