@@ -6,8 +6,6 @@ Flow: landing (GET) → start (POST, consent) → one POST per questionnaire pag
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import (
     abort,
     current_app,
@@ -34,7 +32,13 @@ from survey.operations.responses import (
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
-from survey.respond.state import FormState, StateError, dump_state, load_state
+from survey.respond.state import (
+    FormState,
+    StateError,
+    dump_state,
+    load_state,
+    signing_serializer,
+)
 
 
 def _channel(token: str) -> Channel:
@@ -52,13 +56,8 @@ def _districts(channel: Channel) -> list[str]:
     return list(city_districts(channel.wave.city_id))
 
 
-@lru_cache(maxsize=4)
-def _receipt_serializer_for(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt="survey-receipt")
-
-
 def _receipt_serializer() -> URLSafeSerializer:
-    return _receipt_serializer_for(current_app.config["SECRET_KEY"])
+    return signing_serializer(URLSafeSerializer, current_app.config["SECRET_KEY"], "survey-receipt")
 
 
 def remember_large_text() -> None:

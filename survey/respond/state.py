@@ -35,13 +35,17 @@ class FormState:
     answers: dict = field(default_factory=dict)
 
 
-@lru_cache(maxsize=4)
-def _serializer_for(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt="survey-form-state")
+@lru_cache(maxsize=8)
+def signing_serializer(kind: type, secret: str, salt: str):
+    """An itsdangerous serializer of *kind*, built once per secret and salt (building
+    one on every request cost a JSON round trip each time)."""
+    return kind(secret, salt=salt)
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return _serializer_for(current_app.config["SECRET_KEY"])
+    return signing_serializer(
+        URLSafeTimedSerializer, current_app.config["SECRET_KEY"], "survey-form-state"
+    )
 
 
 def dump_state(state: FormState) -> str:
