@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, PendingRollbackError
 
+from survey.operations.responses import SubmitWaitTimeout
 from survey.respond.controllers import csrf_error
 
 
@@ -39,8 +40,6 @@ def _database_unavailable(exc):
 def init_app(app: Flask) -> None:
     # Connection lost, server restarting, session left unusable by such an error:
     # all retryable. (Integrity errors are handled inside the operations.)
-    from survey.operations.responses import SubmitWaitTimeout
-
     for error in (
         OperationalError,
         InterfaceError,

@@ -262,7 +262,7 @@ def store_batch(items: list[_Pending]) -> None:
             with db.write() as session:
                 outcomes = _write_batch(session, items)
         except IntegrityError as exc:
-            db.session.rollback()
+            _discard(db.session)
             if attempt < 2:
                 continue
             error: BaseException = exc
@@ -322,7 +322,8 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
             continue
         wave_id = sub.channel.wave_id
         if wave_id not in waves:  # once per wave and batch, exact at this moment
-            hashes = [items[j].sub.device_hash for j in order]
+            hashes = [items[j].sub.device_hash for j in order
+                      if items[j].sub.channel.wave_id == wave_id]  # fmt: skip
             waves[wave_id] = (
                 wave_median_duration(session, wave_id),
                 devices_seen(session, wave_id, hashes),
