@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 QUESTION_TYPES = ("single_choice", "multiple_choice", "scale", "text", "integer")
@@ -78,17 +79,20 @@ class Questionnaire:
     content_hash: str
     raw: dict[str, Any]
 
-    @property
-    def questions(self) -> list[Question]:
-        return [q for page in self.pages for q in page.questions]
+    # Built once per questionnaire (it is immutable): the resident's path looks
+    # questions up dozens of times per request.
+    @cached_property
+    def questions(self) -> tuple[Question, ...]:
+        return tuple(q for page in self.pages for q in page.questions)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
 
     def question(self, qid: str) -> Question:
-        for q in self.questions:
-            if q.id == qid:
-                return q
-        raise KeyError(qid)
+        return self._by_id[qid]
 
-    @property
+    @cached_property
     def roles(self) -> dict[str, str]:
         return {q.role: q.id for q in self.questions if q.role}
 
