@@ -30,6 +30,24 @@ def test_bench_load_smoke():
     assert "stored 76, acknowledged 76" in result.stdout  # 16 warm-up + 60 timed
     assert "submit (last page): 60 requests" in result.stdout
     assert "bare endpoint" in result.stdout and "invariants: all hold" in result.stdout
+    assert "CPU per request: server" in result.stdout
+    assert "mean latency = clients / throughput" in result.stdout
+
+
+def test_bench_load_paced_smoke():
+    """With pauses before each request (residents reading): latencies compared with the
+    bare endpoint at the same pace, no throughput ratio (the pauses set the pace)."""
+    result = subprocess.run(
+        [sys.executable, "bench/bench_load.py", "--submissions", "40", "--clients", "8",
+         "--processes", "2", "--workers", "2", "--threads", "4", "--warmup", "8",
+         "--think-ms", "20"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stored 48, acknowledged 48" in result.stdout
+    assert "pause before each request 20 ms on average" in result.stdout
+    assert "paced run: p99" in result.stdout and "throughput:" not in result.stdout
+    assert "invariants: all hold" in result.stdout
 
 
 def test_bench_export_smoke():
