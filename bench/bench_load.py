@@ -228,6 +228,7 @@ def run_clients(kind, port, tokens, districts, total, clients, procs, server=Non
                      args=(kind, port, tokens, districts, remaining, per, out, p, think))
           for p in range(procs)]  # fmt: skip
     server_cpu = server.cpu_seconds() if server else 0.0
+    database_cpu = postgres_cpu_seconds() if server and server.postgres else 0.0
     for p in ps:
         p.start()
     results = [out.get() for _ in ps]
@@ -236,6 +237,8 @@ def run_clients(kind, port, tokens, districts, total, clients, procs, server=Non
     merged = merge(results)
     merged["elapsed"] = time.perf_counter() - started
     merged["server_cpu"] = server.cpu_seconds() - server_cpu if server else 0.0
+    if server and server.postgres:
+        merged["database_cpu"] = postgres_cpu_seconds() - database_cpu
     return merged
 
 
@@ -265,8 +268,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env, port, workers, threads=16, extra=()):
+    def __init__(self, env, port, workers, threads=16, extra=(), postgres=False):
         self.env, self.port, self.workers, self.proc = env, port, workers, None
+        self.postgres = postgres
         self.threads, self.extra = threads, list(extra)
 
     def start(self):
@@ -289,17 +293,31 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the live gunicorn processes."""
-        tick, total = os.sysconf("SC_CLK_TCK"), 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == self.proc.pid:  # process group of the master
-                total += int(fields[11]) + int(fields[12])
-        return total / tick
+        return process_cpu_seconds(lambda name, group: group == self.proc.pid)
+
+
+def process_cpu_seconds(wanted) -> float:
+    """CPU seconds (user + system) of the live processes for which
+    ``wanted(name, process group)`` is true; 0 where there is no /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    if not Path("/proc").is_dir():  # not Linux: not reported
+        return 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, _, rest = (entry / "stat").read_text().partition(" (")[2].rpartition(")")
+            fields = rest.split()
+        except (OSError, IndexError):
+            continue
+        if wanted(name, int(fields[2])):
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of the PostgreSQL server's processes (all of this machine's)."""
+    return process_cpu_seconds(lambda name, group: name == "postgres")
 
     def kill(self):
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -389,8 +407,10 @@ def summarize(label, result, requests_per_unit=1):
                   f"p99 {values[int(len(values) * 0.99) - 1] * 1000:.1f} ms")  # fmt: skip
     if result.get("server_cpu"):
         n = len(lat) or 1
+        database = (f", PostgreSQL {result['database_cpu'] / n * 1000:.2f} ms"
+                    if "database_cpu" in result else "")  # fmt: skip
         print(f"    CPU per request: server {result['server_cpu'] / n * 1000:.2f} ms, "
-              f"load clients {result['cpu'] / n * 1000:.2f} ms")  # fmt: skip
+              f"load clients {result['cpu'] / n * 1000:.2f} ms{database}")  # fmt: skip
     return rps, p99
 
 
@@ -430,7 +450,7 @@ def main() -> int:
     env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
            "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
     port = free_port()
-    server = Server(env, port, args.workers, args.threads, args.gunicorn.split())
+    server = Server(env, port, args.workers, args.threads, args.gunicorn.split(), args.postgres)
     server.start()
     stop_faults = threading.Event()
 
