@@ -2,9 +2,17 @@
 
 from flask import Blueprint
 
+from survey.extensions import csrf
 from survey.respond import controllers
+from survey.respond import csrf as resident_csrf
 
 bp = Blueprint("respond", __name__)
+# Residents' forms carry tokens bound to the device cookie, not to a session
+# (survey/respond/csrf.py); Flask-WTF keeps guarding every other form.
+csrf.exempt(bp)
+bp.before_request(resident_csrf.protect)
+bp.context_processor(lambda: {"csrf_token": resident_csrf.token})
+bp.after_request(controllers.set_new_device_cookie)
 bp.before_request(controllers.remember_large_text)
 bp.add_url_rule("/s/<token>", "landing", controllers.landing, methods=["GET"])
 bp.add_url_rule("/s/<token>/start", "start", controllers.start, methods=["POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import (
     abort,
     current_app,
-    make_response,
+    g,
     redirect,
     render_template,
     request,
@@ -29,6 +29,7 @@ from survey.operations.responses import (
     submit_response,
     withdraw_response,
 )
+from survey.respond import csrf as resident_csrf
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
@@ -72,8 +73,15 @@ def landing(token: str):
         return _closed(channel)
     count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
-    response = make_response(render_page("respond/landing.html", (), channel=channel, q=q))
-    set_device_cookie(response)
+    resident_csrf.device_id()  # a first visit gets its anonymous device cookie here
+    return render_page("respond/landing.html", (), channel=channel, q=q)
+
+
+def set_new_device_cookie(response):
+    """After each resident request: set the device cookie made during it, if any
+    (its form's CSRF token is bound to it)."""
+    if "survey_new_device" in g:
+        set_device_cookie(response, g.survey_new_device)
     return response
 
 

@@ -20,8 +20,9 @@ import secrets
 
 from flask import current_app, render_template, session
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
+
+from survey.respond import csrf as resident_csrf
 
 _KEY = "survey_page_cache"
 #: Pages kept per process before the cache starts afresh (a page is 5–10 KB).
@@ -56,4 +57,6 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
         if len(cache) >= MAX_PAGES:
             cache.clear()
         cache[full_key] = (channel, q, html)
-    return html.replace(CSRF_MARK, escape(generate_csrf())).replace(STATE_MARK, escape(state_token))
+    return html.replace(CSRF_MARK, escape(resident_csrf.token())).replace(
+        STATE_MARK, escape(state_token)
+    )

@@ -57,16 +57,13 @@ def device_hash() -> str:
     return hmac.new(key, f"device:{cookie}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def set_device_cookie(response) -> None:
-    """A random anonymous id, set once on the landing page (HttpOnly, SameSite=Lax)."""
-    import secrets
-
-    if device_cookie() is None:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            secrets.token_urlsafe(18),
-            max_age=400 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-        )
+def set_device_cookie(response, value: str) -> None:
+    """The anonymous device id *value* as a cookie (HttpOnly, SameSite=Lax), for 400 days."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=400 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
