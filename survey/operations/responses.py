@@ -47,16 +47,26 @@ def count_event(channel_id: int, counter: str) -> None:
     _pending_counts(current_app._get_current_object(), delay).add(channel_id, counter)
 
 
+_STATS = ChannelStats.__table__
+# One Core statement for all of a channel's counters (atomic ``x = x + n``), built
+# once and run for many channels at a time (executemany): the flush of each process
+# every second was ~3% of a loaded server's CPU as one ORM UPDATE per counter.
+_ADD_COUNTS = (
+    update(_STATS)
+    .where(_STATS.c.channel_id == bindparam("cid"))
+    .values({name: _STATS.c[name] + bindparam(f"n_{name}") for name in COUNTERS})
+)
+
+
 def _write_counts(counts: dict[tuple[int, str], int]) -> None:
-    """Add the counts to ``channel_stats`` in one transaction (atomic ``x = x + n``)."""
+    """Add the counts to ``channel_stats`` in one transaction, rows in channel order
+    (the order every writer locks them in)."""
+    rows: dict[int, dict] = {}
+    for (channel_id, counter), n in counts.items():
+        row = rows.setdefault(channel_id, {"cid": channel_id, **{f"n_{c}": 0 for c in COUNTERS}})
+        row[f"n_{counter}"] += n
     with db.write() as session:
-        for (channel_id, counter), n in sorted(counts.items()):
-            column = getattr(ChannelStats, counter)
-            session.execute(
-                update(ChannelStats)
-                .where(ChannelStats.channel_id == channel_id)
-                .values({column: column + n})
-            )
+        session.connection().execute(_ADD_COUNTS, [rows[cid] for cid in sorted(rows)])
 
 
 class _PendingCounts:

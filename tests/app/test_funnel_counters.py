@@ -139,3 +139,25 @@ def test_a_database_outage_is_logged_once_with_its_traceback(app, demo_wave, mon
         pending.tick()
     assert written == [{(1, "visits"): 2}]
     assert ["after 3 tries" in r.getMessage() for r in caplog.records] == [True]
+
+
+def test_one_flush_adds_many_channels_and_counters_exactly(app, demo_wave):
+    from survey.operations.responses import COUNTERS, _write_counts
+
+    with app.app_context():
+        ids = sorted(db.session.scalars(select(ChannelStats.channel_id)))[:3]
+        before = {
+            row.channel_id: {c: getattr(row, c) for c in COUNTERS}
+            for row in db.session.scalars(select(ChannelStats))
+        }
+    counts = {(ids[2], "visits"): 5, (ids[0], "starts"): 2, (ids[0], "visits"): 1,
+              (ids[1], "receipts"): 3, (ids[2], "quota_full"): 1}  # fmt: skip
+    with app.app_context():
+        _write_counts(counts)
+        after = {
+            row.channel_id: {c: getattr(row, c) for c in COUNTERS}
+            for row in db.session.scalars(select(ChannelStats))
+        }
+    for cid, values in before.items():
+        for counter, value in values.items():
+            assert after[cid][counter] == value + counts.get((cid, counter), 0), (cid, counter)
