@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import ChannelStats, Response
+from survey.respond.state import StateError
 from tests.conftest import form_tokens
 from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
 
@@ -163,3 +165,24 @@ def test_security_headers(client, app, demo_wave):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_form_state_written_plain_and_earlier_compressed_state_still_loads(app, demo_wave):
+    from itsdangerous import URLSafeTimedSerializer
+
+    from survey.respond.state import FormState, dump_state, load_state
+
+    state = FormState(channel_id=7, page=1, answers={"district": "咸安区", "note": "y" * 200})
+    with app.test_request_context():
+        token = dump_state(state)
+        assert not token.startswith(".")  # no zlib step
+        assert load_state(token, 7).answers == state.answers
+        # A page rendered before this change carries a compressed token.
+        old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="survey-form-state").dumps(
+            {"c": 7, "s": "a" * 32, "t": "2026-11-30T08:00:00", "p": 1, "a": {"x": "y" * 200}}
+        )
+        assert old.startswith(".")
+        assert load_state(old, 7).answers == {"x": "y" * 200}
+        other = URLSafeTimedSerializer("another-secret", salt="survey-form-state").dumps({"c": 7})
+        with pytest.raises(StateError):
+            load_state(other, 7)
