@@ -165,6 +165,19 @@ def test_security_headers(client, app, demo_wave):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for name in ("X-Frame-Options", "Referrer-Policy", "Permissions-Policy",
+                 "Cross-Origin-Opener-Policy"):  # fmt: skip
+        assert len(response.headers.getlist(name)) == 1, name
+
+
+def test_security_headers_leave_a_views_own_header_alone(app):
+    from flask import Response
+
+    from survey.security import _headers
+
+    response = _headers(Response("x", headers={"x-frame-options": "SAMEORIGIN"}))
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_form_state_written_plain_and_earlier_compressed_state_still_loads(app, demo_wave):
