@@ -267,6 +267,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_cpu_seconds(wanted) -> float:
+    """CPU seconds (user + system) of the live processes for which
+    ``wanted(name, process group)`` is true; 0 where there is no /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    if not Path("/proc").is_dir():  # not Linux: not reported
+        return 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, _, rest = (entry / "stat").read_text().partition(" (")[2].rpartition(")")
+            fields = rest.split()
+        except (OSError, IndexError):
+            continue
+        if wanted(name, int(fields[2])):
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of the PostgreSQL server's processes (all of this machine's)."""
+    return process_cpu_seconds(lambda name, group: name == "postgres")
+
+
 class Server:
     def __init__(self, env, port, workers, threads=16, extra=(), postgres=False):
         self.env, self.port, self.workers, self.proc = env, port, workers, None
@@ -294,30 +318,6 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the live gunicorn processes."""
         return process_cpu_seconds(lambda name, group: group == self.proc.pid)
-
-
-def process_cpu_seconds(wanted) -> float:
-    """CPU seconds (user + system) of the live processes for which
-    ``wanted(name, process group)`` is true; 0 where there is no /proc."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
-    if not Path("/proc").is_dir():  # not Linux: not reported
-        return 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name, _, rest = (entry / "stat").read_text().partition(" (")[2].rpartition(")")
-            fields = rest.split()
-        except (OSError, IndexError):
-            continue
-        if wanted(name, int(fields[2])):
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU seconds of the PostgreSQL server's processes (all of this machine's)."""
-    return process_cpu_seconds(lambda name, group: name == "postgres")
 
     def kill(self):
         os.killpg(self.proc.pid, signal.SIGKILL)

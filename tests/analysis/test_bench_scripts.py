@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +50,24 @@ def test_bench_load_paced_smoke():
     assert "stored 48, acknowledged 48" in result.stdout
     assert "pause before each request 20 ms on average" in result.stdout
     assert "paced run: p99" in result.stdout and "throughput:" not in result.stdout
+    assert "invariants: all hold" in result.stdout
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SURVEY_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="runs in the PostgreSQL pass of the suite",
+)
+def test_bench_load_postgres_smoke():
+    """On PostgreSQL (a throw-away database), with its server's CPU reported."""
+    result = subprocess.run(
+        [sys.executable, "bench/bench_load.py", "--postgres", "--submissions", "40",
+         "--clients", "8", "--processes", "2", "--workers", "2", "--threads", "4",
+         "--warmup", "8"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stored 48, acknowledged 48" in result.stdout
+    assert ", PostgreSQL " in result.stdout.split("CPU per request:")[1].splitlines()[0]
     assert "invariants: all hold" in result.stdout
 
 
