@@ -7,11 +7,14 @@ escaped values per page) was the largest cost of a resident's request. So the
 page is rendered once with two markers in place of those fields, kept, and
 each request only writes its own tokens into a copy.
 
-A kept page is used only for the very channel and questionnaire objects it was
-rendered from: the channel cache hands out new objects every few seconds, so a
-renamed channel or an edited wave shows within that time, as everywhere else on
-the resident's path. Pages that show a resident's own answers or errors are
-never kept.
+A kept page is used only for the questionnaire object it was rendered from and
+for channel data equal to what it was rendered from: the channel cache hands
+out new objects every few seconds, and a new object is compared column by
+column (channel, district, wave, city) with the one the page was rendered
+from. So a renamed channel or an edited wave shows within that time, as
+everywhere else on the resident's path, and unchanged data does not cost a new
+rendering of every page every few seconds. Pages that show a resident's own
+answers or errors are never kept.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import secrets
 from flask import current_app, render_template, session
 from flask_babel import get_locale
 from markupsafe import escape
+from sqlalchemy import inspect as sa_inspect
 
 from survey.respond import csrf as resident_csrf
 
@@ -43,6 +47,13 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
     full_key = (template, str(get_locale()), bool(session.get("large")), channel.token, key)
     cache = current_app.extensions.setdefault(_KEY, {})
     hit = cache.get(full_key)
+    if hit is not None and hit[1] is q and hit[0] is not channel:
+        # The channel cache handed out fresh objects: the page still holds if
+        # the data it was rendered from is the same.
+        if _fingerprint(channel) == hit[3]:
+            hit = cache[full_key] = (channel, q, hit[2], hit[3])
+        else:
+            hit = None
     if hit is not None and hit[0] is channel and hit[1] is q:
         html = hit[2]
     else:
@@ -56,7 +67,16 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
         )
         if len(cache) >= MAX_PAGES:
             cache.clear()
-        cache[full_key] = (channel, q, html)
+        cache[full_key] = (channel, q, html, _fingerprint(channel))
     return html.replace(CSRF_MARK, escape(resident_csrf.token())).replace(
         STATE_MARK, escape(state_token)
+    )
+
+
+def _fingerprint(channel) -> tuple:
+    """Every loaded column of the rows a resident page is rendered from."""
+    rows = (channel, channel.district, channel.wave, channel.wave.city)
+    return tuple(
+        tuple(state.dict.get(attr.key) for attr in state.mapper.column_attrs)
+        for state in map(sa_inspect, rows)
     )

@@ -80,3 +80,33 @@ def test_a_closed_channel_is_not_served_from_the_cache(app, client, demo_wave, m
             session.execute(update(Channel).where(Channel.token == token).values(is_open=False))
     monkeypatch.setattr(channel_cache, "TTL", 0.0)
     assert client.get(f"/s/{token}").status_code == 410
+
+
+def test_fresh_channel_objects_with_the_same_data_reuse_the_kept_page(app, client, demo_wave):
+    from flask import template_rendered
+
+    from survey.models import District
+    from survey.operations.channel_cache import forget_channels
+
+    token = channel_token(app)
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        client.get(f"/s/{token}")
+        assert rendered == ["respond/landing.html"]
+        with app.app_context():
+            forget_channels()  # what the channel cache's time limit does every few seconds
+        assert client.get(f"/s/{token}").status_code == 200
+        assert rendered == ["respond/landing.html"]  # same data: the kept page
+        with app.app_context():
+            with db.write() as session:  # a change the cache cannot know of
+                session.execute(update(District).values(name=District.name + "新"))
+            forget_channels()
+        html = client.get(f"/s/{token}").get_data(as_text=True)
+        assert rendered == ["respond/landing.html"] * 2 and "区新" in html
+    finally:
+        template_rendered.disconnect(record, app)
