@@ -28,7 +28,8 @@ def _locale(name: str) -> Locale:
 
 def select_locale() -> Locale:
     languages = current_app.config["LANGUAGES"]
-    wanted = request.args.get("lang")
+    # Most requests carry no ?lang=: do not parse the query string for them.
+    wanted = request.args.get("lang") if b"lang" in request.query_string else None
     if wanted in languages:
         session["lang"] = wanted
     chosen = session.get("lang")

@@ -63,7 +63,7 @@ def _receipt_serializer() -> URLSafeSerializer:
 
 def remember_large_text() -> None:
     """适老模式: ``?large=1`` switches large text on for the session, ``?large=0`` off."""
-    if "large" in request.args:
+    if b"large" in request.query_string and "large" in request.args:
         session["large"] = request.args.get("large") == "1"
 
 
