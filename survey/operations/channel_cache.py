@@ -44,36 +44,16 @@ def _cached(space: str, key, ttl: float, load):
 
 
 def channel_by_token(token: str) -> Channel | None:
-    """The channel with its wave, city, district and questionnaire loaded, or None.
-
-    When a channel has to be read, every channel of its wave is read with it (one
-    query) and kept for ``TTL``: a wave's channels are busy at the same time, and
-    one query per channel and process every ``TTL`` seconds was ~3% of a loaded
-    server's CPU.
-    """
-    cache = current_app.extensions.setdefault(_KEY, {})
-    now = time.monotonic()
-    hit = cache.get(token)
-    if hit is not None and now - hit[0] <= TTL:
-        return hit[1]
-    wave_of_token = select(Channel.wave_id).where(Channel.token == token).scalar_subquery()
-    channels = db.session.scalars(
+    """The channel with its wave, city, district and questionnaire loaded, or None."""
+    return _cached(_KEY, token, TTL, lambda: db.session.scalar(
         select(Channel)
-        .where(Channel.wave_id == wave_of_token)
+        .filter_by(token=token)
         .options(
             joinedload(Channel.district),
             joinedload(Channel.wave).joinedload(Wave.city),
             joinedload(Channel.wave).joinedload(Wave.questionnaire),
         )
-    ).unique().all()  # fmt: skip
-    if len(cache) + len(channels) > 10_000:  # keys come from URLs: never unbounded
-        cache.clear()
-    found = None
-    for channel in channels:
-        cache[channel.token] = (now, channel)
-        if channel.token == token:
-            found = channel
-    return found
+    ))  # fmt: skip
 
 
 def city_districts(city_id: int) -> tuple[str, ...]:

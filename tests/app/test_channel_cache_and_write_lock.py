@@ -75,31 +75,3 @@ def test_sqlite_write_lock_excludes_other_processes(app, database_url):
     child.start()
     assert queue.get(timeout=30) == "acquired"
     child.join()
-
-
-def test_one_read_keeps_every_channel_of_the_wave(app, client, demo_wave):
-    from sqlalchemy import event
-
-    from survey.models import District
-
-    with app.app_context():
-        rows = db.session.execute(
-            select(Channel.token, District.name).join(District).where(Channel.wave_id == demo_wave)
-        ).all()
-    assert len(rows) > 1
-    reads = []
-
-    def record(conn, cursor, statement, *args):
-        if "FROM channel" in statement:
-            reads.append(statement)
-
-    engine = app.extensions["survey_db"]["engine"]
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        for token, district in rows:  # each landing shows its own channel's district
-            html = client.get(f"/s/{token}").get_data(as_text=True)
-            assert district in html.split('class="meta"')[1].split("</p>")[0], token
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert len(reads) == 1  # the first landing read all of the wave's channels
-    assert client.get("/s/no-such-channel").status_code == 404
