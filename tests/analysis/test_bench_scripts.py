@@ -21,36 +21,35 @@ def test_montecarlo_smoke():
     assert "咸安区" in result.stdout and "raking cover" in result.stdout
 
 
-def test_bench_load_smoke():
-    """The load benchmark end to end on a small scale: gunicorn, residents, the
-    dashboard poller, the invariants and the bare endpoint."""
+def _bench_load(*args: str) -> str:
+    """A small run of the load benchmark (8 clients, 2 workers × 4 threads); its output."""
     result = subprocess.run(
-        [sys.executable, "bench/bench_load.py", "--submissions", "60", "--clients", "8",
-         "--processes", "2", "--workers", "2", "--threads", "4", "--warmup", "16"],
+        [sys.executable, "bench/bench_load.py", "--clients", "8", "--processes", "2",
+         "--workers", "2", "--threads", "4", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "stored 76, acknowledged 76" in result.stdout  # 16 warm-up + 60 timed
-    assert "submit (last page): 60 requests" in result.stdout
-    assert "bare endpoint" in result.stdout and "invariants: all hold" in result.stdout
-    assert "CPU per request: server" in result.stdout
-    assert "mean latency = clients / throughput" in result.stdout
+    assert "invariants: all hold" in result.stdout
+    return result.stdout
+
+
+def test_bench_load_smoke():
+    """The load benchmark end to end on a small scale: gunicorn, residents, the
+    dashboard poller, the invariants and the bare endpoint."""
+    out = _bench_load("--submissions", "60", "--warmup", "16")
+    assert "stored 76, acknowledged 76" in out  # 16 warm-up + 60 timed
+    assert "submit (last page): 60 requests" in out
+    assert "bare endpoint" in out and "CPU per request: server" in out
+    assert "mean latency = clients / throughput" in out
 
 
 def test_bench_load_paced_smoke():
     """With pauses before each request (residents reading): latencies compared with the
     bare endpoint at the same pace, no throughput ratio (the pauses set the pace)."""
-    result = subprocess.run(
-        [sys.executable, "bench/bench_load.py", "--submissions", "40", "--clients", "8",
-         "--processes", "2", "--workers", "2", "--threads", "4", "--warmup", "8",
-         "--think-ms", "20"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "stored 48, acknowledged 48" in result.stdout
-    assert "pause before each request 20 ms on average" in result.stdout
-    assert "paced run: p99" in result.stdout and "throughput:" not in result.stdout
-    assert "invariants: all hold" in result.stdout
+    out = _bench_load("--submissions", "40", "--warmup", "8", "--think-ms", "20")
+    assert "stored 48, acknowledged 48" in out
+    assert "pause before each request 20 ms on average" in out
+    assert "paced run: p99" in out and "throughput:" not in out
 
 
 @pytest.mark.skipif(
@@ -59,16 +58,9 @@ def test_bench_load_paced_smoke():
 )
 def test_bench_load_postgres_smoke():
     """On PostgreSQL (a throw-away database), with its server's CPU reported."""
-    result = subprocess.run(
-        [sys.executable, "bench/bench_load.py", "--postgres", "--submissions", "40",
-         "--clients", "8", "--processes", "2", "--workers", "2", "--threads", "4",
-         "--warmup", "8"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "stored 48, acknowledged 48" in result.stdout
-    assert ", PostgreSQL " in result.stdout.split("CPU per request:")[1].splitlines()[0]
-    assert "invariants: all hold" in result.stdout
+    out = _bench_load("--postgres", "--submissions", "40", "--warmup", "8")
+    assert "stored 48, acknowledged 48" in out
+    assert ", PostgreSQL " in out.split("CPU per request:")[1].splitlines()[0]
 
 
 def test_bench_export_smoke():
