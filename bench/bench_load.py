@@ -487,6 +487,8 @@ def main() -> int:
         stop_faults.set()
         fault_thread.join()
         poller.join()
+        if args.kill:  # killed workers take their CPU time with them: not reported
+            result.pop("server_cpu", None)
         print(f"{'PostgreSQL' if args.postgres else 'SQLite'}, gunicorn {args.workers} workers "
               f"× {args.threads} threads, {args.clients} clients, kills {args.kill}, "
               f"PostgreSQL restarts {args.restart_postgres}"
