@@ -41,6 +41,7 @@ def test_bench_load_smoke():
     assert "submit (last page): 60 requests" in out
     assert "bare endpoint" in out and "CPU per request: server" in out
     assert "mean latency = clients / throughput" in out
+    assert "bare endpoint /healthz, before" in out and "mean of before and after" in out
 
 
 def test_bench_load_paced_smoke():
