@@ -77,11 +77,14 @@ def landing(token: str):
     return render_page("respond/landing.html", (), channel=channel, q=q)
 
 
-def set_new_device_cookie(response):
+def after_resident_request(response):
     """After each resident request: set the device cookie made during it, if any
-    (its form's CSRF token is bound to it)."""
+    (its form's CSRF token is bound to it), and keep the page out of every cache:
+    it carries the visitor's own tokens, answers or receipt code (a shared phone's
+    back button or a carrier's proxy must not show them to the next person)."""
     if "survey_new_device" in g:
         set_device_cookie(response, g.survey_new_device)
+    response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
