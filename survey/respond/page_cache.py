@@ -54,7 +54,7 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
             hit = cache[full_key] = (channel, q, hit[2], hit[3])
         else:
             hit = None
-    if hit is not None and hit[0] is channel and hit[1] is q:
+    if hit is not None and hit[1] is q:
         html = hit[2]
     else:
         html = render_template(
