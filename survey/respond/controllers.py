@@ -29,7 +29,6 @@ from survey.operations.responses import (
     submit_response,
     withdraw_response,
 )
-from survey.respond import csrf as resident_csrf
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
@@ -73,7 +72,7 @@ def landing(token: str):
         return _closed(channel)
     count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
-    resident_csrf.device_id()  # a first visit gets its anonymous device cookie here
+    # Its CSRF token gives a first visit its device id (cookie set after the request).
     return render_page("respond/landing.html", (), channel=channel, q=q)
 
 
