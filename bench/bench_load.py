@@ -475,7 +475,7 @@ def main() -> int:
                                 "restart"], check=False)  # fmt: skip
 
     # Warm-up, not timed: each worker compiles its templates and fills its caches on
-    # its first requests (the bare endpoint, measured last, meets a warm server too).
+    # its first requests (the bare endpoint, measured after it, meets a warm server too).
     warm = run_clients("submit", port, tokens, districts, args.warmup, args.clients,
                        args.processes) if args.warmup else merge([])  # fmt: skip
     # A stress run measures the bare endpoint before and after the resident path and
