@@ -7,6 +7,7 @@ import pytest
 
 from survey.operations.users import create_user
 from survey.paths import DEMO_DIR
+from tests.e2e.navigation import click_and_load
 from tests.e2e.test_resident_browser import _answer_standard
 from tests.resident import channel_token
 
@@ -22,18 +23,18 @@ def test_organizer_flow(app, live_server, browser, phone, demo_wave):
     page.goto(f"{live_server}/staff/")
     page.get_by_label("用户名").fill("wang")
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    click_and_load(page, page.get_by_role("button", name="登录"))
     assert "王组织" in page.content()
 
     page.goto(f"{live_server}/staff/waves/{demo_wave}/frame")
     page.set_input_files("input[name=file]", str(DEMO_DIR / "xianning_frame.csv"))
-    page.get_by_role("button", name="校验并导入").click()
+    click_and_load(page, page.get_by_role("button", name="校验并导入"))
     assert "已导入 120 个人口单元" in page.content()
 
     page.goto(f"{live_server}/staff/waves/{demo_wave}/quotas")
     page.locator("input[name=total]").fill("600")
     page.locator("input[name=min_per_district]").fill("80")
-    page.get_by_role("button", name="生成配额").click()
+    click_and_load(page, page.get_by_role("button", name="生成配额"))
     assert "配额已生成：共 600 份" in page.content()
 
     page.goto(f"{live_server}/staff/waves/{demo_wave}/dashboard")

@@ -6,6 +6,7 @@ import pytest
 
 from survey.operations.users import create_user
 from tests.app.test_estimates_page import _fill
+from tests.e2e.navigation import click_and_load
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +20,7 @@ def test_report_renders_chinese_text(app, live_server, browser, demo_wave):
     page.goto(f"{live_server}/staff/login?next=/staff/waves/{demo_wave}/report")
     page.get_by_label("用户名").fill("tong")
     page.get_by_label("密码").fill("Statistic-pass-1")
-    page.get_by_role("button", name="登录").click()
+    click_and_load(page, page.get_by_role("button", name="登录"))
     assert page.locator("h1").inner_text() == "公众对生态文明建设满意度和参与度调查情况"
     page.screenshot(path=str(app.instance_path) + "/report.png", full_page=True)
     cdp = context.new_cdp_session(page)

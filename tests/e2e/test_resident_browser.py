@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Response
+from tests.e2e.navigation import click_and_load
 from tests.resident import channel_token
 
 pytestmark = pytest.mark.browser
@@ -40,7 +41,7 @@ def test_phone_answers_and_gets_receipt(app, live_server, phone, demo_wave):
     page.on("request", lambda r: requests.append(r.url))
     page.goto(f"{live_server}/s/{token}")
     assert "匿名" in page.content()
-    page.get_by_role("button", name="同意并开始填写").click()
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
     first_page_requests = [u for u in requests if "/s/" in u or "/static/" in u]
     assert len(page.locator("fieldset").all()) >= 6
     _answer_standard(page)
@@ -76,7 +77,8 @@ def test_exclusive_option_and_reload_keep_answers(app, live_server, phone, demo_
     # An accidental reload (re-POST of the start form is avoided: go back to landing
     # and start again): answers come back from local storage.
     page.goto(f"{live_server}/s/{token}")
-    page.get_by_role("button", name="同意并开始填写").click()
+    # Answers come back on DOMContentLoaded: wait for the page to load.
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
     assert page.get_by_label("30-39岁").is_checked()
     assert page.get_by_label("女").is_checked()
 
@@ -86,12 +88,10 @@ def test_large_text_mode(app, live_server, phone, demo_wave):
     page = phone.new_page()
     page.goto(f"{live_server}/s/{token}")
     normal = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
-    with page.expect_navigation():  # evaluate only once the large-text page is loaded
-        page.get_by_role("link", name="大字模式").click()
-    page.wait_for_load_state()
+    click_and_load(page, page.get_by_role("link", name="大字模式"))
     large = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert large >= normal * 1.25
-    page.get_by_role("button", name="同意并开始填写").click()
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
     assert page.evaluate("document.body.classList.contains('large')")
 
 
@@ -105,7 +105,6 @@ def test_first_page_uses_at_most_three_requests(app, live_server, phone, demo_wa
     client = phone.new_cdp_session(page)
     client.send("Network.clearBrowserCache")
     client.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    page.get_by_role("button", name="同意并开始填写").click()
-    page.wait_for_load_state("load")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
     assert len(seen) <= 3, seen
     assert all(u.startswith(live_server) for u in seen)  # no third-party requests
