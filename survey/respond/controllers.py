@@ -30,7 +30,7 @@ from survey.operations.responses import (
     withdraw_response,
 )
 from survey.respond.page_cache import render_page
-from survey.respond.pages import page_context
+from survey.respond.pages import page_context, shown_questions
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
 from survey.respond.state import (
     FormState,
@@ -110,14 +110,19 @@ def start(token: str):
 def _render_page(channel: Channel, state: FormState, values: dict, errors: dict, status=200):
     q = questionnaire_of(channel.wave.questionnaire)
     districts = _districts(channel)
-    ctx = page_context(q, state, values, errors, districts, channel.district.name)
+    shown = shown_questions(q, state)
     token = dump_state(state)
-    on_page = [question.id for question in ctx["page"].questions]
-    if errors or any(qid in values for qid in on_page):  # the resident's own answers
-        html = render_template("respond/page.html", channel=channel, q=q, state_token=token, **ctx)
+
+    def context() -> dict:
+        return page_context(q, state, values, errors, districts, channel.district.name, shown)
+
+    if errors or any(question.id in values for question, _ in shown):  # the resident's own
+        html = render_template("respond/page.html", channel=channel, q=q, state_token=token,
+                               **context())  # fmt: skip
     else:  # the same for everyone with these questions shown: kept (page_cache)
-        key = (state.page, tuple(view.id for view in ctx["questions"]), tuple(districts))
-        html = render_page("respond/page.html", key, channel=channel, q=q, state_token=token, **ctx)
+        key = (state.page, tuple(question.id for question, _ in shown), tuple(districts))
+        html = render_page("respond/page.html", key, channel=channel, q=q, state_token=token,
+                           context=context)  # fmt: skip
     return html, status
 
 
@@ -165,7 +170,8 @@ def page(token: str):
         state.page += 1
         return _render_page(channel, state, values=state.answers, errors={})
 
-    if _limited("submit_client", client_hash()) or _limited("submit_channel", str(channel.id)):
+    client = client_hash()
+    if _limited("submit_client", client) or _limited("submit_channel", str(channel.id)):
         return _too_many()
     # A field people cannot see: bots fill it. Flag for review, never drop silently.
     flags = ("honeypot",) if request.form.get("website", "").strip() else ()
@@ -179,7 +185,7 @@ def page(token: str):
             cells=cells,
             started_at=state.started_at,
             device_class=device_class(request.headers.get("User-Agent", "")),
-            client_hash=client_hash(),
+            client_hash=client,
             flags=flags,
             device_hash=device_hash(),
         ),

@@ -38,11 +38,12 @@ CSRF_MARK = f"csrf-{_MARK}"
 STATE_MARK = f"state-{_MARK}"
 
 
-def render_page(template: str, key: tuple, *, channel, q, state_token: str = "", **context):
+def render_page(template: str, key: tuple, *, channel, q, state_token: str = "", context=dict):
     """*template* rendered for *channel* and *q*, from this process's cache when it
     holds the page for the same *key*, language and text size.
 
-    *key* must name everything else in *context* that changes the page.
+    *context()* gives the template's other values; it is called only when the
+    page must be rendered. *key* must name everything in it that changes the page.
     """
     full_key = (template, str(get_locale()), bool(session.get("large")), channel.token, key)
     cache = current_app.extensions.setdefault(_KEY, {})
@@ -63,7 +64,7 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
             q=q,
             state_token=STATE_MARK,
             csrf_token=lambda: CSRF_MARK,
-            **context,
+            **context(),
         )
         if len(cache) >= MAX_PAGES:
             cache.clear()

@@ -44,20 +44,35 @@ def _refs(condition) -> set[str]:
     return found
 
 
-def page_context(
-    q, state: FormState, values: dict, errors: dict, districts: list[str], default_district: str
-) -> dict:
+def shown_questions(q, state: FormState) -> list[tuple]:
+    """The questions of the state's page that the page shows, each with whether its
+    show_if depends on this page's own answers (then JS shows or hides it there)."""
     page = q.pages[state.page]
     on_page = {question.id for question in page.questions}
     earlier = {k: v for k, v in state.answers.items() if k not in on_page}
     visible = {
         question.id for question in visible_questions(q, {}, page_id=page.id, earlier=earlier)
     }
-    views = []
+    shown = []
     for question in page.questions:
         same_page = bool(_refs(question.show_if) & on_page)
-        if question.id not in visible and not same_page:
-            continue
+        if question.id in visible or same_page:
+            shown.append((question, same_page))
+    return shown
+
+
+def page_context(
+    q,
+    state: FormState,
+    values: dict,
+    errors: dict,
+    districts: list[str],
+    default_district: str,
+    shown: list[tuple] | None = None,
+) -> dict:
+    """Everything page.html shows; *shown* is :func:`shown_questions` when known."""
+    views = []
+    for question, same_page in shown if shown is not None else shown_questions(q, state):
         value = values.get(question.id)
         if value is None and question.options_from == "districts":
             value = default_district
@@ -90,7 +105,7 @@ def page_context(
             )
         )
     return {
-        "page": page,
+        "page": q.pages[state.page],
         "questions": views,
         "page_number": state.page + 1,
         "page_count": len(q.pages),

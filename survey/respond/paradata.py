@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from functools import lru_cache
 
 from flask import current_app, request
 
@@ -27,11 +28,13 @@ def device_class(user_agent: str) -> str:
     return f"{kind}-wechat" if "micromessenger" in ua else kind
 
 
+@lru_cache(maxsize=8)
+def _day_key(secret: str, today: date) -> bytes:
+    return hmac.new(secret.encode(), f"client-salt:{today}".encode(), "sha256").digest()
+
+
 def client_hash(today: date | None = None) -> str:
-    today = today or date.today()
-    key = hmac.new(
-        current_app.config["SECRET_KEY"].encode(), f"client-salt:{today}".encode(), "sha256"
-    ).digest()
+    key = _day_key(current_app.config["SECRET_KEY"], today or date.today())
     address = request.remote_addr or ""
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 

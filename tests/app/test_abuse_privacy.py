@@ -93,3 +93,20 @@ def test_answer_to_question_hidden_by_skip_logic_is_not_stored(app, client, demo
     stored = _only_response(app)
     assert stored.answers["s_air"] == "5"  # from its own page, not the forged one
     assert "suggestion" not in stored.answers
+
+
+def test_client_hash_is_salted_per_day_and_holds_no_address(app):
+    import hashlib
+    import hmac
+    from datetime import date
+
+    from survey.respond.paradata import client_hash
+
+    day, next_day = date(2026, 11, 30), date(2026, 12, 1)
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.7"}):
+        first, again, other = client_hash(day), client_hash(day), client_hash(next_day)
+    key = hmac.new(app.config["SECRET_KEY"].encode(), b"client-salt:2026-11-30", "sha256")
+    expected = hmac.new(key.digest(), b"203.0.113.7", hashlib.sha256).hexdigest()[:32]
+    assert first == again == expected
+    assert other != first  # not linkable across days
+    assert "203.0.113" not in first
