@@ -50,3 +50,41 @@ def test_sqlite_database_uses_wal(app):
             pytest.skip("SQLite only")
         mode = db.session.execute(text("PRAGMA journal_mode")).scalar()
         assert mode == "wal"
+
+
+def test_ensure_sync_remembers_plain_functions_and_still_wraps_coroutines(app, monkeypatch):
+    import inspect
+
+    import survey
+
+    asked = []
+
+    def counting(func):
+        asked.append(func)
+        return inspect.iscoroutinefunction(func)
+
+    monkeypatch.setattr(survey, "iscoroutinefunction", counting)
+    monkeypatch.setattr(app, "async_to_sync", lambda func: ("wrapped", func))
+
+    def view():
+        return "ok"
+
+    async def async_view():
+        return "ok"
+
+    class Hooks:
+        def after(self, response):
+            return response
+
+    hooks = Hooks()
+    assert app.ensure_sync(view) is view
+    assert app.ensure_sync(view) is view
+    assert app.ensure_sync(hooks.after) == hooks.after  # a new bound method each time
+    assert app.ensure_sync(hooks.after) == hooks.after
+    assert app.ensure_sync(async_view) == ("wrapped", async_view)
+    assert app.ensure_sync(async_view) == ("wrapped", async_view)
+    assert app.ensure_sync(len) is len  # a builtin: not cached, still answered
+    assert asked.count(view) == 1 and asked.count(async_view) == 1
+    assert sum(1 for f in asked if getattr(f, "__func__", None) is Hooks.after) == 1
+    with app.test_client() as client:  # real requests still run
+        assert client.get("/healthz").status_code == 200
