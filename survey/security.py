@@ -45,7 +45,8 @@ def _headers(response: Response) -> Response:
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, with its signing serializer built once per set
-    of keys instead of twice on every request (reading and writing the cookie)."""
+    of keys instead of twice on every request (reading and writing the cookie), and
+    a short way out of saving when there is nothing to save."""
 
     def __init__(self):
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
@@ -57,6 +58,19 @@ class SessionInterface(SecureCookieSessionInterface):
             serializer = super().get_signing_serializer(app)
             self._serializers = {keys: serializer}  # a changed key replaces the old one
         return serializer
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        if session or session.modified:
+            super().save_session(app, session, response)
+        elif session.accessed:
+            # Empty and unchanged (a resident's request, which only reads the
+            # text size and language): Flask would only add "Vary: Cookie",
+            # after looking up six cookie settings and parsing the Vary header.
+            vary = response.headers.get("Vary")
+            if not vary:
+                response.headers["Vary"] = "Cookie"
+            elif "cookie" not in {part.strip().lower() for part in vary.split(",")}:
+                response.headers["Vary"] = f"{vary}, Cookie"
 
 
 def init_app(app: Flask) -> None:

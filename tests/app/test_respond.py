@@ -180,6 +180,41 @@ def test_security_headers_leave_a_views_own_header_alone(app):
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_session_cookie_vary_header_as_flask_writes_it(app, demo_wave):
+    from flask import Response
+    from flask.sessions import SecureCookieSession
+
+    def vary(response):
+        return [part.strip() for part in response.headers.get("Vary", "").split(",") if part]
+
+    token = channel_token(app)
+    client = app.test_client()
+    # A resident's page reads the (empty) session: Vary: Cookie, no session cookie,
+    # and the Vary that Flask-Compress set is kept.
+    response = client.get(f"/s/{token}", headers={"Accept-Encoding": "gzip"})
+    assert vary(response) == ["Accept-Encoding", "Cookie"]
+    assert "session=" not in " ".join(response.headers.getlist("Set-Cookie"))
+    # A session with something in it is still written by Flask itself.
+    chosen = client.get(f"/s/{token}?lang=en")
+    assert "session=" in " ".join(chosen.headers.getlist("Set-Cookie"))
+    assert vary(chosen).count("Cookie") == 1
+    # The short way, on its own: Vary added once, only when the session was read.
+    interface = app.session_interface
+    for before, after in (
+        (None, ["Cookie"]),
+        ("Cookie", ["Cookie"]),
+        ("Origin", ["Origin", "Cookie"]),
+    ):
+        read = SecureCookieSession()
+        read.accessed = True  # as the flask.session proxy marks it when read
+        response = Response("x", headers={"Vary": before} if before else {})
+        interface.save_session(app, read, response)
+        assert vary(response) == after
+    untouched = Response("x")
+    interface.save_session(app, SecureCookieSession(), untouched)
+    assert "Vary" not in untouched.headers and "Set-Cookie" not in untouched.headers
+
+
 def test_form_state_written_plain_and_earlier_compressed_state_still_loads(app, demo_wave):
     from itsdangerous import URLSafeTimedSerializer
 
