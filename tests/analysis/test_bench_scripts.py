@@ -53,6 +53,28 @@ def test_bench_load_paced_smoke():
     assert "paced run: p99" in out and "throughput:" not in out
 
 
+def test_bench_load_compressed_smoke():
+    """Asking for compressed pages as Chrome does: the server sends zstd, the
+    clients decode it and still find every form's tokens."""
+    out = _bench_load("--submissions", "30", "--warmup", "4", "--compressed")
+    assert "stored 34, acknowledged 34" in out
+    assert "Accept-Encoding: gzip, deflate, br, zstd" in out
+    assert "'zstd': " in out.split("resident path:")[1].splitlines()[0]
+
+
+def test_bench_request_cpu_smoke():
+    """CPU per request in one process, each step of the path and the bare endpoint."""
+    result = subprocess.run(
+        [sys.executable, "bench/bench_request_cpu.py", "--submissions", "30", "--warmup", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "invariants: all hold" in result.stdout
+    for step in ("landing:", "consent:", "page 1:", "page 2:", "submit:", "bare endpoint /healthz"):
+        assert step in result.stdout, result.stdout
+    assert "Exception" not in result.stderr, result.stderr  # e.g. a late counter flush
+
+
 @pytest.mark.skipif(
     not os.environ.get("SURVEY_TEST_DATABASE_URL", "").startswith("postgresql"),
     reason="runs in the PostgreSQL pass of the suite",
