@@ -151,6 +151,17 @@ def receipt_of(location: str) -> str:
     return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
 
 
+def answers(rng, district: str) -> list[dict]:
+    """A resident's answers to the standard questionnaire's three pages (random cells)."""
+    return [
+        {"age_group": rng.choice(AGES), "residence": "yes", "env_staff": "no",
+         "district": district, "sex": rng.choice(SEXES), "urban_rural": "城镇"},
+        {q: rng.choice("54321") for q in ("s_air", "s_water", "s_drinking", "s_green",
+                                           "s_sanitation", "s_noise", "s_government")},
+        {"activities": "sorting", "awareness": "know"},
+    ]  # fmt: skip
+
+
 def resident_worker(port, tokens, districts, remaining, out, seed, think=0.0):
     rng = random.Random(seed)
     latencies, codes, receipts, abandoned = [], {}, [], 0
@@ -162,13 +173,7 @@ def resident_worker(port, tokens, districts, remaining, out, seed, think=0.0):
             remaining.value -= 1
         i = rng.randrange(len(tokens))
         token, district = tokens[i], districts[i]
-        pages = [
-            {"age_group": rng.choice(AGES), "residence": "yes", "env_staff": "no",
-             "district": district, "sex": rng.choice(SEXES), "urban_rural": "城镇"},
-            {q: rng.choice("54321") for q in ("s_air", "s_water", "s_drinking", "s_green",
-                                               "s_sanitation", "s_noise", "s_government")},
-            {"activities": "sorting", "awareness": "know"},
-        ]  # fmt: skip
+        pages = answers(rng, district)
         try:
             client.step = "landing (GET)"
             status, html, _ = client.request("GET", f"/s/{token}")
@@ -364,6 +369,36 @@ class Server:
             self.proc.wait(timeout=30)
 
 
+def throwaway_database(prefix: str, tmp: str, postgres: bool) -> str:
+    """The URL of a new, empty database for one run: a PostgreSQL database named
+    *prefix*_<random>, or a SQLite file in the directory *tmp*."""
+    if not postgres:
+        return f"sqlite:///{tmp}/{prefix}.sqlite3"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str, tmp: str) -> None:
+    """Remove what :func:`throwaway_database` made (and the directory *tmp*)."""
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        # A new engine: connections made before a PostgreSQL restart are dead.
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        admin.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)  # the SQLite database and its lock file
+
+
 def prepare(url: str):
     """Demo wave, soft quotas with room for everyone, an organizer for polling."""
     from sqlalchemy import select, update
@@ -473,18 +508,7 @@ def main() -> int:
         os.environ["BENCH_ACCEPT_ENCODING"] = CHROME_ACCEPT_ENCODING
 
     tmp = tempfile.mkdtemp()
-    admin_engine = None
-    if args.postgres:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        name = f"load_{uuid.uuid4().hex[:8]}"
-        admin_engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp}/load.sqlite3"
+    url = throwaway_database("load", tmp, args.postgres)
     tokens, districts, wave_id = prepare(url)
     env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
            "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
@@ -589,14 +613,7 @@ def main() -> int:
     finally:
         stop_faults.set()
         server.stop()
-        if admin_engine is not None:
-            from sqlalchemy import create_engine, text
-
-            admin_engine.dispose()  # its connections may predate a PostgreSQL restart
-            admin_engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        shutil.rmtree(tmp, ignore_errors=True)  # the SQLite database and its lock file
+        drop_database(url, tmp)
     print("invariants: " + ("BROKEN" if failed else "all hold"))
     return 1 if failed else 0
 

@@ -23,11 +23,9 @@ import io
 import os
 import random
 import re
-import shutil
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -35,12 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_load import (  # noqa: E402
-    AGES,
     CHROME_ACCEPT_ENCODING,
-    PG_ADMIN,
-    SEXES,
+    answers,
     decompress,
+    drop_database,
     prepare,
+    throwaway_database,
 )
 
 CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
@@ -120,13 +118,7 @@ class TimedBrowser(Browser):
 
 def resident(browser, token, district, rng) -> tuple[list[int], int]:
     """One resident's path; the statuses, and how many pages came compressed."""
-    pages = [
-        {"age_group": rng.choice(AGES), "residence": "yes", "env_staff": "no",
-         "district": district, "sex": rng.choice(SEXES), "urban_rural": "城镇"},
-        {q: rng.choice("54321") for q in ("s_air", "s_water", "s_drinking", "s_green",
-                                           "s_sanitation", "s_noise", "s_government")},
-        {"activities": "sorting", "awareness": "know"},
-    ]  # fmt: skip
+    pages = answers(rng, district)
     statuses, compressed = [], 0
 
     def fetch(method, path, form=None) -> bytes:
@@ -156,18 +148,7 @@ def main() -> int:
     encoding = CHROME_ACCEPT_ENCODING if args.compressed else ""
 
     tmp = tempfile.mkdtemp()
-    admin = None
-    if args.postgres:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        name = f"cpu_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp}/cpu.sqlite3"
+    url = throwaway_database("cpu", tmp, args.postgres)
     problems = []
     try:
         tokens, districts, _ = prepare(url)
@@ -239,13 +220,7 @@ def main() -> int:
         print(f"  bare / resident CPU per request: {per_bare / per_request:.2f} "
               f"(bench_load's throughput ratio, before HTTP server and client costs)")  # fmt: skip
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if admin is not None:
-            from sqlalchemy import text
-
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        drop_database(url, tmp)
     for problem in problems:
         print("INVARIANT BROKEN:", problem)
     print("invariants: all hold" if not problems else "invariants: broken")
