@@ -3,10 +3,23 @@
 Keeping earlier pages' answers in the form (signed with the app's secret, so
 they cannot be forged) lets any app process serve any page: nothing is
 written to the database until the last page is submitted.
+
+Token: ``2.<base64url JSON>.<hex time>.<base64url HMAC-SHA256, 24 bytes>``, the
+HMAC over everything before its dot, with a key derived from the secret for
+this purpose only. It is checked before anything in it is read. Signing and
+checking it with itsdangerous was about 7% of a resident's request; the
+hand-written form costs half. Tokens that itsdangerous wrote (pages rendered
+before this format, plain or compressed) still load until they expire.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,8 +27,6 @@ from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
-from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from survey.models import utcnow
 
@@ -37,16 +48,6 @@ class FormState:
     answers: dict = field(default_factory=dict)
 
 
-class PlainURLSafeTimedSerializer(URLSafeTimedSerializer):
-    """Signed URL-safe tokens written without itsdangerous' zlib step (it compressed
-    every token, a fifth of the cost of signing the form state); tokens written
-    compressed by earlier versions (leading ".") still load."""
-
-    def dump_payload(self, obj) -> bytes:
-        # The JSON of the plain serializer, past the mixin that would compress it.
-        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
-
-
 @lru_cache(maxsize=8)
 def signing_serializer(kind: type, secret: str, salt: str):
     """An itsdangerous serializer of *kind*, built once per secret and salt (building
@@ -55,31 +56,68 @@ def signing_serializer(kind: type, secret: str, salt: str):
 
 
 def _serializer() -> URLSafeTimedSerializer:
+    """itsdangerous' form-state serializer: reads the tokens of the format before."""
     return signing_serializer(
-        PlainURLSafeTimedSerializer, current_app.config["SECRET_KEY"], "survey-form-state"
+        URLSafeTimedSerializer, current_app.config["SECRET_KEY"], "survey-form-state"
     )
+
+
+#: Marks the current token format (itsdangerous tokens start with "eyJ" or ".").
+_VERSION = "2."
+#: Seconds a token's time may lie in the future (clocks of several app servers).
+CLOCK_SKEW = 60
+
+
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"survey-form-state-v2", hashlib.sha256).digest()
+
+
+def _mac(signed: bytes) -> bytes:
+    digest = hmac.new(_key(current_app.config["SECRET_KEY"]), signed, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24])  # 32 characters, no padding
 
 
 def dump_state(state: FormState) -> str:
-    return _serializer().dumps(
-        {
-            "c": state.channel_id,
-            "s": state.submission_id,
-            "t": state.started_at.isoformat(timespec="seconds"),
-            "p": state.page,
-            "a": state.answers,
-        }
-    )
+    data = {
+        "c": state.channel_id,
+        "s": state.submission_id,
+        "t": state.started_at.isoformat(timespec="seconds"),
+        "p": state.page,
+        "a": state.answers,
+    }
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    payload = base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+    signed = f"{_VERSION}{payload}.{int(time.time()):x}"
+    return f"{signed}.{_mac(signed.encode()).decode()}"
+
+
+def _load_v2(token: str, max_age: int) -> dict:
+    signed, _, mac = token.rpartition(".")
+    if not hmac.compare_digest(mac.encode(), _mac(signed.encode())):
+        raise StateError()
+    _, payload, stamp = signed.split(".")
+    made = int(stamp, 16)
+    now = time.time()
+    if made > now + CLOCK_SKEW:
+        raise StateError()
+    if now - made > max_age:
+        raise StateError(expired=True)
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def load_state(token: str | None, channel_id: int) -> FormState:
     if not token:
         raise StateError()
+    max_age = current_app.config["FORM_STATE_MAX_AGE"]
     try:
-        data = _serializer().loads(token, max_age=current_app.config["FORM_STATE_MAX_AGE"])
+        if token.startswith(_VERSION):
+            data = _load_v2(token, max_age)
+        else:  # written by itsdangerous before this format
+            data = _serializer().loads(token, max_age=max_age)
     except SignatureExpired as exc:
         raise StateError(expired=True) from exc
-    except BadSignature as exc:
+    except (BadSignature, ValueError, TypeError, binascii.Error, UnicodeError) as exc:
         raise StateError() from exc
     try:
         if data["c"] != channel_id:

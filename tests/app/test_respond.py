@@ -215,22 +215,59 @@ def test_session_cookie_vary_header_as_flask_writes_it(app, demo_wave):
     assert "Vary" not in untouched.headers and "Set-Cookie" not in untouched.headers
 
 
-def test_form_state_written_plain_and_earlier_compressed_state_still_loads(app, demo_wave):
+def test_form_state_token_format_by_hand_and_earlier_itsdangerous_tokens(app, demo_wave):
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import time
+
     from itsdangerous import URLSafeTimedSerializer
 
     from survey.respond.state import FormState, dump_state, load_state
 
     state = FormState(channel_id=7, page=1, answers={"district": "咸安区", "note": "y" * 200})
+    old_data = {"c": 7, "s": "a" * 32, "t": "2026-11-30T08:00:00", "p": 1, "a": {"x": "y" * 200}}
+    key = hmac.new(app.config["SECRET_KEY"].encode(), b"survey-form-state-v2", hashlib.sha256)
+
+    def by_hand(data, made, secret_key=None):
+        """A token written from the format in state.py's docstring, not by its code."""
+        text = json.dumps(data).encode()
+        signed = f"2.{base64.urlsafe_b64encode(text).decode().rstrip('=')}.{made:x}"
+        mac = hmac.new(secret_key or key.digest(), signed.encode(), hashlib.sha256).digest()[:24]
+        return f"{signed}.{base64.urlsafe_b64encode(mac).decode()}"
+
     with app.test_request_context():
         token = dump_state(state)
-        assert not token.startswith(".")  # no zlib step
+        assert token.startswith("2.") and len(token.split(".")) == 4
         assert load_state(token, 7).answers == state.answers
-        # A page rendered before this change carries a compressed token.
-        old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="survey-form-state").dumps(
-            {"c": 7, "s": "a" * 32, "t": "2026-11-30T08:00:00", "p": 1, "a": {"x": "y" * 200}}
-        )
-        assert old.startswith(".")
-        assert load_state(old, 7).answers == {"x": "y" * 200}
+        now = int(time.time())
+        assert load_state(by_hand(old_data, now), 7).answers == old_data["a"]
+        # Expired, from too far in the future, signed with another key, altered.
+        max_age = app.config["FORM_STATE_MAX_AGE"]
+        with pytest.raises(StateError) as expired:
+            load_state(by_hand(old_data, now - max_age - 5), 7)
+        assert expired.value.expired
+        for bad in (
+            by_hand(old_data, now + 600),
+            by_hand(old_data, now, secret_key=b"another key"),
+            token.replace(token.split(".")[1][:4], "AAAA", 1),
+            token[:-1] + ("A" if token[-1] != "A" else "B"),
+            by_hand({**old_data, "c": 8}, now),  # another channel's state
+            "2.", "2.e30.zz.AAAA", "2.e30.1.2.3", "2.咸安.1." + "A" * 32,
+        ):  # fmt: skip
+            with pytest.raises(StateError) as refused:
+                load_state(bad, 7)
+            assert not refused.value.expired, bad
+        # Pages rendered before this format carry itsdangerous tokens: compressed
+        # (before stop 10) or plain; they load until they expire.
+        old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="survey-form-state")
+        compressed = old.dumps(old_data)
+        assert compressed.startswith(".")
+        assert load_state(compressed, 7).answers == {"x": "y" * 200}
+        plain = old.dumps({"c": 7, "s": "b1", "t": "2026-11-30T08:00:00", "p": 1, "a": {"x": "y"}})
+        assert plain.startswith("eyJ")
+        assert load_state(plain, 7).answers == {"x": "y"}
         other = URLSafeTimedSerializer("another-secret", salt="survey-form-state").dumps({"c": 7})
         with pytest.raises(StateError):
             load_state(other, 7)
