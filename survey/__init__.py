@@ -2,11 +2,57 @@
 
 from __future__ import annotations
 
+import io
 import weakref
 from inspect import iscoroutinefunction
 from typing import Any
+from urllib.parse import parse_qsl
 
-from flask import Flask
+from flask import Flask, Request, current_app
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+class SurveyRequest(Request):
+    """Flask's request, reading a URL-encoded form body straight from the server.
+
+    Every POST of a resident is a small URL-encoded form. Werkzeug reads it
+    through a form-parser object and a LimitedStream, about 40 µs per request;
+    the result is the same as ``parse_qsl`` of the body read at once (Werkzeug's
+    own urlencoded parser is exactly that call), which costs 7 µs. The same
+    limits hold: a body over ``MAX_CONTENT_LENGTH`` is a 413 before it is read,
+    a short body a 400. Anything else (multipart, no length, a body already read
+    with ``get_data``, debug mode) goes through Werkzeug as before.
+    """
+
+    def _load_form_data(self) -> None:
+        environ = self.environ
+        length = self.content_length
+        if (
+            "form" in self.__dict__
+            or length is None
+            or not environ.get("CONTENT_TYPE", "").startswith(_URLENCODED)
+            or self.mimetype != _URLENCODED
+            or getattr(self, "_cached_data", None) is not None
+            or "stream" in self.__dict__
+            or self.max_content_length is None
+            or current_app.debug
+        ):
+            return super()._load_form_data()
+        if length > self.max_content_length:
+            raise RequestEntityTooLarge()
+        body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) < length:
+            raise ClientDisconnected()
+        try:
+            items = parse_qsl(body.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+        except ValueError:  # not UTF-8: an empty form, as Werkzeug's (silent) parser gives
+            items = []
+        d = self.__dict__
+        d["stream"] = io.BytesIO()  # read to the end, as Werkzeug leaves it
+        d["form"] = self.parameter_storage_class(items)
+        d["files"] = self.parameter_storage_class()
 
 
 class SurveyFlask(Flask):
@@ -16,6 +62,8 @@ class SurveyFlask(Flask):
     (about fifteen) on every request; the answer never changes for a function,
     and asking cost about 1.5% of a resident's request.
     """
+
+    request_class = SurveyRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

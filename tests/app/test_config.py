@@ -1,4 +1,8 @@
+from urllib.parse import urlencode
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from survey import create_app
 from survey.config import ConfigError, from_environ
@@ -88,3 +92,56 @@ def test_ensure_sync_remembers_plain_functions_and_still_wraps_coroutines(app, m
     assert sum(1 for f in asked if getattr(f, "__func__", None) is Hooks.after) == 1
     with app.test_client() as client:  # real requests still run
         assert client.get("/healthz").status_code == 200
+
+
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _form_both_ways(app, body: bytes, content_length=None):
+    """The form as SurveyRequest reads it and as Flask's own Request does (or the
+    exception each raises)."""
+    from flask import Request
+    from werkzeug.test import EnvironBuilder
+
+    from survey import SurveyRequest
+
+    results = []
+    for cls in (SurveyRequest, Request):
+        environ = EnvironBuilder(method="POST", data=body, content_type=_URLENCODED).get_environ()
+        if content_length is not None:
+            environ["CONTENT_LENGTH"] = str(content_length)
+        with app.app_context():
+            request = cls(environ)
+            try:
+                results.append(("form", request.form.to_dict(flat=False), request.stream.read()))
+            except Exception as exc:  # noqa: BLE001 - compared below
+                results.append(("error", type(exc)))
+    return results
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.tuples(st.text(max_size=12), st.text(max_size=20)), max_size=8).map(
+        lambda pairs: urlencode(pairs).encode()
+    ),
+))  # fmt: skip
+def test_urlencoded_form_reads_as_werkzeug_reads_it(app, body):
+    ours, werkzeug = _form_both_ways(app, body)
+    assert ours == werkzeug
+
+
+def test_urlencoded_form_limits(app):
+    from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+    app.config["MAX_CONTENT_LENGTH"] = 64
+    big = b"a=" + b"x" * 100
+    assert _form_both_ways(app, big) == [("error", RequestEntityTooLarge)] * 2
+    # A body shorter than its Content-Length: the client went away.
+    ours, _ = _form_both_ways(app, b"a=1&b=2", content_length=20)
+    assert ours[0] == "error" and issubclass(ours[1], BadRequest)
+    # Resident form fields, as the app receives them.
+    ((_, form, _), _) = _form_both_ways(app, urlencode({"state": "2.x", "名": "咸安区"}).encode())
+    assert form == {"state": ["2.x"], "名": ["咸安区"]}
