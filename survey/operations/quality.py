@@ -69,17 +69,18 @@ _SEEN_DEVICES = (
 )
 
 
-def wave_median_duration(session, wave_id: int) -> tuple[float | None, int]:
-    rows = session.connection().execute(_WAVE_BUCKETS, {"w": wave_id}).all()
+def wave_median_duration(conn, wave_id: int) -> tuple[float | None, int]:
+    """The wave's median duration and number of timed responses (*conn*: a Connection)."""
+    rows = conn.execute(_WAVE_BUCKETS, {"w": wave_id}).all()
     return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
 
 
-def devices_seen(session, wave_id: int, device_hashes) -> set[str]:
-    """Which of these device hashes already answered in the wave (one query)."""
+def devices_seen(conn, wave_id: int, device_hashes) -> set[str]:
+    """Which of these device hashes already answered in the wave (one query on *conn*)."""
     hashes = sorted({h for h in device_hashes if h})
     if not hashes:
         return set()
-    return set(session.connection().execute(_SEEN_DEVICES, {"w": wave_id, "hs": hashes}).scalars())
+    return set(conn.execute(_SEEN_DEVICES, {"w": wave_id, "hs": hashes}).scalars())
 
 
 def quality_flags(sub, duration: float, median_and_count, device_seen: bool) -> list[str]:

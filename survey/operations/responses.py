@@ -305,8 +305,9 @@ def _discard(session) -> None:
 
 def _write_batch(session, items: list[_Pending]) -> list[tuple]:
     outcomes: list[tuple | None] = [None] * len(items)
+    conn = session.connection()  # the transaction's connection, looked up once
     sids = sorted({item.sub.submission_id for item in items})
-    seen = set(session.connection().execute(_ANY_STORED, {"sids": sids}).scalars())
+    seen = set(conn.execute(_ANY_STORED, {"sids": sids}).scalars())
     fresh = []
     for i, item in enumerate(items):
         if item.sub.submission_id in seen:
@@ -327,7 +328,7 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
     for i in order:
         item, sub = items[i], items[i].sub
         if reserved[i] == "full":
-            session.connection().execute(_QUOTA_FULL, {"c": sub.channel.id})
+            conn.execute(_QUOTA_FULL, {"c": sub.channel.id})
             outcomes[i] = _FULL
             continue
         wave_id = sub.channel.wave_id
@@ -335,8 +336,8 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
             hashes = [items[j].sub.device_hash for j in order
                       if items[j].sub.channel.wave_id == wave_id]  # fmt: skip
             waves[wave_id] = (
-                wave_median_duration(session, wave_id),
-                devices_seen(session, wave_id, hashes),
+                wave_median_duration(conn, wave_id),
+                devices_seen(conn, wave_id, hashes),
             )
         median, seen = waves[wave_id]
         flags = set(sub.flags) | set(
@@ -373,7 +374,7 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
         # One Core statement for all rows (compiled once), rows in channel order.
         # The database counts them (completions, day, duration bucket): trigger
         # response_counters, migration 0006, in this same transaction.
-        session.connection().execute(_INSERT, rows)
+        conn.execute(_INSERT, rows)
     return outcomes
 
 

@@ -45,7 +45,8 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
     *context()* gives the template's other values; it is called only when the
     page must be rendered. *key* must name everything in it that changes the page.
     """
-    full_key = (template, str(get_locale()), bool(session.get("large")), channel.token, key)
+    # The Locale object itself (one per language and process): str() of it built a string.
+    full_key = (template, get_locale(), bool(session.get("large")), channel.token, key)
     cache = current_app.extensions.setdefault(_KEY, {})
     hit = cache.get(full_key)
     if hit is not None and hit[1] is q and hit[0] is not channel:
