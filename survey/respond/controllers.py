@@ -193,7 +193,7 @@ def page(token: str):
     )
     if result.quota_full:
         return render_template("respond/quota_full.html", channel=channel)
-    receipt = _receipt_serializer().dumps(result.response.receipt_code)
+    receipt = _receipt_serializer().dumps(result.receipt_code)
     return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
 
 

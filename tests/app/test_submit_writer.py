@@ -196,3 +196,16 @@ def test_without_the_writer_each_request_stores_its_own(app, demo_wave):
     assert "survey_submit_writer" not in app.extensions
     with app.app_context():
         assert db.session.scalar(select(func.count(Response.id))) == 1
+
+
+def test_done_signal_is_handed_from_the_writer_to_the_waiting_request():
+    done = responses._Done()
+    assert done.wait(0.01) is False  # not set: the wait times out
+    waiting = []
+    thread = threading.Thread(target=lambda: waiting.append(done.wait(5)))
+    thread.start()
+    done.set()
+    thread.join(5)
+    assert waiting == [True]
+    done.set()  # set twice: no error
+    assert done.wait(0) is True and done.wait(0) is True  # stays set
