@@ -17,7 +17,9 @@ endpoint (/healthz) with the same clients before and after the resident path (th
 ratio uses the mean of the two), and prints throughput and p50/p99 per step, and the
 CPU per request of the server, the load clients and PostgreSQL. ``--think-ms`` adds
 a pause before each request, as residents reading pages; latencies are then compared
-with the bare endpoint at the same pace. ``--compressed`` makes the clients ask for
+with the bare endpoint at the same pace. Every start and submission is counted against production's rate limits, as in
+a deployment (the limits raised out of reach: all clients share one address;
+``--no-rate-limits`` switches the counting off). ``--compressed`` makes the clients ask for
 compressed pages as a phone's browser does (Accept-Encoding of Chrome: the server
 then compresses every page, with zstd), a cost the default run leaves out.
 Targets: the submit path reaches at least half of the bare endpoint's request
@@ -369,6 +371,18 @@ class Server:
             self.proc.wait(timeout=30)
 
 
+def rate_limits(counted: bool) -> str:
+    """SURVEY_RATE_LIMITS for the server: production's limits, counted as usual but
+    too high to reach (every client here has one address); or none."""
+    if not counted:
+        return "{}"
+    from survey.config import DEFAULTS
+
+    return json.dumps(
+        {name: [10**9, window] for name, (_, window) in DEFAULTS["RATE_LIMITS"].items()}
+    )
+
+
 def throwaway_database(prefix: str, tmp: str, postgres: bool) -> str:
     """The URL of a new, empty database for one run: a PostgreSQL database named
     *prefix*_<random>, or a SQLite file in the directory *tmp*."""
@@ -500,6 +514,10 @@ def main() -> int:
                              "and answering; 0 (default) is a stress test with no pauses")  # fmt: skip
     parser.add_argument("--compressed", action="store_true",
                         help="ask for compressed pages, as a phone's browser does")  # fmt: skip
+    parser.add_argument("--no-rate-limits", dest="rate_limits", action="store_false",
+                        help="do not count requests against the rate limits (by default they are "
+                             "counted as in production, with limits raised out of reach: all "
+                             "clients here share one address)")  # fmt: skip
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--kill", type=int, default=0, help="SIGKILL the server this many times")
     parser.add_argument("--restart-postgres", type=int, default=0)
@@ -511,7 +529,8 @@ def main() -> int:
     url = throwaway_database("load", tmp, args.postgres)
     tokens, districts, wave_id = prepare(url)
     env = {**os.environ, "SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
-           "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
+           "SURVEY_RATE_LIMITS": rate_limits(args.rate_limits),
+           "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
     port = free_port()
     server = Server(env, port, args.workers, args.threads, args.gunicorn.split(), args.postgres)
     server.start()
@@ -561,7 +580,8 @@ def main() -> int:
               f"× {args.threads} threads, {args.clients} clients, kills {args.kill}, "
               f"PostgreSQL restarts {args.restart_postgres}"
               + (f", pause before each request {args.think_ms:g} ms on average" if think else "")
-              + (f", Accept-Encoding: {CHROME_ACCEPT_ENCODING}" if args.compressed else ""))  # fmt: skip
+              + (f", Accept-Encoding: {CHROME_ACCEPT_ENCODING}" if args.compressed else "")
+              + ("" if args.rate_limits else ", rate limits not counted"))  # fmt: skip
         submit_rps, p99 = summarize("  resident path", result)
         subs = len(result["receipts"]) / result["elapsed"]
         print(f"  {len(result['receipts'])} submissions acknowledged = {subs:.0f} submissions/s")

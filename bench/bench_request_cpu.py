@@ -38,6 +38,7 @@ from bench.bench_load import (  # noqa: E402
     decompress,
     drop_database,
     prepare,
+    rate_limits,
     throwaway_database,
 )
 
@@ -154,7 +155,7 @@ def main() -> int:
         tokens, districts, _ = prepare(url)
         # The same settings as bench_load's server (the environment of a deployment).
         os.environ.update({"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": "k" * 48,
-                           "SURVEY_RATE_LIMITS": "{}", "SURVEY_MIN_DURATION_SECONDS": "0"})  # fmt: skip
+                           "SURVEY_RATE_LIMITS": rate_limits(True), "SURVEY_MIN_DURATION_SECONDS": "0"})  # fmt: skip
         from survey import create_app
 
         app = create_app()
@@ -198,10 +199,12 @@ def main() -> int:
 
         from survey.extensions import db
         from survey.models import Response
+        from survey.operations.abuse import sync_counts
         from survey.operations.responses import flush_counts
 
         with app.app_context():
             flush_counts()  # the funnel counters kept in memory, before the database goes
+            sync_counts()  # and the rate-limit counts
             in_db = db.session.scalar(select(func.count()).select_from(Response))
         if in_db != stored:
             problems.append(f"stored {in_db} responses, expected {stored}")

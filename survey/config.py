@@ -43,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     # one transaction (0: write each at once). Completions are never deferred:
     # they are written with the response.
     "COUNTER_FLUSH_SECONDS": 1.0,
+    # Rate-limit counts are kept in each process and added to the shared counters
+    # at most this many seconds later, in one transaction (0: each request is
+    # counted in the database at once). See survey/operations/abuse.py.
+    "RATE_LIMIT_SYNC_SECONDS": 1.0,
     # Submissions are stored by one writer thread per process, many in one
     # transaction (group commit); False stores each in its request's thread.
     "SUBMIT_WRITER": True,
@@ -75,6 +79,7 @@ _JSON_KEYS = {
     "RATE_LIMITS",
     "MIN_DURATION_SECONDS",
     "COUNTER_FLUSH_SECONDS",
+    "RATE_LIMIT_SYNC_SECONDS",
     "SUBMIT_WRITER",
     "SUBMIT_WAIT_SECONDS",
     "QUALITY_TOO_FAST_SHARE",

@@ -79,6 +79,9 @@ def app(database_url, tmp_path):
             # Funnel counters written at once, so tests can read them back; the
             # deferred writing has its own test (test_funnel_counters.py).
             "COUNTER_FLUSH_SECONDS": 0,
+            # Rate limits counted in the database at once (the deferred counting
+            # has its own tests in test_abuse_privacy.py).
+            "RATE_LIMIT_SYNC_SECONDS": 0,
         }
     )
     yield app

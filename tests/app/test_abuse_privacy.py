@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from survey.extensions import db
@@ -110,3 +111,93 @@ def test_client_hash_is_salted_per_day_and_holds_no_address(app):
     assert first == again == expected
     assert other != first  # not linkable across days
     assert "203.0.113" not in first
+
+
+def _db_count(app, key):
+    from survey.models import RateCounter
+
+    with app.app_context():
+        return db.session.scalar(select(RateCounter.count).where(RateCounter.key == key)) or 0
+
+
+def test_deferred_rate_limits_are_exact_in_one_process_and_reach_the_database(app, demo_wave):
+    from survey.operations import abuse
+
+    app.config.update(RATE_LIMIT_SYNC_SECONDS=60, RATE_LIMITS={"start_client": [3, 3600]})
+    client, token = app.test_client(), channel_token(app)
+    assert [start(client, token).status_code for _ in range(5)] == [200, 200, 200, 429, 429]
+    assert _db_count(app, "start_client:") == 0  # not written yet: one transaction later
+    with app.app_context():
+        abuse.sync_counts()
+    (key,) = app.extensions["survey_rate_counts"].entries
+    assert _db_count(app, key) == 5  # refused requests count too, as before
+    with app.app_context():
+        abuse.sync_counts()  # nothing pending: nothing added twice
+    assert _db_count(app, key) == 5
+    assert start(client, token).status_code == 429
+
+
+def test_deferred_rate_limits_across_processes(app):
+    """Two processes (two counters on one database): each sees the other's
+    requests once both have synced; before, only its own (the documented slack)."""
+    from survey.operations.abuse import _LocalCounts
+
+    first, second = _LocalCounts(app, 60), _LocalCounts(app, 60)
+    window, ends = 7200, 10800
+    assert [first.hit("k", window, ends, 3) for _ in range(2)] == [True, True]
+    assert [second.hit("k", window, ends, 3) for _ in range(2)] == [True, True]
+    first.sync(now=window + 1)
+    second.sync(now=window + 1)
+    assert _db_count(app, "k") == 4
+    assert first.entries["k"].known == 2 and second.entries["k"].known == 4
+    assert second.hit("k", window, ends, 3) is False
+    # The first synced before the second wrote: it still believes 2, and lets one
+    # more through (the slack of one sync interval); its next sync corrects it.
+    assert first.hit("k", window, ends, 3) is True
+    first.sync(now=window + 2)
+    assert first.entries["k"].known == 5 and _db_count(app, "k") == 5
+    assert first.hit("k", window, ends, 3) is False
+    first.sync(now=window + 3)
+    # A new window starts from nothing; the old one's entry is forgotten once over.
+    assert first.hit("k", ends, ends + 3600, 3) is True
+    first.sync(now=ends + 5)
+    second.sync(now=ends + 5)  # writes its last refused request to the old window
+    second.sync(now=ends + 6)
+    assert "k" not in second.entries  # its window is over and nothing is pending
+    assert first.entries["k"].window == ends
+
+
+def test_deferred_rate_limit_counts_survive_a_failed_sync(app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from survey.operations import abuse
+
+    counts = abuse._LocalCounts(app, 60)
+    assert counts.hit("k2", 0, 3600, 10)
+
+    def away():
+        raise OperationalError("BEGIN", {}, Exception("database is away"))
+
+    monkeypatch.setattr(abuse.db, "write", away)
+    with pytest.raises(OperationalError):
+        counts.sync(now=10)
+    monkeypatch.undo()
+    assert counts.entries["k2"].pending == 1  # kept for the next try
+    counts.sync(now=11)
+    assert _db_count(app, "k2") == 1 and counts.entries["k2"].pending == 0
+
+
+def test_deferred_rate_limits_sync_by_themselves(app, demo_wave):
+    import time
+
+    app.config.update(RATE_LIMIT_SYNC_SECONDS=0.05, RATE_LIMITS={"start_client": [100, 3600]})
+    client, token = app.test_client(), channel_token(app)
+    assert start(client, token).status_code == 200
+    counts = app.extensions["survey_rate_counts"]
+    (key,) = counts.entries
+    for _ in range(100):
+        if _db_count(app, key) == 1:
+            break
+        time.sleep(0.05)
+    assert _db_count(app, key) == 1
+    assert counts.entries[key].pending == 0 and counts.entries[key].known == 1
