@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.extensions import db
 from survey.models import RateCounter
+from survey.operations.process_local import if_made, of_this_process
 
 
 def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
@@ -155,14 +156,11 @@ class _LocalCounts:
 
 
 def _local(app, delay: float) -> _LocalCounts:
-    local = app.extensions.get("survey_rate_counts")
-    if local is None or local.pid != os.getpid():  # a forked worker starts afresh
-        local = app.extensions["survey_rate_counts"] = _LocalCounts(app, delay)
-    return local
+    return of_this_process(app, "survey_rate_counts", lambda: _LocalCounts(app, delay))
 
 
 def sync_counts() -> None:
     """Write this process's pending rate-limit counts now (tests, shutdown)."""
-    local = current_app.extensions.get("survey_rate_counts")
-    if local is not None and local.pid == os.getpid():
+    local = if_made("survey_rate_counts")
+    if local is not None:
         local.sync()

@@ -21,6 +21,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
+from survey.operations.process_local import if_made, of_this_process
 from survey.operations.quality import devices_seen, quality_flags, wave_median_duration
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
@@ -133,16 +134,13 @@ class _PendingCounts:
 
 
 def _pending_counts(app, delay: float) -> _PendingCounts:
-    pending = app.extensions.get("survey_pending_counts")
-    if pending is None or pending.pid != os.getpid():  # a forked worker starts afresh
-        pending = app.extensions["survey_pending_counts"] = _PendingCounts(app, delay)
-    return pending
+    return of_this_process(app, "survey_pending_counts", lambda: _PendingCounts(app, delay))
 
 
 def flush_counts() -> None:
     """Write this process's pending funnel counts now (tests, shutdown)."""
-    pending = current_app.extensions.get("survey_pending_counts")
-    if pending is not None and pending.pid == os.getpid():
+    pending = if_made("survey_pending_counts")
+    if pending is not None:
         pending.flush()
 
 
@@ -459,11 +457,8 @@ _writer_lock = threading.Lock()
 
 
 def _writer(app) -> _Writer:
-    with _writer_lock:
-        writer = app.extensions.get("survey_submit_writer")
-        if writer is None or writer.pid != os.getpid():  # a forked worker starts its own
-            writer = app.extensions["survey_submit_writer"] = _Writer(app)
-        return writer
+    with _writer_lock:  # one writer thread per process, even when requests race to start it
+        return of_this_process(app, "survey_submit_writer", lambda: _Writer(app))
 
 
 def withdraw_response(receipt_code: str) -> bool:

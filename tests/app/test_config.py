@@ -145,3 +145,24 @@ def test_urlencoded_form_limits(app):
     # Resident form fields, as the app receives them.
     ((_, form, _), _) = _form_both_ways(app, urlencode({"state": "2.x", "名": "咸安区"}).encode())
     assert form == {"state": ["2.x"], "名": ["咸安区"]}
+
+
+def test_process_local_objects_are_made_afresh_after_a_fork(app, monkeypatch):
+    import os
+
+    from survey.operations import process_local
+
+    class Kept:
+        def __init__(self):
+            self.pid = os.getpid()
+
+    first = process_local.of_this_process(app, "test_kept", Kept)
+    assert process_local.of_this_process(app, "test_kept", Kept) is first
+    with app.app_context():
+        assert process_local.if_made("test_kept") is first
+        assert process_local.if_made("test_never_made") is None
+        # In a forked worker (another pid) the parent's object is not used.
+        monkeypatch.setattr(process_local.os, "getpid", lambda: first.pid + 1)
+        assert process_local.if_made("test_kept") is None
+        child = process_local.of_this_process(app, "test_kept", lambda: Kept())
+    assert child is not first
