@@ -21,10 +21,7 @@ each request is counted in the database at once, exactly.
 
 from __future__ import annotations
 
-import atexit
-import os
 import random
-import threading
 import time
 from dataclasses import dataclass
 
@@ -35,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.extensions import db
 from survey.models import RateCounter
-from survey.operations.process_local import if_made, of_this_process
+from survey.operations.process_local import PeriodicFlush, if_made, of_this_process
 
 
 def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
@@ -85,7 +82,7 @@ class _Entry:
     ends: int = 0
 
 
-class _LocalCounts:
+class _LocalCounts(PeriodicFlush):
     """One process's rate-limit counts, and the thread that adds them to the database.
 
     An entry is kept until its window is over (a client's count must not start
@@ -93,13 +90,11 @@ class _LocalCounts:
     and window, e.g. 50 MB per process after an hour of 250 new residents a second.
     """
 
+    what = "rate-limit counts"
+
     def __init__(self, app, delay: float):
-        self.app, self.delay = app, delay
-        self.lock = threading.Lock()
+        super().__init__(app, delay)
         self.entries: dict[str, _Entry] = {}
-        self.pid = os.getpid()
-        self.thread: threading.Thread | None = None
-        self.failures = 0
 
     def hit(self, key: str, window: int, ends: int, limit: int) -> bool:
         with self.lock:
@@ -109,30 +104,10 @@ class _LocalCounts:
                 # dropped with it: they no longer count against anything.
                 entry = self.entries[key] = _Entry(window, ends=ends)
             entry.pending += 1
-            allowed = entry.known + entry.pending <= limit
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, daemon=True,
-                                               name="survey-rate-sync")  # fmt: skip
-                self.thread.start()
-                atexit.register(self.sync)
-        return allowed
+            self.start_once()
+            return entry.known + entry.pending <= limit
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.delay)
-            try:
-                self.sync()
-            except Exception as exc:  # noqa: BLE001 - database away: keep counting, try again
-                self.failures += 1
-                if self.failures == 1:
-                    self.app.logger.warning("rate-limit counts not written yet", exc_info=True)
-                else:
-                    self.app.logger.warning("rate-limit counts still not written (try %d): %s",
-                                            self.failures, type(exc).__name__)  # fmt: skip
-            else:
-                self.failures = 0
-
-    def sync(self, now: float | None = None) -> None:
+    def flush(self, now: float | None = None) -> None:
         """Add the pending counts to the database and read back the totals."""
         now = time.time() if now is None else now
         with self.lock:
@@ -163,4 +138,4 @@ def sync_counts() -> None:
     """Write this process's pending rate-limit counts now (tests, shutdown)."""
     local = if_made("survey_rate_counts")
     if local is not None:
-        local.sync()
+        local.flush()

@@ -1,4 +1,4 @@
-"""Objects that each app process keeps for itself (a counter, a writer thread).
+"""Objects that each app process keeps for itself (counts, a writer thread).
 
 They live in ``app.extensions`` and remember the pid that made them: a gunicorn
 worker forked from a process that had one (the master, with ``--preload``) makes
@@ -7,7 +7,10 @@ its own, for threads do not survive a fork.
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,3 +29,57 @@ def if_made(name: str) -> Any | None:
     """The current app's ``extensions[name]`` if this process made it, else None."""
     kept = current_app.extensions.get(name)
     return kept if kept is not None and kept.pid == os.getpid() else None
+
+
+class PeriodicFlush:
+    """What one process counts in memory, written by a thread of its own every
+    *delay* seconds (and at exit). Subclasses write in :meth:`flush`, keeping
+    what they could not write for the next try.
+
+    While the database is away the thread keeps trying: the first failure is
+    logged with its traceback, the following ones in a line each, and the
+    recovery once.
+    """
+
+    #: What is counted, for the log and the thread's name.
+    what = "counts"
+
+    def __init__(self, app, delay: float):
+        self.app, self.delay = app, delay
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.thread: threading.Thread | None = None
+        self.failures = 0
+
+    def start_once(self) -> None:
+        """Start the flushing thread on first use (call it holding ``self.lock``)."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, daemon=True,
+                                           name=f"survey-flush {self.what}")  # fmt: skip
+            self.thread.start()
+            atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.delay)
+            self.tick()
+
+    def tick(self) -> None:
+        """One try of the flushing thread."""
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - database away: keep the counts, try again
+            self.failures += 1
+            if self.failures == 1:
+                self.app.logger.warning("%s not written yet", self.what, exc_info=True)
+            else:
+                self.app.logger.warning("%s still not written (try %d): %s",
+                                        self.what, self.failures, type(exc).__name__)  # fmt: skip
+        else:
+            if self.failures:
+                self.app.logger.warning("%s written again after %d tries", self.what,
+                                        self.failures)  # fmt: skip
+            self.failures = 0
+
+    def flush(self) -> None:
+        raise NotImplementedError

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import queue
 import secrets
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,7 +19,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
-from survey.operations.process_local import if_made, of_this_process
+from survey.operations.process_local import PeriodicFlush, if_made, of_this_process
 from survey.operations.quality import devices_seen, quality_flags, wave_median_duration
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
@@ -70,53 +68,19 @@ def _write_counts(counts: dict[tuple[int, str], int]) -> None:
         session.connection().execute(_ADD_COUNTS, [rows[cid] for cid in sorted(rows)])
 
 
-class _PendingCounts:
+class _PendingCounts(PeriodicFlush):
     """One process's funnel increments not yet written, and the thread that writes them."""
 
+    what = "funnel counters"
+
     def __init__(self, app, delay: float):
-        self.app, self.delay = app, delay
-        self.lock = threading.Lock()
+        super().__init__(app, delay)
         self.counts: Counter = Counter()
-        self.pid = os.getpid()
-        self.thread: threading.Thread | None = None
-        self.failures = 0
 
     def add(self, channel_id: int, counter: str) -> None:
         with self.lock:
             self.counts[(channel_id, counter)] += 1
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, daemon=True,
-                                               name="survey-counter-flush")  # fmt: skip
-                self.thread.start()
-                atexit.register(self.flush)
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.delay)
-            self.tick()
-
-    def tick(self) -> None:
-        """One try of the flushing thread. While the database is away the counts
-        are kept; the first failure is logged with its traceback, the following
-        ones in a line each, and the recovery once."""
-        try:
-            self.flush()
-        except Exception as exc:  # noqa: BLE001 - database away: keep the counts, try again
-            self.failures += 1
-            if self.failures == 1:
-                self.app.logger.warning("funnel counters not written yet", exc_info=True)
-            else:
-                self.app.logger.warning(
-                    "funnel counters still not written (try %d): %s",
-                    self.failures,
-                    type(exc).__name__,
-                )
-        else:
-            if self.failures:
-                self.app.logger.warning(
-                    "funnel counters written again after %d tries", self.failures
-                )
-            self.failures = 0
+            self.start_once()
 
     def flush(self) -> None:
         """Write what has been counted (kept for the next try if writing fails)."""

@@ -149,23 +149,23 @@ def test_deferred_rate_limits_across_processes(app):
     window, ends = 7200, 10800
     assert [first.hit("k", window, ends, 3) for _ in range(2)] == [True, True]
     assert [second.hit("k", window, ends, 3) for _ in range(2)] == [True, True]
-    first.sync(now=window + 1)
-    second.sync(now=window + 1)
+    first.flush(now=window + 1)
+    second.flush(now=window + 1)
     assert _db_count(app, "k") == 4
     assert first.entries["k"].known == 2 and second.entries["k"].known == 4
     assert second.hit("k", window, ends, 3) is False
     # The first synced before the second wrote: it still believes 2, and lets one
     # more through (the slack of one sync interval); its next sync corrects it.
     assert first.hit("k", window, ends, 3) is True
-    first.sync(now=window + 2)
+    first.flush(now=window + 2)
     assert first.entries["k"].known == 5 and _db_count(app, "k") == 5
     assert first.hit("k", window, ends, 3) is False
-    first.sync(now=window + 3)
+    first.flush(now=window + 3)
     # A new window starts from nothing; the old one's entry is forgotten once over.
     assert first.hit("k", ends, ends + 3600, 3) is True
-    first.sync(now=ends + 5)
-    second.sync(now=ends + 5)  # writes its last refused request to the old window
-    second.sync(now=ends + 6)
+    first.flush(now=ends + 5)
+    second.flush(now=ends + 5)  # writes its last refused request to the old window
+    second.flush(now=ends + 6)
     assert "k" not in second.entries  # its window is over and nothing is pending
     assert first.entries["k"].window == ends
 
@@ -183,10 +183,10 @@ def test_deferred_rate_limit_counts_survive_a_failed_sync(app, monkeypatch):
 
     monkeypatch.setattr(abuse.db, "write", away)
     with pytest.raises(OperationalError):
-        counts.sync(now=10)
+        counts.flush(now=10)
     monkeypatch.undo()
     assert counts.entries["k2"].pending == 1  # kept for the next try
-    counts.sync(now=11)
+    counts.flush(now=11)
     assert _db_count(app, "k2") == 1 and counts.entries["k2"].pending == 0
 
 
