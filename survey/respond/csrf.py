@@ -24,20 +24,12 @@ import hashlib
 import hmac
 import secrets
 import time
-from functools import lru_cache
 
 from flask import current_app, g, request
 from flask_wtf.csrf import CSRFError
 
 from survey.respond.paradata import device_cookie
-
-#: Seconds a token may lie in the future (clocks of several app servers).
-CLOCK_SKEW = 60
-
-
-@lru_cache(maxsize=4)
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"survey-resident-csrf", hashlib.sha256).digest()
+from survey.respond.state import CLOCK_SKEW, purpose_key
 
 
 def device_id() -> str:
@@ -52,7 +44,7 @@ def device_id() -> str:
 
 
 def _mac(device: str, stamp: str) -> str:
-    key = _key(current_app.config["SECRET_KEY"])
+    key = purpose_key(current_app.config["SECRET_KEY"], b"survey-resident-csrf")
     return hmac.new(key, f"{device}|{stamp}".encode(), hashlib.sha256).hexdigest()[:40]
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
-from functools import lru_cache
 
 from flask import current_app, request
+
+from survey.respond.state import purpose_key
 
 
 def device_class(user_agent: str) -> str:
@@ -28,13 +29,9 @@ def device_class(user_agent: str) -> str:
     return f"{kind}-wechat" if "micromessenger" in ua else kind
 
 
-@lru_cache(maxsize=8)
-def _day_key(secret: str, today: date) -> bytes:
-    return hmac.new(secret.encode(), f"client-salt:{today}".encode(), "sha256").digest()
-
-
 def client_hash(today: date | None = None) -> str:
-    key = _day_key(current_app.config["SECRET_KEY"], today or date.today())
+    day = today or date.today()
+    key = purpose_key(current_app.config["SECRET_KEY"], f"client-salt:{day}".encode())
     address = request.remote_addr or ""
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 

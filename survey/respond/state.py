@@ -64,17 +64,21 @@ def _serializer() -> URLSafeTimedSerializer:
 
 #: Marks the current token format (itsdangerous tokens start with "eyJ" or ".").
 _VERSION = "2."
-#: Seconds a token's time may lie in the future (clocks of several app servers).
+#: Seconds a signed token's time may lie in the future (clocks of several app
+#: servers): form state and residents' CSRF tokens.
 CLOCK_SKEW = 60
 
 
-@lru_cache(maxsize=4)
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"survey-form-state-v2", hashlib.sha256).digest()
+@lru_cache(maxsize=8)
+def purpose_key(secret: str, purpose: bytes) -> bytes:
+    """A key derived from the app's secret for one kind of token only (form state,
+    residents' CSRF tokens): a token of one kind is never valid as another."""
+    return hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
 
 
 def _mac(signed: bytes) -> bytes:
-    digest = hmac.new(_key(current_app.config["SECRET_KEY"]), signed, hashlib.sha256).digest()
+    key = purpose_key(current_app.config["SECRET_KEY"], b"survey-form-state-v2")
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24])  # 32 characters, no padding
 
 
