@@ -32,7 +32,6 @@ class SurveyRequest(Request):
         if (
             "form" in self.__dict__
             or length is None
-            or not environ.get("CONTENT_TYPE", "").startswith(_URLENCODED)
             or self.mimetype != _URLENCODED
             or getattr(self, "_cached_data", None) is not None
             or "stream" in self.__dict__
