@@ -67,6 +67,27 @@ def _add(session, key: str, window: int, n: int) -> int:
     )
 
 
+def _add_many(session, todo: list[tuple[str, int, int]]) -> dict[str, int]:
+    """Add each (key, window, n) of *todo* (keys in order, each once) to its counter
+    and return the totals of all processes by key: two statements, whatever the
+    number of keys (one a key, as :func:`_add` does, held the write lock while
+    waiting for the interpreter between statements: 50 ms a second per process)."""
+    table = RateCounter.__table__
+    stmt = (sqlite_insert if db.is_sqlite else pg_insert)(table)
+    # Rows in key order: the order in which every process locks them.
+    session.connection().execute(
+        stmt.on_conflict_do_update(
+            index_elements=["key", "window"], set_={"count": table.c.count + stmt.excluded.count}
+        ),
+        [{"key": key, "window": window, "count": n} for key, window, n in todo],
+    )
+    windows = {key: window for key, window, _ in todo}
+    rows = session.connection().execute(
+        select(table.c.key, table.c.window, table.c.count).where(table.c.key.in_(list(windows)))
+    )
+    return {key: count for key, window, count in rows if windows[key] == window}
+
+
 def _purge(session, now: float) -> None:
     session.execute(delete(RateCounter).where(RateCounter.window < now - 2 * 86400))
 
@@ -116,10 +137,8 @@ class _LocalCounts(PeriodicFlush):
             todo = sorted((k, e.window, e.pending) for k, e in self.entries.items() if e.pending)
         if not todo:
             return
-        totals = {}
         with self.app.app_context(), db.write() as session:
-            for key, window, n in todo:  # in key order: the order every process locks them in
-                totals[key] = _add(session, key, window, n)
+            totals = _add_many(session, todo)
             if random.random() < 0.05:  # keep the table small
                 _purge(session, now)
         with self.lock:

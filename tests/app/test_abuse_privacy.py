@@ -170,6 +170,32 @@ def test_deferred_rate_limits_across_processes(app):
     assert first.entries["k"].window == ends
 
 
+def test_deferred_rate_limits_sync_many_keys_at_once(app):
+    """One sync writes every key's count and reads back each key's total of its
+    own window (another window of the same key in the table is not mixed in)."""
+    from survey.models import RateCounter
+    from survey.operations.abuse import _LocalCounts
+
+    with app.app_context(), db.write() as session:
+        session.add(RateCounter(key="b", window=0, count=50))  # an earlier window of "b"
+    counts = _LocalCounts(app, 60)
+    for key, hits in (("c", 1), ("a", 3), ("b", 2)):
+        for _ in range(hits):
+            assert counts.hit(key, 3600, 7200, 10)
+    other = _LocalCounts(app, 60)  # another process, already synced
+    other.hit("a", 3600, 7200, 10)
+    other.flush(now=3601)
+    counts.flush(now=3602)
+    assert {k: (e.pending, e.known) for k, e in counts.entries.items()} == {
+        "a": (0, 4),
+        "b": (0, 2),
+        "c": (0, 1),
+    }
+    with app.app_context():
+        rows = db.session.execute(select(RateCounter.key, RateCounter.window, RateCounter.count))
+        assert sorted(rows) == [("a", 3600, 4), ("b", 0, 50), ("b", 3600, 2), ("c", 3600, 1)]
+
+
 def test_deferred_rate_limit_counts_survive_a_failed_sync(app, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
