@@ -255,10 +255,13 @@ def store_batch(items: list[_Pending]) -> None:
     codes. If a batch of several fails otherwise, each submission is tried on
     its own, so that one bad submission fails alone.
     """
+    facts = None
     for attempt in range(3):
         try:
+            if facts is None:
+                facts = _wave_facts(db.session.connection(), items)
             with db.write() as session:
-                outcomes = _write_batch(session, items)
+                outcomes = _write_batch(session, items, facts)
         except IntegrityError as exc:
             _discard(db.session)
             if attempt < 2:
@@ -291,7 +294,27 @@ def _discard(session) -> None:
             pass
 
 
-def _write_batch(session, items: list[_Pending]) -> list[tuple]:
+def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
+    """For each wave of the batch: the median duration (with its count) and which
+    of the batch's devices have answered before, read before the write transaction.
+
+    Read here, they are not in the write lock's critical section (SQLite) or
+    under the counter rows' locks (PostgreSQL), where every statement also
+    waits for the interpreter lock. The price: two submissions from one device
+    stored by two processes within the same few milliseconds are not flagged as
+    a repeated device (on PostgreSQL they never could be: neither transaction
+    sees the other's row); within a batch they still are.
+    """
+    hashes: dict[int, list[str]] = {}
+    for item in items:
+        hashes.setdefault(item.sub.channel.wave_id, []).append(item.sub.device_hash)
+    return {
+        wave_id: (wave_median_duration(conn, wave_id), frozenset(devices_seen(conn, wave_id, hs)))
+        for wave_id, hs in hashes.items()
+    }
+
+
+def _write_batch(session, items: list[_Pending], facts: dict[int, tuple]) -> list[tuple]:
     outcomes: list[tuple | None] = [None] * len(items)
     conn = session.connection()  # the transaction's connection, looked up once
     sids = sorted({item.sub.submission_id for item in items})
@@ -311,7 +334,8 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
         reserved[i] = hook(session, items[i].sub) if hook else "ok"
     # ... then the channels' counters (trigger response_counters), by channel.
     order = sorted(fresh, key=lambda i: items[i].sub.channel.id)
-    waves: dict[int, tuple] = {}  # wave id: (median and count, devices already seen)
+    # Wave id: (median and count, devices already seen): a copy for each try.
+    waves = {wave_id: (median, set(seen)) for wave_id, (median, seen) in facts.items()}
     rows = []
     for i in order:
         item, sub = items[i], items[i].sub
@@ -320,13 +344,6 @@ def _write_batch(session, items: list[_Pending]) -> list[tuple]:
             outcomes[i] = _FULL
             continue
         wave_id = sub.channel.wave_id
-        if wave_id not in waves:  # once per wave and batch, exact at this moment
-            hashes = [items[j].sub.device_hash for j in order
-                      if items[j].sub.channel.wave_id == wave_id]  # fmt: skip
-            waves[wave_id] = (
-                wave_median_duration(conn, wave_id),
-                devices_seen(conn, wave_id, hashes),
-            )
         median, seen = waves[wave_id]
         flags = set(sub.flags) | set(
             quality_flags(sub, item.duration, median, sub.device_hash in seen)

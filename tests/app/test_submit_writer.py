@@ -151,7 +151,7 @@ def test_a_database_failure_reaches_every_waiting_request_as_503(app, demo_wave,
     token = channel_token(app)
     forms = [_last_page(app, token) for _ in range(3)]
 
-    def down(session, items):
+    def down(session, items, facts):
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(responses, "_write_batch", down)
