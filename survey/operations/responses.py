@@ -258,9 +258,11 @@ def store_batch(items: list[_Pending]) -> None:
     facts = None
     for attempt in range(3):
         try:
-            if facts is None:
+            if facts is None and db.is_sqlite:  # before BEGIN IMMEDIATE takes the lock
                 facts = _wave_facts(db.session.connection(), items)
             with db.write() as session:
+                if facts is None:  # PostgreSQL: in the transaction, before any row lock
+                    facts = _wave_facts(session.connection(), items)
                 outcomes = _write_batch(session, items, facts)
         except IntegrityError as exc:
             _discard(db.session)
@@ -296,14 +298,15 @@ def _discard(session) -> None:
 
 def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
     """For each wave of the batch: the median duration (with its count) and which
-    of the batch's devices have answered before, read before the write transaction.
+    of the batch's devices have answered before.
 
-    Read here, they are not in the write lock's critical section (SQLite) or
-    under the counter rows' locks (PostgreSQL), where every statement also
-    waits for the interpreter lock. The price: two submissions from one device
-    stored by two processes within the same few milliseconds are not flagged as
-    a repeated device (on PostgreSQL they never could be: neither transaction
-    sees the other's row); within a batch they still are.
+    Read before the write lock (SQLite) or before the first row lock
+    (PostgreSQL, in the same transaction: no second connection checkout), not
+    while holding it, where every statement also waits for the interpreter
+    lock. The price on SQLite: two submissions from one device stored by two
+    processes within the same few milliseconds are not flagged as a repeated
+    device (on PostgreSQL they never could be: neither transaction sees the
+    other's row); within a batch they still are.
     """
     hashes: dict[int, list[str]] = {}
     for item in items:
