@@ -6,7 +6,7 @@
     python bench/bench_load.py --kill 3              # SIGKILL the server 3 times during the run
     python bench/bench_load.py --postgres --restart-postgres 2   # restart PostgreSQL during the run
 
-Clients (several processes × threads, 64 in all) each repeat the resident's path:
+Clients (64, each in a process of its own) each repeat the resident's path:
 landing → consent (CSRF) → page 1 → page 2 → page 3 (submit), keeping cookies, over
 all channels and many quota cells; one more client polls the dashboard JSON every
 second as an organizer. A request that fails to connect, or gets 503, is retried
@@ -504,7 +504,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=256,
                         help="submissions before timing starts (stored and checked too)")  # fmt: skip
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="client processes (default: one per client, as phones share no "
+                             "interpreter; with threads, a response waits for its client "
+                             "process's GIL, and that wait was counted as the server's latency)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker")
     parser.add_argument("--gunicorn", default="", metavar="ARGS",
@@ -522,6 +525,7 @@ def main() -> int:
     parser.add_argument("--kill", type=int, default=0, help="SIGKILL the server this many times")
     parser.add_argument("--restart-postgres", type=int, default=0)
     args = parser.parse_args()
+    args.processes = args.processes or args.clients
     if args.compressed:
         os.environ["BENCH_ACCEPT_ENCODING"] = CHROME_ACCEPT_ENCODING
 
