@@ -49,7 +49,6 @@ class FormState:
 
 
 @lru_cache(maxsize=8)
-@lru_cache(maxsize=8)
 def signing_serializer(kind: type, secret: str, salt: str):
     """An itsdangerous serializer of *kind*, built once per secret and salt (building
     one on every request cost a JSON round trip each time)."""
