@@ -40,38 +40,25 @@ def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> 
     if limit <= 0:
         return True
     now = time.time() if now is None else now
+    key = key[:100]
     # The window's start time (seconds): comparable across window lengths.
     window = int(now // window_seconds) * window_seconds
     delay = current_app.config.get("RATE_LIMIT_SYNC_SECONDS", 0)
     if not delay or delay <= 0:
         with db.write() as session:
-            count = _add(session, key[:100], window, 1)
+            count = _add(session, [(key, window, 1)])[key]
             if random.random() < 0.01:  # keep the table small
                 _purge(session, now)
         return count <= limit
     counts = _local(current_app._get_current_object(), delay)
-    return counts.hit(key[:100], window, window + window_seconds, limit)
+    return counts.hit(key, window, window + window_seconds, limit)
 
 
-def _add(session, key: str, window: int, n: int) -> int:
-    """Add *n* to the counter of (*key*, *window*); the total of all processes."""
-    insert = sqlite_insert if db.is_sqlite else pg_insert
-    stmt = insert(RateCounter).values(key=key, window=window, count=n)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["key", "window"], set_={"count": RateCounter.count + n}
-        )
-    )
-    return session.scalar(
-        select(RateCounter.count).where(RateCounter.key == key, RateCounter.window == window)
-    )
-
-
-def _add_many(session, todo: list[tuple[str, int, int]]) -> dict[str, int]:
+def _add(session, todo: list[tuple[str, int, int]]) -> dict[str, int]:
     """Add each (key, window, n) of *todo* (keys in order, each once) to its counter
     and return the totals of all processes by key: two statements, whatever the
-    number of keys (one a key, as :func:`_add` does, held the write lock while
-    waiting for the interpreter between statements: 50 ms a second per process)."""
+    number of keys (two a key held the write lock while waiting for the
+    interpreter between statements: 50 ms a second per process)."""
     table = RateCounter.__table__
     stmt = (sqlite_insert if db.is_sqlite else pg_insert)(table)
     # Rows in key order: the order in which every process locks them.
@@ -138,7 +125,7 @@ class _LocalCounts(PeriodicFlush):
         if not todo:
             return
         with self.app.app_context(), db.write() as session:
-            totals = _add_many(session, todo)
+            totals = _add(session, todo)
             if random.random() < 0.05:  # keep the table small
                 _purge(session, now)
         with self.lock:
