@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.extensions import db
 from survey.models import RateCounter
-from survey.operations.process_local import PeriodicFlush, if_made, of_this_process
+from survey.operations.process_local import PeriodicFlush, flush_if_made, of_this_process
 
 
 def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
@@ -142,6 +142,4 @@ def _local(app, delay: float) -> _LocalCounts:
 
 def sync_counts() -> None:
     """Write this process's pending rate-limit counts now (tests, shutdown)."""
-    local = if_made("survey_rate_counts")
-    if local is not None:
-        local.flush()
+    flush_if_made("survey_rate_counts")

@@ -11,6 +11,7 @@ import atexit
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,14 @@ def if_made(name: str) -> Any | None:
     return kept if kept is not None and kept.pid == os.getpid() else None
 
 
-class PeriodicFlush:
+def flush_if_made(name: str) -> None:
+    """Write now what this process's :class:`PeriodicFlush` *name* holds, if it has one."""
+    kept = if_made(name)
+    if kept is not None:
+        kept.flush()
+
+
+class PeriodicFlush(ABC):
     """What one process counts in memory, written by a thread of its own every
     *delay* seconds (and at exit). Subclasses write in :meth:`flush`, keeping
     what they could not write for the next try.
@@ -81,5 +89,6 @@ class PeriodicFlush:
                                         self.failures)  # fmt: skip
             self.failures = 0
 
+    @abstractmethod
     def flush(self) -> None:
-        raise NotImplementedError
+        """Write what is counted; keep it for the next try if writing fails."""

@@ -19,7 +19,7 @@ from questionnaires import Questionnaire
 from questionnaires.engine import score
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, Response, utcnow
-from survey.operations.process_local import PeriodicFlush, if_made, of_this_process
+from survey.operations.process_local import PeriodicFlush, flush_if_made, of_this_process
 from survey.operations.quality import devices_seen, quality_flags, wave_median_duration
 
 COUNTERS = ("visits", "starts", "screen_outs", "quota_full", "completions", "receipts")
@@ -103,9 +103,7 @@ def _pending_counts(app, delay: float) -> _PendingCounts:
 
 def flush_counts() -> None:
     """Write this process's pending funnel counts now (tests, shutdown)."""
-    pending = if_made("survey_pending_counts")
-    if pending is not None:
-        pending.flush()
+    flush_if_made("survey_pending_counts")
 
 
 def new_receipt_code() -> str:
