@@ -22,7 +22,7 @@ except ImportError:  # Windows: the thread lock and SQLite's busy timeout only
 
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
@@ -156,11 +156,28 @@ class Database:
         session = self.session
         if session.in_transaction():
             session.commit()
+        with self._write_lock(), session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def write_on(self, conn: Connection) -> Iterator[Connection]:
+        """A write transaction on a Core connection kept by its owner (the submit
+        writer's): commit on success, roll back on error; the SQLite write lock
+        and ``BEGIN IMMEDIATE`` as in :meth:`write`."""
+        if conn.in_transaction():
+            conn.rollback()  # a read before the write (nothing to keep)
+        with self._write_lock(), conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """This database's write lock (SQLite), with ``BEGIN IMMEDIATE`` for the
+        transaction begun inside."""
         lock = current_app.extensions["survey_db"]["write_lock"]
         token = _immediate.set(True)
         try:
-            with lock or contextlib.nullcontext(), session.begin():
-                yield session
+            with lock or contextlib.nullcontext():
+                yield
         finally:
             _immediate.reset(token)
 

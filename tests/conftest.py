@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from survey import create_app
 from survey.migrate import upgrade
 from survey.models import Base
+from survey.operations.responses import stop_writer
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
 
@@ -85,6 +86,7 @@ def app(database_url, tmp_path):
         }
     )
     yield app
+    stop_writer(app)  # it keeps a connection (PostgreSQL)
     app.extensions["survey_db"]["engine"].dispose()
 
 

@@ -11,14 +11,13 @@ clear this process's cache at once; other processes see them within ``TTL``.
 
 from __future__ import annotations
 
-import time
-
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
 from survey.models import Channel, District, Wave
+from survey.operations.process_local import cached
 
 #: Seconds a process keeps a channel (closing a channel reaches every process within this).
 TTL = 5.0
@@ -28,24 +27,9 @@ _KEY = "survey_channel_cache"
 _DISTRICTS_KEY = "survey_district_cache"
 
 
-def _cached(space: str, key, ttl: float, load):
-    """``load()`` for *key*, kept in this process for *ttl* seconds (None is not kept)."""
-    cache = current_app.extensions.setdefault(space, {})
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit is not None and now - hit[0] <= ttl:
-        return hit[1]
-    value = load()
-    if value is not None:
-        if len(cache) > 10_000:  # keys come from URLs: never let a cache grow unbounded
-            cache.clear()
-        cache[key] = (now, value)
-    return value
-
-
 def channel_by_token(token: str) -> Channel | None:
     """The channel with its wave, city, district and questionnaire loaded, or None."""
-    return _cached(_KEY, token, TTL, lambda: db.session.scalar(
+    return cached(_KEY, token, TTL, lambda: db.session.scalar(
         select(Channel)
         .filter_by(token=token)
         .options(
@@ -59,7 +43,7 @@ def channel_by_token(token: str) -> Channel | None:
 def city_districts(city_id: int) -> tuple[str, ...]:
     """The city's district names in order: every page of every resident needs
     them, and they change only when the city is set up."""
-    return _cached(_DISTRICTS_KEY, city_id, DISTRICTS_TTL, lambda: tuple(db.session.scalars(
+    return cached(_DISTRICTS_KEY, city_id, DISTRICTS_TTL, lambda: tuple(db.session.scalars(
         select(District.name).where(District.city_id == city_id).order_by(District.sort_order)
     )))  # fmt: skip
 

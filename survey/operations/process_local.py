@@ -39,6 +39,21 @@ def flush_if_made(name: str) -> None:
         kept.flush()
 
 
+def cached(space: str, key, ttl: float, load):
+    """``load()`` for *key*, kept in this process for *ttl* seconds (None is not kept)."""
+    cache = current_app.extensions.setdefault(space, {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] <= ttl:
+        return hit[1]
+    value = load()
+    if value is not None:
+        if len(cache) > 10_000:  # keys come from URLs: never let a cache grow unbounded
+            cache.clear()
+        cache[key] = (now, value)
+    return value
+
+
 class PeriodicFlush(ABC):
     """What one process counts in memory, written by a thread of its own every
     *delay* seconds (and at exit). Subclasses write in :meth:`flush`, keeping

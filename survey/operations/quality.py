@@ -3,7 +3,8 @@
 Flags (a response may have several; flagged responses are reviewed, never dropped):
 - ``min_duration``: faster than ``MIN_DURATION_SECONDS`` (a bot or a click-through);
 - ``too_fast``: faster than ``QUALITY_TOO_FAST_SHARE`` (default 0.4) of the wave's
-  median duration, once 20 responses exist (median from the duration histogram);
+  median duration, once 20 responses exist (median from the duration histogram,
+  as each process last read it: at most ``MEDIAN_TTL`` seconds ago);
 - ``straight_lined``: the same answer to every scale item (4 or more answered);
 - ``repeated_device``: another response of the wave came from the same device cookie;
 - ``honeypot``: the hidden field was filled in (bots).
@@ -20,6 +21,11 @@ from survey.extensions import db
 from survey.models import Channel, DurationBucket, Response, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
+from survey.operations.process_local import cached
+
+#: Seconds a process keeps a wave's median duration (see wave_median_duration).
+MEDIAN_TTL = 30.0
+_MEDIAN_KEY = "survey_wave_median"
 
 # Duration histogram: 10-second buckets, the last (3,600 s) open-ended. The
 # database fills it as responses are stored (trigger response_counters, migration 0006).
@@ -70,9 +76,17 @@ _SEEN_DEVICES = (
 
 
 def wave_median_duration(conn, wave_id: int) -> tuple[float | None, int]:
-    """The wave's median duration and number of timed responses (*conn*: a Connection)."""
-    rows = conn.execute(_WAVE_BUCKETS, {"w": wave_id}).all()
-    return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
+    """The wave's median duration and number of timed responses (*conn*: a Connection).
+
+    Each process reads it at most every ``MEDIAN_TTL`` seconds: it moves slowly
+    (thousands of responses), and reading it was one of the few statements of
+    every batch of submissions."""
+
+    def read() -> tuple[float | None, int]:
+        rows = conn.execute(_WAVE_BUCKETS, {"w": wave_id}).all()
+        return median_from_buckets([(b, int(c)) for b, c in rows]), sum(int(c) for _, c in rows)
+
+    return cached(_MEDIAN_KEY, wave_id, MEDIAN_TTL, read)
 
 
 def devices_seen(conn, wave_id: int, device_hashes) -> set[str]:

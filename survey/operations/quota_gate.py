@@ -25,11 +25,12 @@ def cells_of(q, answers: dict) -> dict[str, str | None]:
     return {role: labels.get(qid) for role, qid in q.roles.items() if role in ROLES}
 
 
-def _cell(session, wave_id: int, cells: dict):
-    """(id, achieved, target) of the respondent's quota cell, or None."""
+def _cell(session_or_conn, wave_id: int, cells: dict):
+    """(id, achieved, target) of the respondent's quota cell, or None (*session_or_conn*:
+    a session or a connection)."""
     if not all(cells.get(k) for k in ("district", "sex", "age_group")):
         return None
-    return session.execute(
+    return session_or_conn.execute(
         select(QuotaCell.id, QuotaCell.achieved, QuotaCell.target).where(
             QuotaCell.wave_id == wave_id,
             QuotaCell.district == cells["district"],
@@ -63,8 +64,9 @@ _TAKE_PLACE = (
 )
 
 
-def reserve(session, submission) -> str:
-    """Reserve a quota place inside the submit transaction: ok / over / full.
+def reserve(conn, submission) -> str:
+    """Reserve a quota place inside the submit transaction (*conn*: its Core
+    connection): ok / over / full.
 
     The common case (a cell with room) is one statement; the cell is looked up
     only when no row was updated (no plan for the cell, or the cell is full)."""
@@ -72,22 +74,18 @@ def reserve(session, submission) -> str:
     cells = submission.cells
     if not all(cells.get(k) for k in ("district", "sex", "age_group")):
         return "ok"  # no plan for this wave or cell: every cell is open
-    taken = (
-        session.connection()
-        .execute(
-            _TAKE_PLACE,
-            {"w": wave.id, "d": cells["district"], "s": cells["sex"], "a": cells["age_group"]},
-        )
-        .rowcount
-    )
+    taken = conn.execute(
+        _TAKE_PLACE,
+        {"w": wave.id, "d": cells["district"], "s": cells["sex"], "a": cells["age_group"]},
+    ).rowcount
     if taken == 1:
         return "ok"
-    cell = _cell(session, wave.id, cells)
+    cell = _cell(conn, wave.id, cells)
     if cell is None:
         return "ok"  # no plan for this wave or cell: every cell is open
     if wave.quota_policy == "close":
         return "full"
-    session.execute(
+    conn.execute(
         update(_CELLS).where(_CELLS.c.id == cell.id).values(over_quota=_CELLS.c.over_quota + 1)
     )
     return "over"

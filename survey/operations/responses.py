@@ -13,7 +13,8 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from questionnaires import Questionnaire
 from questionnaires.engine import score
@@ -210,9 +211,9 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     A repeated submission id (double tap, retry after a dropped connection)
     returns the receipt code of the response stored the first time, with
     ``created=False`` (the store itself finds it: this request reads nothing before).
-    *quota_hook(session, sub)* may reserve a quota place inside the same
-    transaction; it returns ``"ok"``, ``"over"`` (soft policy: accept, flag) or
-    ``"full"`` (close policy: store nothing).
+    *quota_hook(conn, sub)* may reserve a quota place inside the same
+    transaction (*conn*: its Core connection); it returns ``"ok"``, ``"over"``
+    (soft policy: accept, flag) or ``"full"`` (close policy: store nothing).
 
     With ``SUBMIT_WRITER`` on, the submission is handed to this process's
     writer thread, which stores every submission waiting at that moment in one
@@ -233,7 +234,11 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
             item, current_app.config["SUBMIT_WAIT_SECONDS"]
         )
     else:
-        store_batch([item])
+        link = Link()
+        try:
+            store_batch([item], link)
+        finally:
+            link.close()
         if item.error is not None:
             raise item.error
     if item.outcome is _DUPLICATE:  # stored meanwhile by a simultaneous retry
@@ -244,31 +249,84 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     return SubmitResult(values["receipt_code"], created=True)
 
 
-def store_batch(items: list[_Pending]) -> None:
-    """Store prepared submissions in one write transaction; sets each one's outcome.
+class Link:
+    """The Core connection that stores batches (no ORM session per batch).
+
+    With *keep* (the writer thread, on PostgreSQL) it is kept from one batch to
+    the next: no pool checkout, with its ping, per batch. It is dropped after a
+    failure (the next batch checks out a new one, pinged) and given back to the
+    pool when the writer is idle. A SQLite connection is given back after each
+    batch (see :meth:`done`): its checkout costs no round trip, and an open
+    connection would keep the file's locks through a restore."""
+
+    def __init__(self, keep: bool = False):
+        self.keep = keep
+        self.conn: Connection | None = None
+
+    def done(self) -> None:
+        """After a batch: give the connection back unless it is kept."""
+        if not self.keep:
+            self.close()
+
+    def get(self) -> Connection:
+        if self.conn is None:
+            self.conn = db.engine.connect()
+        return self.conn
+
+    def close(self) -> None:
+        """Give a healthy connection back to the pool."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - it died meanwhile: the pool discards it
+                pass
+
+    def drop(self) -> None:
+        """Throw the connection away (it failed, or it may be in any state)."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def store_batch(items: list[_Pending], link: Link) -> None:
+    """Store prepared submissions in one write transaction on *link*'s
+    connection; sets each one's outcome.
 
     A unique-key clash (a simultaneous retry stored by another process, or a
     receipt code drawn twice) rolls the whole transaction back and it is tried
     again: the retry sees the stored submission as a duplicate and draws new
-    codes. If a batch of several fails otherwise, each submission is tried on
-    its own, so that one bad submission fails alone.
+    codes. So is a connection found dead (a kept connection after a database
+    restart): the retry checks out a new one, and finds the batch stored if
+    the commit had gone through after all. If a batch of several fails
+    otherwise, each submission is tried on its own, so that one bad submission
+    fails alone.
     """
     facts = None
     for attempt in range(3):
         try:
+            conn = link.get()
             if facts is None and db.is_sqlite:  # before BEGIN IMMEDIATE takes the lock
-                facts = _wave_facts(db.session.connection(), items)
-            with db.write() as session:
+                facts = _wave_facts(conn, items)
+            with db.write_on(conn):
                 if facts is None:  # PostgreSQL: in the transaction, before any row lock
-                    facts = _wave_facts(session.connection(), items)
-                outcomes = _write_batch(session, items, facts)
-        except IntegrityError as exc:
-            _discard(db.session)
+                    facts = _wave_facts(conn, items)
+                outcomes = _write_batch(conn, items, facts)
+        except IntegrityError as exc:  # rolled back; the connection is sound
             if attempt < 2:
                 continue
             error: BaseException = exc
+        except DBAPIError as exc:
+            link.drop()
+            if exc.connection_invalidated and attempt < 2:
+                continue
+            error = exc
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-            _discard(db.session)
+            link.drop()
             error = exc
         else:
             for item, outcome in zip(items, outcomes, strict=True):
@@ -279,19 +337,8 @@ def store_batch(items: list[_Pending]) -> None:
                 item.error = error
             return
         for item in items:
-            store_batch([item])
+            store_batch([item], link)
         return
-
-
-def _discard(session) -> None:
-    """Roll back after a failed write; drop the connection when that fails too."""
-    try:
-        session.rollback()
-    except Exception:  # noqa: BLE001 - the connection died
-        try:
-            session.invalidate()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
@@ -299,12 +346,13 @@ def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
     of the batch's devices have answered before.
 
     Read before the write lock (SQLite) or before the first row lock
-    (PostgreSQL, in the same transaction: no second connection checkout), not
-    while holding it, where every statement also waits for the interpreter
-    lock. The price on SQLite: two submissions from one device stored by two
-    processes within the same few milliseconds are not flagged as a repeated
-    device (on PostgreSQL they never could be: neither transaction sees the
-    other's row); within a batch they still are.
+    (PostgreSQL, in the same transaction), not while holding it, where every
+    statement also waits for the interpreter lock. The price on SQLite: two
+    submissions from one device stored by two processes within the same few
+    milliseconds are not flagged as a repeated device (on PostgreSQL they
+    never could be: neither transaction sees the other's row); within a batch
+    they still are. The median comes from this process's copy, at most
+    ``quality.MEDIAN_TTL`` seconds old.
     """
     hashes: dict[int, list[str]] = {}
     for item in items:
@@ -315,9 +363,8 @@ def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
     }
 
 
-def _write_batch(session, items: list[_Pending], facts: dict[int, tuple]) -> list[tuple]:
+def _write_batch(conn, items: list[_Pending], facts: dict[int, tuple]) -> list[tuple]:
     outcomes: list[tuple | None] = [None] * len(items)
-    conn = session.connection()  # the transaction's connection, looked up once
     sids = sorted({item.sub.submission_id for item in items})
     seen = set(conn.execute(_ANY_STORED, {"sids": sids}).scalars())
     fresh = []
@@ -332,7 +379,7 @@ def _write_batch(session, items: list[_Pending], facts: dict[int, tuple]) -> lis
     reserved = {}
     for i in sorted(fresh, key=lambda i: _cell_key(items[i].sub)):
         hook = items[i].quota_hook
-        reserved[i] = hook(session, items[i].sub) if hook else "ok"
+        reserved[i] = hook(conn, items[i].sub) if hook else "ok"
     # ... then the channels' counters (trigger response_counters), by channel.
     order = sorted(fresh, key=lambda i: items[i].sub.channel.id)
     # Wave id: (median and count, devices already seen): a copy for each try.
@@ -399,11 +446,13 @@ class _Writer:
     """
 
     MAX_BATCH = 64
+    #: Seconds without a submission after which the writer gives its connection back.
+    IDLE_SECONDS = 10.0
 
     def __init__(self, app):
         self.app = app
         self.pid = os.getpid()
-        self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, daemon=True, name="survey-submit-writer")
         self.thread.start()
 
@@ -415,9 +464,25 @@ class _Writer:
         if item.error is not None:
             raise item.error
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Store what is waiting, give the connection back and end the thread."""
+        self.queue.put(None)
+        self.thread.join(timeout)
+
     def _run(self) -> None:
+        link = None
         while True:
-            batch = [self.queue.get()]
+            try:
+                first = self.queue.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:  # idle: the connection goes back to the pool meanwhile
+                if link is not None:
+                    link.close()
+                first = self.queue.get()
+            if first is None:  # stop(): nothing waits behind it
+                if link is not None:
+                    link.close()
+                return
+            batch = [first]
             while len(batch) < self.MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -425,7 +490,9 @@ class _Writer:
                     break
             try:
                 with self.app.app_context():
-                    store_batch(batch)
+                    link = link or Link(keep=not db.is_sqlite)
+                    store_batch(batch, link)
+                    link.done()
             except BaseException as exc:  # noqa: BLE001 - never leave a request waiting
                 for item in batch:
                     if item.outcome is None and item.error is None:
@@ -441,6 +508,16 @@ _writer_lock = threading.Lock()
 def _writer(app) -> _Writer:
     with _writer_lock:  # one writer thread per process, even when requests race to start it
         return of_this_process(app, "survey_submit_writer", lambda: _Writer(app))
+
+
+def stop_writer(app) -> None:
+    """End this process's writer thread, if it has one, after what is waiting
+    (before the app's engine is disposed: the writer keeps a connection)."""
+    with _writer_lock:
+        writer = app.extensions.get("survey_submit_writer")
+        if writer is not None and writer.pid == os.getpid():
+            del app.extensions["survey_submit_writer"]
+            writer.stop()
 
 
 def withdraw_response(receipt_code: str) -> bool:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from survey.extensions import db
 from survey.models import QuotaCell, Response, Wave
 from survey.operations import responses
-from tests.resident import STANDARD_PAGES, channel_token, start, submit_page
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
 
 CELL = {"district": "咸安区", "sex": "男", "age_group": "30-39岁"}
 
@@ -37,11 +38,11 @@ class HeldWriter:
         self.sizes: list[int] = []
         real = responses.store_batch
 
-        def held(items):
+        def held(items, link):
             self.sizes.append(len(items))
             self.entered.set()
             self.release.wait(30)
-            real(items)
+            real(items, link)
 
         monkeypatch.setattr(responses, "store_batch", held)
 
@@ -151,7 +152,7 @@ def test_a_database_failure_reaches_every_waiting_request_as_503(app, demo_wave,
     token = channel_token(app)
     forms = [_last_page(app, token) for _ in range(3)]
 
-    def down(session, items, facts):
+    def down(conn, items, facts):
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(responses, "_write_batch", down)
@@ -209,3 +210,63 @@ def test_done_signal_is_handed_from_the_writer_to_the_waiting_request():
     assert waiting == [True]
     done.set()  # set twice: no error
     assert done.wait(0) is True and done.wait(0) is True  # stays set
+
+
+def test_the_writer_keeps_its_connection_and_gets_over_losing_it(app, demo_wave, is_postgres):
+    """PostgreSQL: the writer stores every batch on one kept connection (no pool
+    checkout and ping per batch). When the server drops it (a restart, an idle
+    timeout), the next batch is stored on a new one, not failed."""
+    if not is_postgres:
+        pytest.skip("SQLite gives its connection back after each batch")
+    from sqlalchemy import text
+
+    token = channel_token(app)
+    assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        writer = app.extensions["survey_submit_writer"]
+        assert writer.thread.is_alive()
+        # Every other connection to this database goes, the writer's kept one too.
+        killed = db.session.scalars(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )).all()  # fmt: skip
+    assert killed and all(killed)
+    assert complete(app.test_client(), token).status_code == 303  # not a 503
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 2
+
+
+def test_too_fast_is_judged_against_the_median_each_process_read_lately(
+    app, demo_wave, monkeypatch
+):
+    """The wave's median duration is read at most every MEDIAN_TTL seconds per process."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from survey.models import Channel, utcnow
+    from survey.operations import quality
+
+    token = channel_token(app)
+    app.config["MIN_DURATION_SECONDS"] = 0
+    assert complete(app.test_client(), token).status_code == 303  # the median is read: 1 response
+    with app.app_context():
+        first = db.session.scalar(select(Response))
+        channel = db.session.scalar(select(Channel).filter_by(token=token))
+        now = utcnow()
+        with db.write() as session:
+            session.execute(insert(Response.__table__), [dict(
+                submission_id=f"slow-{k}", receipt_code=f"SLOW-{k:04d}", wave_id=demo_wave,
+                channel_id=channel.id, questionnaire_id=first.questionnaire_id, answers={},
+                indicators={}, district="咸安区", started_at=now - timedelta(seconds=300),
+                submitted_at=now, duration_seconds=300.0) for k in range(20)])  # fmt: skip
+
+    def flags_of_next() -> list[str]:
+        assert complete(app.test_client(), token).status_code == 303
+        with app.app_context():
+            return db.session.scalars(select(Response.flags).order_by(Response.id.desc())).first()
+
+    assert "too_fast" not in flags_of_next()  # within MEDIAN_TTL: the median of 1 response
+    monkeypatch.setattr(quality, "MEDIAN_TTL", 0.0)
+    assert "too_fast" in flags_of_next()  # read again: 300 s, and this one took < 1 s
+    assert "too_fast" not in first.flags
