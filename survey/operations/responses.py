@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
@@ -154,7 +154,21 @@ _RESPONSES = Response.__table__
 _ANY_STORED = select(_RESPONSES.c.submission_id).where(
     _RESPONSES.c.submission_id.in_(bindparam("sids", expanding=True))
 )
-_INSERT = insert(_RESPONSES)
+# PostgreSQL's first read of a batch: its stored submission ids and its devices
+# seen in their waves (a superset when a batch spans waves: sorted out in Python).
+_STORED_OR_SEEN = select(
+    _RESPONSES.c.submission_id, _RESPONSES.c.wave_id, _RESPONSES.c.device_hash
+).where(
+    or_(
+        _RESPONSES.c.submission_id.in_(bindparam("sids", expanding=True)),
+        and_(
+            _RESPONSES.c.wave_id.in_(bindparam("waves", expanding=True)),
+            _RESPONSES.c.device_hash.in_(bindparam("hs", expanding=True)),
+        ),
+    )
+)
+# inline(): no RETURNING of the new id (nothing reads it; a batch of one had it).
+_INSERT = insert(_RESPONSES).inline()
 _QUOTA_FULL = (
     update(ChannelStats.__table__)
     .where(ChannelStats.__table__.c.channel_id == bindparam("c"))
@@ -306,15 +320,15 @@ def store_batch(items: list[_Pending], link: Link) -> None:
     otherwise, each submission is tried on its own, so that one bad submission
     fails alone.
     """
-    facts = None
+    sqlite, facts = db.is_sqlite, None
     for attempt in range(3):
         try:
             conn = link.get()
-            if facts is None and db.is_sqlite:  # before BEGIN IMMEDIATE takes the lock
+            if sqlite and facts is None:  # once, before BEGIN IMMEDIATE takes the lock
                 facts = _wave_facts(conn, items)
             with db.write_on(conn):
-                if facts is None:  # PostgreSQL: in the transaction, before any row lock
-                    facts = _wave_facts(conn, items)
+                if not sqlite:  # each try, in the transaction, before any row lock
+                    facts = _wave_facts(conn, items, stored_too=True)
                 outcomes = _write_batch(conn, items, facts)
         except IntegrityError as exc:  # rolled back; the connection is sound
             if attempt < 2:
@@ -341,32 +355,62 @@ def store_batch(items: list[_Pending], link: Link) -> None:
         return
 
 
-def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
+@dataclass
+class _Facts:
+    """What a batch reads before it writes."""
+
+    #: Wave id: (median duration and count, the batch's devices already seen).
+    waves: dict[int, tuple]
+    #: The batch's submission ids stored already (None: not read yet).
+    stored: set[str] | None = None
+
+
+def _wave_facts(conn, items: list[_Pending], stored_too: bool = False) -> _Facts:
     """For each wave of the batch: the median duration (with its count) and which
-    of the batch's devices have answered before.
+    of the batch's devices have answered before; with *stored_too*, in the same
+    statement, which of its submission ids are stored already.
 
     Read before the write lock (SQLite) or before the first row lock
-    (PostgreSQL, in the same transaction), not while holding it, where every
-    statement also waits for the interpreter lock. The price on SQLite: two
-    submissions from one device stored by two processes within the same few
-    milliseconds are not flagged as a repeated device (on PostgreSQL they
+    (PostgreSQL, in the same transaction, where the stored ids are read with
+    the devices: one statement less per batch), not while holding it, where
+    every statement also waits for the interpreter lock. The price on SQLite:
+    two submissions from one device stored by two processes within the same
+    few milliseconds are not flagged as a repeated device (on PostgreSQL they
     never could be: neither transaction sees the other's row); within a batch
     they still are. The median comes from this process's copy, at most
     ``quality.MEDIAN_TTL`` seconds old.
     """
-    hashes: dict[int, list[str]] = {}
+    hashes: dict[int, set[str]] = {}
     for item in items:
-        hashes.setdefault(item.sub.channel.wave_id, []).append(item.sub.device_hash)
-    return {
-        wave_id: (wave_median_duration(conn, wave_id), frozenset(devices_seen(conn, wave_id, hs)))
-        for wave_id, hs in hashes.items()
-    }
+        hashes.setdefault(item.sub.channel.wave_id, set()).add(item.sub.device_hash)
+    medians = {wave_id: wave_median_duration(conn, wave_id) for wave_id in hashes}
+    if not stored_too:
+        return _Facts({wave_id: (medians[wave_id], frozenset(devices_seen(conn, wave_id, hs)))
+                       for wave_id, hs in hashes.items()})  # fmt: skip
+    sids = {item.sub.submission_id for item in items}
+    wanted = {(wave_id, h) for wave_id, hs in hashes.items() for h in hs if h}
+    rows = conn.execute(_STORED_OR_SEEN, {
+        "sids": sorted(sids),
+        "waves": sorted(hashes),
+        "hs": sorted({h for _, h in wanted}),
+    }).all()  # fmt: skip
+    seen = {(wave_id, h) for _, wave_id, h in rows if (wave_id, h) in wanted}
+    return _Facts(
+        {
+            wave_id: (medians[wave_id], frozenset(h for h in hs if (wave_id, h) in seen))
+            for wave_id, hs in hashes.items()
+        },  # fmt: skip
+        stored={sid for sid, _, _ in rows if sid in sids},
+    )
 
 
-def _write_batch(conn, items: list[_Pending], facts: dict[int, tuple]) -> list[tuple]:
+def _write_batch(conn, items: list[_Pending], facts: _Facts) -> list[tuple]:
     outcomes: list[tuple | None] = [None] * len(items)
-    sids = sorted({item.sub.submission_id for item in items})
-    seen = set(conn.execute(_ANY_STORED, {"sids": sids}).scalars())
+    if facts.stored is not None:
+        seen = set(facts.stored)
+    else:  # SQLite: read here, holding the write lock
+        sids = sorted({item.sub.submission_id for item in items})
+        seen = set(conn.execute(_ANY_STORED, {"sids": sids}).scalars())
     fresh = []
     for i, item in enumerate(items):
         if item.sub.submission_id in seen:
@@ -383,7 +427,7 @@ def _write_batch(conn, items: list[_Pending], facts: dict[int, tuple]) -> list[t
     # ... then the channels' counters (trigger response_counters), by channel.
     order = sorted(fresh, key=lambda i: items[i].sub.channel.id)
     # Wave id: (median and count, devices already seen): a copy for each try.
-    waves = {wave_id: (median, set(seen)) for wave_id, (median, seen) in facts.items()}
+    waves = {wave_id: (median, set(seen)) for wave_id, (median, seen) in facts.waves.items()}
     rows = []
     for i in order:
         item, sub = items[i], items[i].sub

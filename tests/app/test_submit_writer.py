@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from survey.extensions import db
 from survey.models import QuotaCell, Response, Wave
 from survey.operations import responses
+from tests.conftest import form_tokens
 from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
 
 CELL = {"district": "咸安区", "sex": "男", "age_group": "30-39岁"}
@@ -270,3 +271,49 @@ def test_too_fast_is_judged_against_the_median_each_process_read_lately(
     monkeypatch.setattr(quality, "MEDIAN_TTL", 0.0)
     assert "too_fast" in flags_of_next()  # read again: 300 s, and this one took < 1 s
     assert "too_fast" not in first.flags
+
+
+def test_a_retry_stored_by_another_process_meanwhile_is_found_not_stored_twice(
+    app, demo_wave, monkeypatch
+):
+    """Another process stores the same submission id after this batch read what was
+    stored (a double tap that reached two processes): the unique key stops the
+    insert, and the batch tried again finds it stored and answers with its receipt."""
+    from sqlalchemy import create_engine, insert
+
+    from survey.models import Channel, utcnow
+
+    token = channel_token(app)
+    client, html = _last_page(app, token)
+    state = form_tokens(html)["state"]
+    real, calls = responses._wave_facts, []
+    other = create_engine(app.config["DATABASE_URL"])
+
+    def meanwhile(conn, items, *args, **kwargs):
+        facts = real(conn, items, *args, **kwargs)
+        calls.append(len(items))
+        if len(calls) == 1:  # the other process commits between this read and the insert
+            with app.app_context():
+                channel = db.session.scalar(select(Channel).filter_by(token=token))
+                values = dict(
+                    submission_id=items[0].sub.submission_id, receipt_code="OTHR-2345",
+                    wave_id=demo_wave, channel_id=channel.id,
+                    questionnaire_id=channel.wave.questionnaire_id, answers={}, indicators={},
+                    district="咸安区", started_at=utcnow(), submitted_at=utcnow(),
+                    duration_seconds=60.0,
+                )  # fmt: skip
+                db.session.rollback()
+            with other.begin() as conn2:
+                conn2.execute(insert(Response.__table__).values(**values))
+        return facts
+
+    monkeypatch.setattr(responses, "_wave_facts", meanwhile)
+    try:
+        final = submit_page(client, token, html, STANDARD_PAGES[-1])
+    finally:
+        other.dispose()
+    assert final.status_code == 303 and state
+    thanks = client.get(final.headers["Location"]).get_data(as_text=True)
+    assert "OTHR-2345" in thanks
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 1
