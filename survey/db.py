@@ -145,6 +145,15 @@ class Database:
             except Exception:  # noqa: BLE001
                 pass
 
+    @staticmethod
+    def end_read() -> None:
+        """End the current context's read transaction, if any (a session is not
+        made for it): a SQLite read snapshot kept open would hide what another
+        transaction writes meanwhile."""
+        session = g.get("db_session")
+        if session is not None and session.in_transaction():
+            session.commit()
+
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commit on success, roll back on error.

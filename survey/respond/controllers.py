@@ -16,7 +16,6 @@ from flask import (
     session,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from questionnaires.engine import parse_answers, screen_out_reason
 from survey.models import Channel
@@ -29,6 +28,7 @@ from survey.operations.responses import (
     submit_response,
     withdraw_response,
 )
+from survey.respond import receipts
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context, shown_questions
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
@@ -37,7 +37,6 @@ from survey.respond.state import (
     StateError,
     dump_state,
     load_state,
-    signing_serializer,
 )
 
 
@@ -54,10 +53,6 @@ def _closed(channel: Channel):
 
 def _districts(channel: Channel) -> list[str]:
     return list(city_districts(channel.wave.city_id))
-
-
-def _receipt_serializer() -> URLSafeSerializer:
-    return signing_serializer(URLSafeSerializer, current_app.config["SECRET_KEY"], "survey-receipt")
 
 
 def remember_large_text() -> None:
@@ -193,7 +188,7 @@ def page(token: str):
     )
     if result.quota_full:
         return render_template("respond/quota_full.html", channel=channel)
-    receipt = _receipt_serializer().dumps(result.receipt_code)
+    receipt = receipts.sign(result.receipt_code)
     return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
 
 
@@ -212,9 +207,8 @@ def _raw_values(q, page_id: str) -> dict:
 
 def thanks(token: str, receipt: str):
     channel = _channel(token)
-    try:
-        code = _receipt_serializer().loads(receipt)
-    except BadSignature:
+    code = receipts.code_of(receipt)
+    if code is None:
         abort(404)
     count_event(channel.id, "receipts")
     q = questionnaire_of(channel.wave.questionnaire)

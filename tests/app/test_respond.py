@@ -271,3 +271,40 @@ def test_form_state_token_format_by_hand_and_earlier_itsdangerous_tokens(app, de
         other = URLSafeTimedSerializer("another-secret", salt="survey-form-state").dumps({"c": 7})
         with pytest.raises(StateError):
             load_state(other, 7)
+
+
+def test_receipt_codes_use_the_whole_alphabet_in_every_place():
+    import re
+
+    from survey.operations.responses import RECEIPT_ALPHABET, new_receipt_code
+
+    codes = [new_receipt_code() for _ in range(3000)]
+    assert all(
+        re.fullmatch(f"[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}", c) for c in codes
+    )
+    assert len(set(codes)) == len(codes)
+    for place in (0, 1, 2, 3, 5, 6, 7, 8):  # every character turns up in every place
+        assert {c[place] for c in codes} == set(RECEIPT_ALPHABET), place
+
+
+def test_thanks_page_shows_only_codes_the_site_signed(client, app, demo_wave):
+    """The receipt code travels in the URL, signed: a changed code or signature is
+    a 404, and links signed by itsdangerous (before the current format) still load."""
+    from itsdangerous import URLSafeSerializer
+
+    token = channel_token(app)
+    location = complete(client, token).headers["Location"]
+    signed = location.rsplit("/", 1)[-1]
+    code, _, mac = signed.partition(".")
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", code) and len(mac) == 32
+    assert code in client.get(location).get_data(as_text=True)
+    base = location[: -len(signed)]
+    other = "ZZZZ-ZZZZ" if code != "ZZZZ-ZZZZ" else "YYYY-YYYY"
+    for forged in (f"{other}.{mac}", f"{code}.{mac[:-1]}A" if mac[-1] != "A" else f"{code}.{mac[:-1]}B",
+                   code, f"{code}.", "<script>alert(1)</script>", f"{code.lower()}.{mac}"):  # fmt: skip
+        assert client.get(base + forged).status_code == 404, forged
+    old = URLSafeSerializer(app.config["SECRET_KEY"], salt="survey-receipt").dumps(code)
+    page = client.get(base + old)
+    assert page.status_code == 200 and code in page.get_data(as_text=True)
+    wrong_key = URLSafeSerializer("another secret", salt="survey-receipt").dumps(code)
+    assert client.get(base + wrong_key).status_code == 404

@@ -1,0 +1,49 @@
+"""The receipt code in the thank-you page's URL, signed so that nobody can make
+the site show a code it never gave.
+
+Token: ``<code>.<base64url HMAC-SHA256, 24 bytes>`` with a key derived from the
+secret for this purpose only. itsdangerous' tokens (``<base64 JSON>.<signature>``),
+of links given before this format, still load. Signing with itsdangerous was
+about 1.5% of a resident's submission (a JSON round trip and a key derivation
+each time).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from survey.respond.state import purpose_key, signing_serializer
+
+_CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+def _mac(code: str) -> str:
+    key = purpose_key(current_app.config["SECRET_KEY"], b"survey-receipt-v2")
+    digest = hmac.new(key, code.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()  # 32 characters, no padding
+
+
+def sign(code: str) -> str:
+    """The URL token of a receipt code."""
+    return f"{code}.{_mac(code)}"
+
+
+def code_of(token: str) -> str | None:
+    """The receipt code a token was made for, or None when it is forged or damaged."""
+    code, _, mac = token.partition(".")
+    if _CODE.fullmatch(code):
+        return code if hmac.compare_digest(mac.encode(), _mac(code).encode()) else None
+    serializer = signing_serializer(  # a link given before this format
+        URLSafeSerializer, current_app.config["SECRET_KEY"], "survey-receipt"
+    )
+    try:
+        code = serializer.loads(token)
+    except BadSignature:
+        return None
+    return code if isinstance(code, str) else None
