@@ -37,6 +37,7 @@ from bench.bench_load import (  # noqa: E402
     answers,
     decompress,
     drop_database,
+    postgres_cpu_seconds,
     prepare,
     rate_limits,
     throwaway_database,
@@ -177,6 +178,7 @@ def main() -> int:
         bare_before = bare_cpu()
         per_step = dict.fromkeys(STEPS, 0.0)
         stored = compressed = 0
+        database_cpu = 0.0  # PostgreSQL's CPU over the timed submissions (all its processes)
         for n in range(args.warmup + args.submissions):
             i = rng.randrange(len(tokens))
             browser = TimedBrowser(app, encoding)
@@ -186,10 +188,14 @@ def main() -> int:
                 break
             stored += 1
             compressed += encoded
+            if n == args.warmup - 1 and args.postgres:
+                database_cpu = -postgres_cpu_seconds()
             if n >= args.warmup:
                 for step, seconds in zip(STEPS, browser.timings, strict=True):
                     per_step[step] += seconds
         per_submission = sum(per_step.values()) / args.submissions
+        if args.postgres:
+            database_cpu = (database_cpu + postgres_cpu_seconds()) / args.submissions
         bare_after = bare_cpu()
         per_bare = (bare_before + bare_after) / 2
         if args.compressed and compressed < 4 * stored:  # the redirect has no body to compress
@@ -218,6 +224,10 @@ def main() -> int:
               f"({per_submission * 1e3:.2f} ms per submission of 5 requests)")  # fmt: skip
         for step in STEPS:
             print(f"    {step}: {per_step[step] / args.submissions * 1e6:.0f} µs")
+        if args.postgres:
+            print(f"    PostgreSQL (its processes, the whole machine's): "
+                  f"{database_cpu * 1e6 / 5:.0f} µs per request "
+                  f"({database_cpu * 1e3:.2f} ms per submission)")  # fmt: skip
         print(f"  bare endpoint /healthz: {per_bare * 1e6:.0f} µs CPU per request "
               f"(before {bare_before * 1e6:.0f}, after {bare_after * 1e6:.0f})")  # fmt: skip
         print(f"  bare / resident CPU per request: {per_bare / per_request:.2f} "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, text, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
@@ -159,18 +159,6 @@ _RESPONSES = Response.__table__
 _ANY_STORED = select(_RESPONSES.c.submission_id).where(
     _RESPONSES.c.submission_id.in_(bindparam("sids", expanding=True))
 )
-# PostgreSQL's first read of a batch, one statement: which of its submission ids
-# are stored, and which of its (wave, device) pairs answered before. One EXISTS
-# per pair (an index probe that stops at the first row): a device with many
-# answers (a kiosk tablet, the load test's clients) costs no more than a new one.
-# Arrays, not expanding IN lists: the same text for every batch size (prepared once).
-_STORED_OR_SEEN = text(
-    "SELECT r.submission_id, NULL, NULL FROM response r WHERE r.submission_id = ANY(:sids)"
-    " UNION ALL"
-    " SELECT NULL, d.w, d.h"
-    " FROM unnest(CAST(:waves AS integer[]), CAST(:hs AS varchar[])) AS d(w, h)"
-    " WHERE EXISTS (SELECT 1 FROM response r WHERE r.wave_id = d.w AND r.device_hash = d.h)"
-)
 # inline(): no RETURNING of the new id (nothing reads it; a batch of one had it).
 _INSERT = insert(_RESPONSES).inline()
 _QUOTA_FULL = (
@@ -287,6 +275,8 @@ class Link:
     def get(self) -> Connection:
         if self.conn is None:
             self.conn = db.engine.connect()
+            if self.keep:
+                _server_side_prepare(self.conn, False)
         return self.conn
 
     def close(self) -> None:
@@ -294,6 +284,8 @@ class Link:
         conn, self.conn = self.conn, None
         if conn is not None:
             try:
+                if self.keep:
+                    _server_side_prepare(conn, True)
                 conn.close()
             except Exception:  # noqa: BLE001 - it died meanwhile: the pool discards it
                 pass
@@ -309,6 +301,20 @@ class Link:
                 pass
 
 
+def _server_side_prepare(conn: Connection, on: bool) -> None:
+    """Server-side prepared statements on or off for the writer's kept connection.
+
+    psycopg prepares a statement on the server after its 5th execution on a
+    connection (and forgets them at each rollback). On the kept connection the
+    batch's statements stay prepared, on PostgreSQL's generic plans, and that
+    cost PostgreSQL more CPU, not less: bench_request_cpu --postgres, runs side
+    by side, 1.13-1.28 ms per submission with them, 0.99-1.14 ms without; the
+    app's CPU the same. (Why the generic plans cost more was not found out.)"""
+    driver = conn.connection.driver_connection
+    if hasattr(driver, "prepare_threshold"):  # psycopg 3 (not sqlite3)
+        driver.prepare_threshold = 5 if on else None
+
+
 def store_batch(items: list[_Pending], link: Link) -> None:
     """Store prepared submissions in one write transaction on *link*'s
     connection; sets each one's outcome.
@@ -322,15 +328,15 @@ def store_batch(items: list[_Pending], link: Link) -> None:
     otherwise, each submission is tried on its own, so that one bad submission
     fails alone.
     """
-    sqlite, facts = db.is_sqlite, None
+    facts = None
     for attempt in range(3):
         try:
             conn = link.get()
-            if sqlite and facts is None:  # once, before BEGIN IMMEDIATE takes the lock
+            if facts is None and db.is_sqlite:  # before BEGIN IMMEDIATE takes the lock
                 facts = _wave_facts(conn, items)
             with db.write_on(conn):
-                if not sqlite:  # each try, in the transaction, before any row lock
-                    facts = _wave_facts(conn, items, stored_too=True)
+                if facts is None:  # PostgreSQL: in the transaction, before any row lock
+                    facts = _wave_facts(conn, items)
                 outcomes = _write_batch(conn, items, facts)
         except IntegrityError as exc:  # rolled back; the connection is sound
             if attempt < 2:
@@ -357,61 +363,32 @@ def store_batch(items: list[_Pending], link: Link) -> None:
         return
 
 
-@dataclass
-class _Facts:
-    """What a batch reads before it writes."""
-
-    #: Wave id: (median duration and count, the batch's devices already seen).
-    waves: dict[int, tuple]
-    #: The batch's submission ids stored already (None: not read yet).
-    stored: set[str] | None = None
-
-
-def _wave_facts(conn, items: list[_Pending], stored_too: bool = False) -> _Facts:
+def _wave_facts(conn, items: list[_Pending]) -> dict[int, tuple]:
     """For each wave of the batch: the median duration (with its count) and which
-    of the batch's devices have answered before; with *stored_too*, in the same
-    statement, which of its submission ids are stored already.
+    of the batch's devices have answered before.
 
     Read before the write lock (SQLite) or before the first row lock
-    (PostgreSQL, in the same transaction, where the stored ids are read with
-    the devices: one statement less per batch), not while holding it, where
-    every statement also waits for the interpreter lock. The price on SQLite:
-    two submissions from one device stored by two processes within the same
-    few milliseconds are not flagged as a repeated device (on PostgreSQL they
+    (PostgreSQL, in the same transaction), not while holding it, where every
+    statement also waits for the interpreter lock. The price on SQLite: two
+    submissions from one device stored by two processes within the same few
+    milliseconds are not flagged as a repeated device (on PostgreSQL they
     never could be: neither transaction sees the other's row); within a batch
     they still are. The median comes from this process's copy, at most
     ``quality.MEDIAN_TTL`` seconds old.
     """
-    hashes: dict[int, set[str]] = {}
+    hashes: dict[int, list[str]] = {}
     for item in items:
-        hashes.setdefault(item.sub.channel.wave_id, set()).add(item.sub.device_hash)
-    medians = {wave_id: wave_median_duration(conn, wave_id) for wave_id in hashes}
-    if not stored_too:
-        return _Facts({wave_id: (medians[wave_id], frozenset(devices_seen(conn, wave_id, hs)))
-                       for wave_id, hs in hashes.items()})  # fmt: skip
-    pairs = sorted((wave_id, h) for wave_id, hs in hashes.items() for h in hs if h)
-    rows = conn.execute(_STORED_OR_SEEN, {
-        "sids": sorted({item.sub.submission_id for item in items}),
-        "waves": [wave_id for wave_id, _ in pairs],
-        "hs": [h for _, h in pairs],
-    }).all()  # fmt: skip
-    seen = {(wave_id, h) for sid, wave_id, h in rows if sid is None}
-    return _Facts(
-        {
-            wave_id: (medians[wave_id], frozenset(h for h in hs if (wave_id, h) in seen))
-            for wave_id, hs in hashes.items()
-        },  # fmt: skip
-        stored={sid for sid, _, _ in rows if sid is not None},
-    )
+        hashes.setdefault(item.sub.channel.wave_id, []).append(item.sub.device_hash)
+    return {
+        wave_id: (wave_median_duration(conn, wave_id), frozenset(devices_seen(conn, wave_id, hs)))
+        for wave_id, hs in hashes.items()
+    }
 
 
-def _write_batch(conn, items: list[_Pending], facts: _Facts) -> list[tuple]:
+def _write_batch(conn, items: list[_Pending], facts: dict[int, tuple]) -> list[tuple]:
     outcomes: list[tuple | None] = [None] * len(items)
-    if facts.stored is not None:
-        seen = set(facts.stored)
-    else:  # SQLite: read here, holding the write lock
-        sids = sorted({item.sub.submission_id for item in items})
-        seen = set(conn.execute(_ANY_STORED, {"sids": sids}).scalars())
+    sids = sorted({item.sub.submission_id for item in items})
+    seen = set(conn.execute(_ANY_STORED, {"sids": sids}).scalars())
     fresh = []
     for i, item in enumerate(items):
         if item.sub.submission_id in seen:
@@ -428,7 +405,7 @@ def _write_batch(conn, items: list[_Pending], facts: _Facts) -> list[tuple]:
     # ... then the channels' counters (trigger response_counters), by channel.
     order = sorted(fresh, key=lambda i: items[i].sub.channel.id)
     # Wave id: (median and count, devices already seen): a copy for each try.
-    waves = {wave_id: (median, set(seen)) for wave_id, (median, seen) in facts.waves.items()}
+    waves = {wave_id: (median, set(seen)) for wave_id, (median, seen) in facts.items()}
     rows = []
     for i in order:
         item, sub = items[i], items[i].sub

@@ -152,3 +152,22 @@ def test_at_risk_projection(app, demo_wave):
         wave.ends_on = today + timedelta(days=2000)
         assert not next(d for d in dashboard_data(wave, today)["districts"]
                         if d["district"] == "咸安区")["at_risk"]  # fmt: skip
+
+
+def test_devices_seen_answers_for_each_device_of_a_batch(app, demo_wave):
+    from survey.operations.quality import devices_seen
+
+    token = channel_token(app)
+    phones = [app.test_client() for _ in range(3)]
+    for phone in phones[:2]:
+        complete(phone, token)
+        complete(phone, token)  # a device with more than one answer
+    with app.app_context():
+        known = list(db.session.scalars(select(Response.device_hash).distinct()))
+        assert len(known) == 2
+        conn = db.session.connection()
+        asked = [known[1], "f" * 32, "", known[0], known[0]]
+        assert devices_seen(conn, demo_wave, asked) == set(known)
+        assert devices_seen(conn, demo_wave, ["0" * 32]) == set()
+        assert devices_seen(conn, demo_wave + 1000, known) == set()  # another wave
+        assert devices_seen(conn, demo_wave, ["", ""]) == set()
