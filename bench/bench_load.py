@@ -278,7 +278,8 @@ def run_clients(kind, port, tokens, districts, total, clients, procs, server=Non
     merged = merge(results)
     merged["elapsed"] = time.perf_counter() - started
     merged["server_cpu"] = server.cpu_seconds() - server_cpu if server else 0.0
-    if server and server.postgres:
+    if server and server.postgres and not server.restarts_postgres:
+        # (a restarted PostgreSQL's processes are new: their CPU cannot be compared)
         merged["database_cpu"] = postgres_cpu_seconds() - database_cpu
     return merged
 
@@ -339,6 +340,8 @@ class Server:
         self.env, self.port, self.workers, self.proc = env, port, workers, None
         self.postgres = postgres
         self.threads, self.extra = threads, list(extra)
+        #: Set when the run restarts PostgreSQL (its CPU figure is then left out).
+        self.restarts_postgres = False
 
     def start(self):
         self.proc = subprocess.Popen(
@@ -538,6 +541,7 @@ def main() -> int:
            "SURVEY_MIN_DURATION_SECONDS": "0"}  # fmt: skip
     port = free_port()
     server = Server(env, port, args.workers, args.threads, args.gunicorn.split(), args.postgres)
+    server.restarts_postgres = bool(args.restart_postgres)
     server.start()
     stop_faults = threading.Event()
 

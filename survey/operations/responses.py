@@ -266,6 +266,7 @@ class Link:
     def __init__(self, keep: bool = False):
         self.keep = keep
         self.conn: Connection | None = None
+        self._threshold = None  # the driver's own, given back with the connection
 
     def done(self) -> None:
         """After a batch: give the connection back unless it is kept."""
@@ -276,7 +277,7 @@ class Link:
         if self.conn is None:
             self.conn = db.engine.connect()
             if self.keep:
-                _server_side_prepare(self.conn, False)
+                self._threshold = _prepare_threshold(self.conn, None)
         return self.conn
 
     def close(self) -> None:
@@ -285,7 +286,7 @@ class Link:
         if conn is not None:
             try:
                 if self.keep:
-                    _server_side_prepare(conn, True)
+                    _prepare_threshold(conn, self._threshold)
                 conn.close()
             except Exception:  # noqa: BLE001 - it died meanwhile: the pool discards it
                 pass
@@ -301,8 +302,9 @@ class Link:
                 pass
 
 
-def _server_side_prepare(conn: Connection, on: bool) -> None:
-    """Server-side prepared statements on or off for the writer's kept connection.
+def _prepare_threshold(conn: Connection, value: int | None) -> int | None:
+    """Set psycopg's ``prepare_threshold`` (None: no server-side prepared
+    statements) on *conn*; returns the one it had (None on SQLite).
 
     psycopg prepares a statement on the server after its 5th execution on a
     connection (and forgets them at each rollback). On the kept connection the
@@ -311,8 +313,10 @@ def _server_side_prepare(conn: Connection, on: bool) -> None:
     by side, 1.13-1.28 ms per submission with them, 0.99-1.14 ms without; the
     app's CPU the same. (Why the generic plans cost more was not found out.)"""
     driver = conn.connection.driver_connection
-    if hasattr(driver, "prepare_threshold"):  # psycopg 3 (not sqlite3)
-        driver.prepare_threshold = 5 if on else None
+    if not hasattr(driver, "prepare_threshold"):  # sqlite3
+        return None
+    old, driver.prepare_threshold = driver.prepare_threshold, value
+    return old
 
 
 def store_batch(items: list[_Pending], link: Link) -> None:
