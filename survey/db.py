@@ -162,9 +162,8 @@ class Database:
         that the write transaction starts fresh (and, on SQLite, takes the write
         lock up front).
         """
+        self.end_read()
         session = self.session
-        if session.in_transaction():
-            session.commit()
         with self._write_lock(), session.begin():
             yield session
 
