@@ -1,4 +1,5 @@
-"""WSGI entry point for production servers, e.g. ``gunicorn -w 4 wsgi:app``."""
+"""WSGI entry point for production servers: ``gunicorn`` in this directory (settings in
+gunicorn.conf.py)."""
 
 import gc
 

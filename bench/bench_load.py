@@ -336,7 +336,7 @@ def postgres_cpu_seconds() -> float:
 
 
 class Server:
-    def __init__(self, env, port, workers, threads=16, extra=(), postgres=False):
+    def __init__(self, env, port, workers, threads, extra=(), postgres=False):
         self.env, self.port, self.workers, self.proc = env, port, workers, None
         self.postgres = postgres
         self.threads, self.extra = threads, list(extra)
@@ -344,11 +344,12 @@ class Server:
         self.restarts_postgres = False
 
     def start(self):
+        # The project's gunicorn.conf.py (read from cwd) sets the worker class, the
+        # processes and threads of a deployment; --workers/--threads override them.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "gthread",
+            [sys.executable, "-m", "gunicorn", "-w", str(self.workers),
              "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", *self.extra,
-             "--error-logfile", str(Path(tempfile.gettempdir()) / "bench_load_gunicorn.log"),
-             "wsgi:app"],
+             "--error-logfile", str(Path(tempfile.gettempdir()) / "bench_load_gunicorn.log")],
             cwd=ROOT, env=self.env, start_new_session=True,
         )  # fmt: skip
         for _ in range(100):
@@ -373,6 +374,13 @@ class Server:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=30)
+
+
+def gunicorn_settings() -> dict:
+    """The settings of the project's gunicorn.conf.py, as a deployment gets them."""
+    import runpy
+
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 
 def rate_limits(counted: bool) -> str:
@@ -512,8 +520,13 @@ def main() -> int:
                         help="client processes (default: one per client, as phones share no "
                              "interpreter; with threads, a response waits for its client "
                              "process's GIL, and that wait was counted as the server's latency)")  # fmt: skip
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker")
+    deployed = gunicorn_settings()
+    parser.add_argument("--workers", type=int, default=deployed["workers"],
+                        help="gunicorn worker processes (default: gunicorn.conf.py's, "
+                             "%(default)s on this machine)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=deployed["threads"],
+                        help="threads per gunicorn worker (default: gunicorn.conf.py's, "
+                             "%(default)s)")  # fmt: skip
     parser.add_argument("--gunicorn", default="", metavar="ARGS",
                         help='more gunicorn options, e.g. "--keep-alive 0" or "-k sync"')  # fmt: skip
     parser.add_argument("--think-ms", type=float, default=0,

@@ -504,28 +504,39 @@ class _Writer:
                 if link is not None:
                     link.close()
                 first = self.queue.get()
-            if first is None:  # stop(): nothing waits behind it
+            stopping = first is None  # stop(): nothing waits behind it
+            batch = [] if stopping else [first]
+            while not stopping and len(batch) < self.MAX_BATCH:
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:  # stop() behind waiting submissions: store them first
+                    stopping = True
+                else:
+                    batch.append(item)
+            if batch:
+                link = self._store(batch, link)
+            if stopping:
                 if link is not None:
                     link.close()
                 return
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                with self.app.app_context():
-                    link = link or Link(keep=not db.is_sqlite)
-                    store_batch(batch, link)
-                    link.done()
-            except BaseException as exc:  # noqa: BLE001 - never leave a request waiting
-                for item in batch:
-                    if item.outcome is None and item.error is None:
-                        item.error = exc
-            finally:
-                for item in batch:
-                    item.done.set()
+
+    def _store(self, batch: list[_Pending], link: Link | None) -> Link | None:
+        """Store *batch* and answer each of its requests; the link to keep."""
+        try:
+            with self.app.app_context():
+                link = link or Link(keep=not db.is_sqlite)
+                store_batch(batch, link)
+                link.done()
+        except BaseException as exc:  # noqa: BLE001 - never leave a request waiting
+            for item in batch:
+                if item.outcome is None and item.error is None:
+                    item.error = exc
+        finally:
+            for item in batch:
+                item.done.set()
+        return link
 
 
 _writer_lock = threading.Lock()
