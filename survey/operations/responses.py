@@ -217,9 +217,10 @@ def submit_response(sub: Submission, quota_hook=None) -> SubmitResult:
     A repeated submission id (double tap, retry after a dropped connection)
     returns the receipt code of the response stored the first time, with
     ``created=False`` (the store itself finds it: this request reads nothing before).
-    *quota_hook(conn, sub)* may reserve a quota place inside the same
-    transaction (*conn*: its Core connection); it returns ``"ok"``, ``"over"``
-    (soft policy: accept, flag) or ``"full"`` (close policy: store nothing).
+    *quota_hook(conn, submissions)* may reserve quota places inside the same
+    transaction (*conn*: its Core connection) for the batch's submissions, given
+    by cell; it returns for each ``"ok"``, ``"over"`` (soft policy: accept, flag)
+    or ``"full"`` (close policy: store nothing).
 
     With ``SUBMIT_WRITER`` on, the submission is handed to this process's
     writer thread, which stores every submission waiting at that moment in one
@@ -401,11 +402,16 @@ def _write_batch(conn, items: list[_Pending], facts: dict[int, tuple]) -> list[t
             seen.add(item.sub.submission_id)
             fresh.append(i)
     # Every batch takes row locks in one order (PostgreSQL runs the batches of
-    # several processes at once): quota cells first, by cell ...
-    reserved = {}
+    # several processes at once): quota cells first (PostgreSQL: all of the
+    # batch's cells at once, by id: quota_gate.reserve_places) ...
+    reserved = dict.fromkeys(fresh, "ok")
+    by_hook: dict[Callable, list[int]] = {}
     for i in sorted(fresh, key=lambda i: _cell_key(items[i].sub)):
-        hook = items[i].quota_hook
-        reserved[i] = hook(conn, items[i].sub) if hook else "ok"
+        if items[i].quota_hook is not None:
+            by_hook.setdefault(items[i].quota_hook, []).append(i)
+    for hook, indexes in by_hook.items():  # one hook (the resident's path) in practice
+        outcomes_of_hook = hook(conn, [items[i].sub for i in indexes])
+        reserved.update(zip(indexes, outcomes_of_hook, strict=True))
     # ... then the channels' counters (trigger response_counters), by channel.
     order = sorted(fresh, key=lambda i: items[i].sub.channel.id)
     # Wave id: (median and count, devices already seen): a copy for each try.

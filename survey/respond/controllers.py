@@ -184,7 +184,7 @@ def page(token: str):
             flags=flags,
             device_hash=device_hash(),
         ),
-        quota_hook=quota_gate.reserve,
+        quota_hook=quota_gate.reserve_places,
     )
     if result.quota_full:
         return render_template("respond/quota_full.html", channel=channel)
