@@ -10,11 +10,13 @@ on the command line or in ``GUNICORN_CMD_ARGS`` override them, e.g.
   submission waiting at that moment in one transaction (group commit); with one
   request per process there would be nothing to group, and a phone sending its form
   slowly over a weak network would hold a whole process.
-- One worker process per CPU core (at least 2). On 2 cores, 4 processes × 16 threads
-  cost 2.2–3.0 ms of CPU per request of the resident path and did 460–630 req/s;
-  2 × 16 cost 2.0–2.4 ms and did 560–675 req/s, in the same session. Each process has
-  its own writer, flush threads and caches, and the writers of more processes wait
-  longer for each other's row locks on the hot counter rows.
+- One worker process per CPU core (at least 2). On PostgreSQL on 2 cores (one
+  session, runs alternated), 4 processes × 16 threads cost 2.2–3.2 ms of server CPU
+  per request of the resident path and did 432–629 req/s; 2 × 16 cost 2.0–2.5 ms and
+  did 516–652 req/s. Each process has its own writer, flush threads and caches, and
+  the writers of more processes wait longer for each other's row locks on the hot
+  counter rows. On SQLite one pair of runs went the other way (581 req/s with 4
+  processes against 544 with 2), within this machine's noise.
 """
 
 import os
