@@ -34,10 +34,15 @@ def cells_of(q, answers: dict) -> dict[str, str | None]:
     return {role: labels.get(qid) for role, qid in q.roles.items() if role in ROLES}
 
 
+def _complete(cells: dict) -> bool:
+    """Whether the respondent's quota cell is known (district, sex and age group)."""
+    return all(cells.get(k) for k in ("district", "sex", "age_group"))
+
+
 def _cell(session_or_conn, wave_id: int, cells: dict):
     """(id, achieved, target) of the respondent's quota cell, or None (*session_or_conn*:
     a session or a connection)."""
-    if not all(cells.get(k) for k in ("district", "sex", "age_group")):
+    if not _complete(cells):
         return None
     return session_or_conn.execute(
         select(QuotaCell.id, QuotaCell.achieved, QuotaCell.target).where(
@@ -81,7 +86,7 @@ def reserve(conn, submission) -> str:
     only when no row was updated (no plan for the cell, or the cell is full)."""
     wave = submission.channel.wave
     cells = submission.cells
-    if not all(cells.get(k) for k in ("district", "sex", "age_group")):
+    if not _complete(cells):
         return "ok"  # no plan for this wave or cell: every cell is open
     taken = conn.execute(
         _TAKE_PLACE,
@@ -125,7 +130,7 @@ RETURNING q.wave_id, q.district, q.sex, q.age_group
 
 def _key(submission) -> tuple | None:
     cells = submission.cells
-    if not all(cells.get(k) for k in ("district", "sex", "age_group")):
+    if not _complete(cells):
         return None
     return (submission.channel.wave.id, cells["district"], cells["sex"], cells["age_group"])
 
@@ -140,15 +145,16 @@ def reserve_places(conn, submissions: list) -> list[str]:
     full or with room for only some) go through :func:`reserve`, one by one."""
     outcomes: list[str | None] = [None] * len(submissions)
     if conn.dialect.name == "postgresql":
-        wanted = Counter(key for key in map(_key, submissions) if key is not None)
+        keys = [_key(submission) for submission in submissions]
+        wanted = Counter(key for key in keys if key is not None)
         if wanted:
             w, d, s, a = (list(column) for column in zip(*wanted, strict=True))
             taken = set(
                 map(tuple, conn.execute(_TAKE_PLACES, {"w": w, "d": d, "s": s, "a": a,
                                                        "k": list(wanted.values())}))
             )  # fmt: skip
-            for i, submission in enumerate(submissions):
-                if _key(submission) in taken:
+            for i, key in enumerate(keys):
+                if key in taken:
                     outcomes[i] = "ok"
     return [
         outcome if outcome is not None else reserve(conn, submission)
