@@ -258,11 +258,12 @@ class Link:
     """The Core connection that stores batches (no ORM session per batch).
 
     With *keep* (the writer thread, on PostgreSQL) it is kept from one batch to
-    the next: no pool checkout, with its ping, per batch. It is dropped after a
-    failure (the next batch checks out a new one, pinged) and given back to the
-    pool when the writer is idle. A SQLite connection is given back after each
-    batch (see :meth:`done`): its checkout costs no round trip, and an open
-    connection would keep the file's locks through a restore."""
+    the next: no pool checkout, with its ping, per batch, and the batch's
+    statements are prepared on the server once (see :func:`_prepare_threshold`).
+    It is dropped after a failure (the next batch checks out a new one, pinged)
+    and given back to the pool when the writer is idle. A SQLite connection is
+    given back after each batch (see :meth:`done`): its checkout costs no round
+    trip, and an open connection would keep the file's locks through a restore."""
 
     def __init__(self, keep: bool = False):
         self.keep = keep
@@ -278,7 +279,7 @@ class Link:
         if self.conn is None:
             self.conn = db.engine.connect()
             if self.keep:
-                self._threshold = _prepare_threshold(self.conn, None)
+                self._threshold = _prepare_threshold(self.conn, 0)
         return self.conn
 
     def close(self) -> None:
@@ -304,20 +305,37 @@ class Link:
 
 
 def _prepare_threshold(conn: Connection, value: int | None) -> int | None:
-    """Set psycopg's ``prepare_threshold`` (None: no server-side prepared
-    statements) on *conn*; returns the one it had (None on SQLite).
+    """Set psycopg's ``prepare_threshold`` on *conn* (0: prepare each statement on
+    the server at its first execution; None: never); returns the one it had
+    (None on SQLite).
 
-    psycopg prepares a statement on the server after its 5th execution on a
-    connection (and forgets them at each rollback). On the kept connection the
-    batch's statements stay prepared, on PostgreSQL's generic plans, and that
-    cost PostgreSQL more CPU, not less: bench_request_cpu --postgres, runs side
-    by side, 1.13-1.28 ms per submission with them, 0.99-1.14 ms without; the
-    app's CPU the same. (Why the generic plans cost more was not found out.)"""
+    The kept connection prepares every statement at once: PostgreSQL then plans
+    each of the batch's statements once per connection, not once per batch
+    (pg_stat_statements over a bench_load run had planning at 2.8 s of 11.2 s
+    of PostgreSQL's statement time, the quota statement alone 0.37 ms a call).
+    Measured, runs alternated: bench_load --postgres --submissions 8000,
+    PostgreSQL 0.15-0.17 against 0.23-0.26 ms CPU per request, throughput
+    +3-6%; bench_request_cpu --postgres 1.43 against 1.81 ms per submission.
+    Only this connection gains: psycopg forgets its prepared statements at each
+    rollback, and a pooled connection is rolled back whenever it goes back to
+    the pool, while the writer's batches end in COMMIT. (Stop 13 had measured
+    the opposite with psycopg's default threshold, a statement prepared at its
+    6th execution, in one process; that did not hold up under load.)
+    A schema change made while the app runs can make PostgreSQL refuse a
+    prepared statement ("cached plan must not change result type"): the batch
+    is then tried again on a new connection (:func:`_stale_plan`)."""
     driver = conn.connection.driver_connection
     if not hasattr(driver, "prepare_threshold"):  # sqlite3
         return None
     old, driver.prepare_threshold = driver.prepare_threshold, value
     return old
+
+
+def _stale_plan(exc: DBAPIError) -> bool:
+    """PostgreSQL refused a statement prepared before a schema change (SQLSTATE
+    0A000, "cached plan must not change result type"): a new connection
+    prepares it afresh."""
+    return getattr(exc.orig, "sqlstate", None) == "0A000"
 
 
 def store_batch(items: list[_Pending], link: Link) -> None:
@@ -329,7 +347,8 @@ def store_batch(items: list[_Pending], link: Link) -> None:
     again: the retry sees the stored submission as a duplicate and draws new
     codes. So is a connection found dead (a kept connection after a database
     restart): the retry checks out a new one, and finds the batch stored if
-    the commit had gone through after all. If a batch of several fails
+    the commit had gone through after all; and a statement prepared on the
+    kept connection before a schema change. If a batch of several fails
     otherwise, each submission is tried on its own, so that one bad submission
     fails alone.
     """
@@ -349,7 +368,7 @@ def store_batch(items: list[_Pending], link: Link) -> None:
             error: BaseException = exc
         except DBAPIError as exc:
             link.drop()
-            if exc.connection_invalidated and attempt < 2:
+            if (exc.connection_invalidated or _stale_plan(exc)) and attempt < 2:
                 continue
             error = exc
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests

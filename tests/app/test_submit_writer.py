@@ -237,6 +237,53 @@ def test_the_writer_keeps_its_connection_and_gets_over_losing_it(app, demo_wave,
         assert db.session.scalar(select(func.count(Response.id))) == 2
 
 
+def test_the_writer_prepares_its_statements_once_on_its_kept_connection(
+    app, demo_wave, is_postgres, monkeypatch
+):
+    """PostgreSQL: the kept connection's statements are prepared on the server,
+    so that each is planned once per connection, not once per batch."""
+    if not is_postgres:
+        pytest.skip("SQLite has no server-side prepared statements")
+    links = []
+    real = responses.store_batch
+
+    def spy(items, link):
+        links.append(link)
+        real(items, link)
+
+    monkeypatch.setattr(responses, "store_batch", spy)
+    token = channel_token(app)
+    for _ in range(2):
+        assert complete(app.test_client(), token).status_code == 303
+    assert len(links) == 2 and links[0] is links[1]
+    conn = links[0].conn  # idle now: the writer waits for the next submission
+    prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    conn.commit()  # (a rollback would make psycopg forget them)
+    assert any(s.lstrip().startswith("INSERT INTO response") for s in prepared), prepared
+    assert any("submission_id IN" in s for s in prepared), prepared
+
+
+def test_a_schema_change_while_the_app_runs_does_not_fail_a_submission(app, demo_wave, is_postgres):
+    """A migration that changes a column's type while the writer holds statements
+    prepared before it: PostgreSQL refuses them ("cached plan must not change
+    result type"); the batch is stored on a new connection instead."""
+    if not is_postgres:
+        pytest.skip("SQLite has no server-side prepared statements")
+    token = channel_token(app)
+    assert complete(app.test_client(), token).status_code == 303
+    engine = app.extensions["survey_db"]["engine"]
+    alter = "ALTER TABLE response ALTER COLUMN submission_id TYPE {}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(alter.format("text"))
+    try:
+        assert complete(app.test_client(), token).status_code == 303
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(alter.format("varchar(40)"))
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 2
+
+
 def test_too_fast_is_judged_against_the_median_each_process_read_lately(
     app, demo_wave, monkeypatch
 ):
