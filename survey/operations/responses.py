@@ -319,8 +319,9 @@ def _prepare_threshold(conn: Connection, value: int | None) -> int | None:
     Only this connection gains: psycopg forgets its prepared statements at each
     rollback, and a pooled connection is rolled back whenever it goes back to
     the pool, while the writer's batches end in COMMIT. (Stop 13 had measured
-    the opposite with psycopg's default threshold, a statement prepared at its
-    6th execution, in one process; that did not hold up under load.)
+    them costing more, with psycopg's default, a statement prepared at its 6th
+    execution, in bench_request_cpu; prepared at once, they cost less in both
+    benches, run side by side in stop 15.)
     A schema change made while the app runs can make PostgreSQL refuse a
     prepared statement ("cached plan must not change result type"): the batch
     is then tried again on a new connection (:func:`_stale_plan`)."""
