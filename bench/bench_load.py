@@ -14,7 +14,8 @@ with the same form (the submission id makes that safe). Afterwards it checks:
 every acknowledged receipt is stored, no response beyond those, no half-stored
 response, counters equal to stored counts, and zero 500s. It measures a bare
 endpoint (/healthz) with the same clients before and after the resident path (the
-ratio uses the mean of the two), and prints throughput and p50/p99 per step, and the
+ratio uses the mean of the two; each run is timed from the moment every client process
+is up to the last one's last answer), and prints throughput and p50/p99 per step, and the
 CPU per request of the server, the load clients and PostgreSQL. ``--think-ms`` adds
 a pause before each request, as residents reading pages; latencies are then compared
 with the bare endpoint at the same pace. Every start and submission is counted against production's rate limits, as in
