@@ -210,8 +210,7 @@ def bare_worker(port, remaining, out, think=0.0, seed=None):
     out.put({"latencies": latencies, "codes": codes, "receipts": [], "abandoned": 0})
 
 
-def process_main(kind, port, tokens, districts, remaining, threads, out, seed, think=0.0,
-                 ready=None):  # fmt: skip
+def process_main(kind, port, tokens, districts, remaining, threads, out, seed, ready, think=0.0):
     collected = []
     lock = threading.Lock()
 
@@ -230,8 +229,7 @@ def process_main(kind, port, tokens, districts, remaining, threads, out, seed, t
         )
         for t in range(threads)
     ]
-    if ready is not None:
-        ready.wait(120)  # every client process is up: they start together
+    ready.wait(120)  # every client process is up: they start together
     cpu = time.process_time()
     for w in workers:
         w.start()
@@ -279,7 +277,7 @@ def run_clients(kind, port, tokens, districts, total, clients, procs, server=Non
     per = clients // procs
     ready = mp.Barrier(procs + 1)
     ps = [mp.Process(target=process_main,
-                     args=(kind, port, tokens, districts, remaining, per, out, p, think, ready))
+                     args=(kind, port, tokens, districts, remaining, per, out, p, ready, think))
           for p in range(procs)]  # fmt: skip
     for p in ps:
         p.start()
