@@ -12,11 +12,14 @@ all channels and many quota cells; one more client polls the dashboard JSON ever
 second as an organizer. A request that fails to connect, or gets 503, is retried
 with the same form (the submission id makes that safe). Afterwards it checks:
 every acknowledged receipt is stored, no response beyond those, no half-stored
-response, counters equal to stored counts, and zero 500s. It measures a bare
-endpoint (/healthz) with the same clients before and after the resident path (the
-ratio uses the mean of the two; each run is timed from the moment every client process
-is up to the last one's last answer), and prints throughput and p50/p99 per step, and the
-CPU per request of the server, the load clients and PostgreSQL. ``--think-ms`` adds
+response, counters equal to stored counts, and zero 500s. It runs the resident
+path in parts (``--parts``, 5) and measures a bare endpoint (/healthz) with the same
+clients before, between and after them (``--bare-requests`` each): this machine's
+speed drifts within a run, and each part is compared with the bare runs on either
+side of it; the ratio reported is of all parts against all bare runs. Each run is
+timed from the moment every client process is up to the last one's last answer.
+It prints throughput and p50/p99 per step, and the CPU per request of the server,
+the load clients and PostgreSQL. ``--think-ms`` adds
 a pause before each request, as residents reading pages; latencies are then compared
 with the bare endpoint at the same pace. Every start and submission is counted against production's rate limits, as in
 a deployment (the limits raised out of reach: all clients share one address;
@@ -243,7 +246,8 @@ def process_main(kind, port, tokens, districts, remaining, threads, out, seed, r
 
 
 def merge(results: list[dict]) -> dict:
-    """Add up the latencies, status counts, receipts and abandoned submissions."""
+    """Add up the latencies, status counts, receipts and abandoned submissions (of
+    client processes, or of runs: then their times and CPU too)."""
     merged = {
         "latencies": [],
         "codes": {},
@@ -251,7 +255,11 @@ def merge(results: list[dict]) -> dict:
         "abandoned": 0,
         "by_step": {},
         "cpu": 0.0,
+        "elapsed": sum(item.get("elapsed", 0.0) for item in results),
+        "server_cpu": sum(item.get("server_cpu", 0.0) for item in results),
     }
+    if results and all("database_cpu" in item for item in results):
+        merged["database_cpu"] = sum(item["database_cpu"] for item in results)
     for item in results:
         merged["cpu"] += item.get("cpu", 0.0)
         merged["latencies"] += item["latencies"]
@@ -295,6 +303,22 @@ def run_clients(kind, port, tokens, districts, total, clients, procs, server=Non
         # (a restarted PostgreSQL's processes are new: their CPU cannot be compared)
         merged["database_cpu"] = postgres_cpu_seconds() - database_cpu
     return merged
+
+
+def rate(run: dict) -> float:
+    """Requests per second of one run of :func:`run_clients`."""
+    return len(run["latencies"]) / run["elapsed"]
+
+
+def compare_parts(resident_runs: list[dict], bare_runs: list[dict]) -> str:
+    """Each part of the resident run against the mean of the bare runs just before
+    and just after it: a line with their throughputs and ratios."""
+    ratios = [rate(r) / ((rate(before) + rate(after)) / 2)
+              for r, before, after in zip(resident_runs, bare_runs[:-1], bare_runs[1:], strict=True)]  # fmt: skip
+    return (f"by part: resident {' / '.join(f'{rate(r):.0f}' for r in resident_runs)} req/s; "
+            f"bare endpoint {' / '.join(f'{rate(b):.0f}' for b in bare_runs)} req/s; "
+            f"ratios {' / '.join(f'{x:.2f}' for x in ratios)} "
+            f"(lowest {min(ratios):.2f}, highest {max(ratios):.2f})")  # fmt: skip
 
 
 def dashboard_poller(port: int, wave_id: int, stop: threading.Event, out: dict) -> None:
@@ -542,6 +566,11 @@ def main() -> int:
                              "%(default)s)")  # fmt: skip
     parser.add_argument("--gunicorn", default="", metavar="ARGS",
                         help='more gunicorn options, e.g. "--keep-alive 0" or "-k sync"')  # fmt: skip
+    parser.add_argument("--parts", type=int, default=5,
+                        help="a stress run's resident submissions in this many parts, with the "
+                             "bare endpoint measured before, between and after them")  # fmt: skip
+    parser.add_argument("--bare-requests", type=int, default=8_000,
+                        help="requests of each run of the bare endpoint (default %(default)s)")  # fmt: skip
     parser.add_argument("--think-ms", type=float, default=0,
                         help="mean pause before each request (exponential), as a resident reading "
                              "and answering; 0 (default) is a stress test with no pauses")  # fmt: skip
@@ -591,24 +620,35 @@ def main() -> int:
     # its first requests (the bare endpoint, measured after it, meets a warm server too).
     warm = run_clients("submit", port, tokens, districts, args.warmup, args.clients,
                        args.processes) if args.warmup else merge([])  # fmt: skip
-    # A stress run measures the bare endpoint before and after the resident path and
-    # compares with the mean: this machine's speed drifts by ±15% within minutes.
+    # A stress run measures the bare endpoint before, between and after the parts of
+    # the resident run, and compares each part with the bare runs on either side of
+    # it: this machine's speed drifts by ±15% within minutes.
     compare = not (args.kill or args.restart_postgres or args.think_ms)
-    bare_before = run_clients("bare", port, tokens, districts, 20_000, args.clients,
-                              args.processes, server) if compare else None  # fmt: skip
+    parts = max(1, args.parts) if compare else 1
     fault_thread = threading.Thread(target=faults)
-    fault_thread.start()
     polled: dict = {}
     poller = threading.Thread(target=dashboard_poller, args=(port, wave_id, stop_faults, polled))
     poller.start()
     failed = False
     try:
         think = args.think_ms / 1000
-        result = run_clients("submit", port, tokens, districts, args.submissions,
-                             args.clients, args.processes, server, think)  # fmt: skip
+        bare_runs, resident_runs = [], []
+        if compare:
+            bare_runs.append(run_clients("bare", port, tokens, districts, args.bare_requests,
+                                         args.clients, args.processes, server))  # fmt: skip
+        fault_thread.start()
+        for k in range(parts):
+            count = args.submissions * (k + 1) // parts - args.submissions * k // parts
+            resident_runs.append(run_clients("submit", port, tokens, districts, count,
+                                             args.clients, args.processes, server, think))  # fmt: skip
+            if compare:
+                bare_runs.append(run_clients("bare", port, tokens, districts,
+                                             args.bare_requests, args.clients, args.processes,
+                                             server))  # fmt: skip
         stop_faults.set()
         fault_thread.join()
         poller.join()
+        result = merge(resident_runs)
         if args.kill:  # killed workers take their CPU time with them: not reported
             result.pop("server_cpu", None)
         print(f"{'PostgreSQL' if args.postgres else 'SQLite'}, gunicorn {args.workers} workers "
@@ -617,7 +657,8 @@ def main() -> int:
               + (f", pause before each request {args.think_ms:g} ms on average" if think else "")
               + (f", Accept-Encoding: {CHROME_ACCEPT_ENCODING}" if args.compressed else "")
               + ("" if args.rate_limits else ", rate limits not counted"))  # fmt: skip
-        submit_rps, p99 = summarize("  resident path", result)
+        submit_rps, p99 = summarize("  resident path" + (f", {parts} parts" if parts > 1 else ""),
+                                    result)  # fmt: skip
         subs = len(result["receipts"]) / result["elapsed"]
         print(f"  {len(result['receipts'])} submissions acknowledged = {subs:.0f} submissions/s")
         lat = sorted(polled.get("latencies", []))
@@ -640,31 +681,29 @@ def main() -> int:
         for p in problems:
             print(f"  INVARIANT BROKEN: {p}")
         failed |= bool(problems)
-        if not args.kill and not args.restart_postgres:
-            bare_total = 20_000 if not think else min(20_000, 5 * args.submissions)
-            bare = run_clients("bare", port, tokens, districts, bare_total, args.clients,
-                               args.processes, server, think)  # fmt: skip
-            bare_rps, bare_p99 = summarize(
-                "  bare endpoint /healthz" + (", after" if bare_before else ""), bare
-            )
-            if bare_before is not None:
-                before_rps, before_p99 = summarize("  bare endpoint /healthz, before", bare_before)
-                bare_rps, bare_p99 = (bare_rps + before_rps) / 2, max(bare_p99, before_p99)
-                print(f"  bare endpoint, mean of before and after: {bare_rps:.0f} req/s")
-            if think:  # the pauses set the pace: compare latencies, not throughput
-                print(f"  paced run: p99 {p99:.0f} ms (target < 100 ms: "
-                      f"{'ok' if p99 < 100 else 'missed'}); bare endpoint p99 {bare_p99:.0f} ms "
-                      f"at the same pace")  # fmt: skip
-            else:
-                ratio = submit_rps / bare_rps
-                print(f"  submit path / bare endpoint throughput: {ratio:.2f} "
-                      f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
-                      f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
-                # Little's law: with N clients and no pauses, mean latency = N / throughput.
-                print(f"  with {args.clients} clients and no pauses, mean latency = clients / "
-                      f"throughput: {args.clients / submit_rps * 1000:.0f} ms on the resident path,"
-                      f" {args.clients / bare_rps * 1000:.0f} ms even on the bare endpoint "
-                      f"(its p99 {bare_p99:.0f} ms)")  # fmt: skip
+        if compare:
+            bare_rps, bare_p99 = summarize(f"  bare endpoint /healthz, {len(bare_runs)} runs "
+                                           "(before, between and after the parts)",
+                                           merge(bare_runs))  # fmt: skip
+            ratio = submit_rps / bare_rps
+            if parts > 1:
+                print("  " + compare_parts(resident_runs, bare_runs))
+            print(f"  submit path / bare endpoint throughput: {ratio:.2f} "
+                  f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
+                  f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
+            # Little's law: with N clients and no pauses, mean latency = N / throughput.
+            print(f"  with {args.clients} clients and no pauses, mean latency = clients / "
+                  f"throughput: {args.clients / submit_rps * 1000:.0f} ms on the resident path,"
+                  f" {args.clients / bare_rps * 1000:.0f} ms even on the bare endpoint "
+                  f"(its p99 {bare_p99:.0f} ms)")  # fmt: skip
+        elif think and not args.kill and not args.restart_postgres:
+            # The pauses set the pace: compare latencies, not throughput.
+            bare = run_clients("bare", port, tokens, districts, min(20_000, 5 * args.submissions),
+                               args.clients, args.processes, server, think)  # fmt: skip
+            _, bare_p99 = summarize("  bare endpoint /healthz", bare)
+            print(f"  paced run: p99 {p99:.0f} ms (target < 100 ms: "
+                  f"{'ok' if p99 < 100 else 'missed'}); bare endpoint p99 {bare_p99:.0f} ms "
+                  f"at the same pace")  # fmt: skip
     finally:
         stop_faults.set()
         server.stop()

@@ -22,10 +22,11 @@ def test_montecarlo_smoke():
 
 
 def _bench_load(*args: str) -> str:
-    """A small run of the load benchmark (8 clients, 2 workers × 4 threads); its output."""
+    """A small run of the load benchmark (8 clients, 2 workers × 4 threads, 2,000
+    requests in each run of the bare endpoint); its output."""
     result = subprocess.run(
         [sys.executable, "bench/bench_load.py", "--clients", "8", "--processes", "2",
-         "--workers", "2", "--threads", "4", *args],
+         "--workers", "2", "--threads", "4", "--bare-requests", "2000", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -36,12 +37,40 @@ def _bench_load(*args: str) -> str:
 def test_bench_load_smoke():
     """The load benchmark end to end on a small scale: gunicorn, residents, the
     dashboard poller, the invariants and the bare endpoint."""
-    out = _bench_load("--submissions", "60", "--warmup", "16")
+    out = _bench_load("--submissions", "60", "--warmup", "16", "--parts", "3")
     assert "stored 76, acknowledged 76" in out  # 16 warm-up + 60 timed
     assert "submit (last page): 60 requests" in out
     assert "bare endpoint" in out and "CPU per request: server" in out
     assert "mean latency = clients / throughput" in out
-    assert "bare endpoint /healthz, before" in out and "mean of before and after" in out
+    # The resident run in 3 parts, the bare endpoint before, between and after them:
+    # each part compared with the bare runs on either side of it.
+    assert "resident path, 3 parts: 300 requests" in out
+    assert (
+        "bare endpoint /healthz, 4 runs (before, between and after the parts): 8000 requests" in out
+    )
+    ratios = out.split("by part: ")[1].split("ratios ")[1].split(" (")[0].split(" / ")
+    assert len(ratios) == 3 and all(0 < float(r) < 5 for r in ratios), ratios
+
+
+def test_bench_load_compares_each_part_with_the_bare_runs_beside_it():
+    """A part is compared with the mean of the bare runs just before and after it;
+    runs merged add up their requests, times and CPU."""
+    from bench.bench_load import compare_parts, merge
+
+    def run(requests: int, seconds: float) -> dict:
+        return {"latencies": [0.01] * requests, "codes": {200: requests}, "receipts": [],
+                "abandoned": 0, "elapsed": seconds, "server_cpu": seconds / 2}  # fmt: skip
+
+    resident = [run(500, 1.0), run(900, 1.5)]  # 500 and 600 req/s
+    bare = [run(1200, 1.0), run(800, 1.0), run(1600, 1.0)]  # 1,200, 800, 1,600 req/s
+    line = compare_parts(resident, bare)
+    assert "resident 500 / 600 req/s" in line
+    assert "bare endpoint 1200 / 800 / 1600 req/s" in line
+    # 500 / ((1,200 + 800) / 2) and 600 / ((800 + 1,600) / 2)
+    assert "ratios 0.50 / 0.50 (lowest 0.50, highest 0.50)" in line
+    merged = merge(resident)
+    assert len(merged["latencies"]) == 1400 and merged["elapsed"] == 2.5
+    assert merged["server_cpu"] == 1.25 and "database_cpu" not in merged
 
 
 def test_bench_load_paced_smoke():
@@ -59,7 +88,7 @@ def test_bench_load_compressed_smoke():
     out = _bench_load("--submissions", "30", "--warmup", "4", "--compressed")
     assert "stored 34, acknowledged 34" in out
     assert "Accept-Encoding: gzip, deflate, br, zstd" in out
-    assert "'zstd': " in out.split("resident path:")[1].splitlines()[0]
+    assert "'zstd': " in out.split("resident path")[1].splitlines()[0]
 
 
 def test_bench_request_cpu_smoke():
