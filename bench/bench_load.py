@@ -688,7 +688,7 @@ def main() -> int:
             ratio = submit_rps / bare_rps
             if parts > 1:
                 print("  " + compare_parts(resident_runs, bare_runs))
-            print(f"  submit path / bare endpoint throughput: {ratio:.2f} "
+            print(f"  submit path / bare endpoint throughput: {ratio:.3f} "
                   f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
                   f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
             # Little's law: with N clients and no pauses, mean latency = N / throughput.
