@@ -624,7 +624,7 @@ def main() -> int:
     # the resident run, and compares each part with the bare runs on either side of
     # it: this machine's speed drifts by ±15% within minutes.
     compare = not (args.kill or args.restart_postgres or args.think_ms)
-    parts = max(1, args.parts) if compare else 1
+    parts = max(1, min(args.parts, args.submissions)) if compare else 1
     fault_thread = threading.Thread(target=faults)
     polled: dict = {}
     poller = threading.Thread(target=dashboard_poller, args=(port, wave_id, stop_faults, polled))
