@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort
+import os
+import tempfile
+from pathlib import Path
+
+from flask import Response, abort, send_file
+from werkzeug.wsgi import ClosingIterator
 
 from survey.extensions import db
 
@@ -13,3 +18,54 @@ def get_or_404(model, ident):
     if obj is None:
         abort(404)
     return obj
+
+
+class TemporaryDownload:
+    """A file download written to a temporary file first (XLSX, SAV, DTA, DOCX)::
+
+        with TemporaryDownload(".xlsx") as download:
+            write(download.path)
+            return download.send(mimetype=..., as_attachment=True, download_name=...)
+
+    ``send`` opens the file and removes its name at once: the open file is sent and
+    the system frees it when the response is closed, even if the process is killed
+    first, so no copy of the microdata stays behind in the temporary directory.
+    (``send_file``'s responses bypass ``call_on_close``: Werkzeug hands their file
+    straight to the server, so a file removed "on close" was never removed.) Where an
+    open file cannot be removed (Windows), it is removed once the response is closed.
+    A block left without sending (an error, a refused export) removes the file too.
+    The descriptor ``tempfile.mkstemp`` opens is closed at once: one left open per
+    download would, after about a thousand, leave the worker unable to open anything
+    more (a database connection, a resident's request).
+    """
+
+    def __init__(self, suffix: str):
+        fd, name = tempfile.mkstemp(suffix=suffix)
+        os.close(fd)
+        self.path = Path(name)
+        self._sent = False
+
+    def __enter__(self) -> TemporaryDownload:
+        return self
+
+    def send(self, **kwargs) -> Response:
+        """``send_file`` of the file (``download_name`` and ``mimetype`` are needed)."""
+        file = open(self.path, "rb")  # noqa: SIM115 - the response closes it
+        try:
+            response = send_file(file, **kwargs)
+        except BaseException:
+            file.close()
+            raise
+        try:
+            self.path.unlink()
+        except OSError:  # an open file cannot be removed here: remove it once sent
+            path = self.path
+            response.response = ClosingIterator(
+                response.response, lambda: path.unlink(missing_ok=True)
+            )
+        self._sent = True
+        return response
+
+    def __exit__(self, *exc_info) -> None:
+        if not self._sent:
+            self.path.unlink(missing_ok=True)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from flask import Response as FlaskResponse
-from flask import abort, render_template, request, send_file, stream_with_context
+from flask import abort, render_template, request, stream_with_context
 
 from survey.exports import writers
 from survey.models import Wave
@@ -20,7 +17,7 @@ from survey.operations.exports import (
     method_note,
     write_file,
 )
-from survey.web import get_or_404
+from survey.web import TemporaryDownload, get_or_404
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -56,17 +53,14 @@ def download(wave_id: int, fmt: str):
         response = FlaskResponse(body, mimetype=MIMETYPES["csv"])
         response.headers["Content-Disposition"] = _disposition(name)
         return response
-    tmp = Path(tempfile.mkstemp(suffix=f".{fmt}")[1])
-    try:
-        written = write_file(wave, fmt, tmp, include_excluded)
-    except OperationError as exc:
-        tmp.unlink(missing_ok=True)
-        return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
-                               error=str(exc)), 409  # fmt: skip
-    audit_export(wave, fmt, written)
-    response = send_file(tmp, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
-    response.call_on_close(lambda: tmp.unlink(missing_ok=True))
-    return response
+    with TemporaryDownload(f".{fmt}") as download:
+        try:
+            written = write_file(wave, fmt, download.path, include_excluded)
+        except OperationError as exc:
+            return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
+                                   error=str(exc)), 409  # fmt: skip
+        audit_export(wave, fmt, written)
+        return download.send(mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
 
 
 def estimates_download(wave_id: int, fmt: str):
@@ -91,11 +85,9 @@ def estimates_download(wave_id: int, fmt: str):
         )
         response.headers["Content-Disposition"] = _disposition(name)
         return response
-    tmp = Path(tempfile.mkstemp(suffix=".xlsx")[1])
-    writers.estimates_xlsx(tmp, result.rows, note)
-    response = send_file(tmp, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
-    response.call_on_close(lambda: tmp.unlink(missing_ok=True))
-    return response
+    with TemporaryDownload(".xlsx") as download:
+        writers.estimates_xlsx(download.path, result.rows, note)
+        return download.send(mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
 
 
 def _disposition(name: str) -> str:

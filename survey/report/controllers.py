@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from flask import render_template, send_file
+from flask import render_template
 
 from survey.extensions import db
 from survey.models import Wave
@@ -13,7 +10,7 @@ from survey.operations.audit import record
 from survey.operations.errors import OperationError
 from survey.report.content import build_content
 from survey.report.render import render_docx, render_html
-from survey.web import get_or_404
+from survey.web import TemporaryDownload, get_or_404
 
 
 def _content(wave_id: int):
@@ -42,11 +39,9 @@ def report_docx(wave_id: int):
     if error:
         return render_template("report/error.html", wave=wave, error=error), 409
     _audit(wave, "docx")
-    tmp = Path(tempfile.mkstemp(suffix=".docx")[1])
-    render_docx(content, tmp)
-    response = send_file(
-        tmp, as_attachment=True, download_name=f"{wave.city.name}-{wave.name}-满意度参与度调查情况.docx",
-        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    )  # fmt: skip
-    response.call_on_close(lambda: tmp.unlink(missing_ok=True))
-    return response
+    with TemporaryDownload(".docx") as download:
+        render_docx(content, download.path)
+        return download.send(
+            as_attachment=True, download_name=f"{wave.city.name}-{wave.name}-满意度参与度调查情况.docx",
+            mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        )  # fmt: skip

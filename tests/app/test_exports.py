@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 
 import pyreadstat
 import pytest
@@ -234,3 +236,68 @@ def test_spss_and_stata_hold_the_csv_values(app, demo_wave, filled, tmp_path, fm
                         1:
                     ]  # the CSV neutralises formulas for spreadsheets; SPSS/Stata do not
                 assert got == want, (fmt, v.name, got, want)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_file_downloads_leave_no_descriptor_and_no_file(app, demo_wave, filled, monkeypatch,
+                                                       tmp_path):  # fmt: skip
+    """XLSX, SAV and DTA are written to a temporary file and sent from it: once the
+    response is closed the file is gone and no descriptor of it stays open (one
+    leaked descriptor per download would exhaust a long-running worker's limit);
+    a refused export (too many rows for a sheet) leaves no file either."""
+    from survey.operations import exports
+
+    client, csrf, _ = filled
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "downloads"))
+    (tmp_path / "downloads").mkdir()
+    for what in ("microdata.xlsx", "microdata.sav", "estimates.xlsx"):  # warm up imports
+        _post(client, demo_wave, what, csrf)
+    before = _open_descriptors()
+    for what in ("microdata.xlsx", "microdata.sav", "microdata.dta", "estimates.xlsx") * 3:
+        _post(client, demo_wave, what, csrf)
+    assert _open_descriptors() == before
+    assert list((tmp_path / "downloads").iterdir()) == []
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 1)
+    refused = client.post(f"/staff/waves/{demo_wave}/exports/microdata.xlsx",
+                          data={"csrf_token": csrf})  # fmt: skip
+    assert refused.status_code == 409
+    refused.close()
+    assert list((tmp_path / "downloads").iterdir()) == []
+    assert _open_descriptors() == before
+
+
+def test_where_an_open_file_cannot_be_removed_it_is_removed_once_sent(app, tmp_path,
+                                                                     monkeypatch):  # fmt: skip
+    """Windows refuses to remove an open file: the download is then removed when the
+    server closes the response, after its file."""
+    from pathlib import Path
+
+    from werkzeug.test import create_environ
+
+    from survey.web import TemporaryDownload
+
+    downloads = tmp_path / "downloads"  # (tmp_path holds the test's database)
+    downloads.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(downloads))
+    real_unlink, refused = Path.unlink, []
+
+    def unlink(self, missing_ok=False):
+        if not refused:
+            refused.append(self)
+            raise PermissionError("the file is open")  # as on Windows
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with app.test_request_context():
+        with TemporaryDownload(".sav") as download:
+            download.path.write_bytes(b"$FL2 data")
+            response = download.send(mimetype="application/octet-stream", download_name="a.sav")
+    assert refused == [download.path] and download.path.exists()
+    body = response.get_app_iter(create_environ())  # what the server gets and closes
+    assert b"".join(body) == b"$FL2 data"
+    body.close()
+    assert not download.path.exists() and list(downloads.iterdir()) == []
