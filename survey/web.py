@@ -27,16 +27,18 @@ class TemporaryDownload:
             write(download.path)
             return download.send(mimetype=..., as_attachment=True, download_name=...)
 
-    ``send`` opens the file and removes its name at once: the open file is sent and
-    the system frees it when the response is closed, even if the process is killed
-    first, so no copy of the microdata stays behind in the temporary directory.
-    (``send_file``'s responses bypass ``call_on_close``: Werkzeug hands their file
-    straight to the server, so a file removed "on close" was never removed.) Where an
-    open file cannot be removed (Windows), it is removed once the response is closed.
-    A block left without sending (an error, a refused export) removes the file too.
-    The descriptor ``tempfile.mkstemp`` opens is closed at once: one left open per
-    download would, after about a thousand, leave the worker unable to open anything
-    more (a database connection, a resident's request).
+    ``send`` hands the file to ``send_file`` (which opens it, and gives the response
+    its length, Range support and the server's sendfile as for any file) and then
+    removes its name at once: the open file is freed when the response is closed,
+    even if the process is killed first, so no copy of the microdata stays behind in
+    the temporary directory. (``send_file``'s responses bypass ``call_on_close``:
+    Werkzeug hands their file straight to the server, so a file removed "on close"
+    was never removed.) Where an open file cannot be removed (Windows), it is removed
+    once the response is closed. A block left without sending (an error, a refused
+    export) removes the file too. The descriptor ``tempfile.mkstemp`` opens is closed
+    at once: one left open per download would, after about a thousand, leave the
+    worker unable to open anything more (a database connection, a resident's
+    request). Not for ``USE_X_SENDFILE`` (off), whose server reads the file later.
     """
 
     def __init__(self, suffix: str):
@@ -49,13 +51,9 @@ class TemporaryDownload:
         return self
 
     def send(self, **kwargs) -> Response:
-        """``send_file`` of the file (``download_name`` and ``mimetype`` are needed)."""
-        file = open(self.path, "rb")  # noqa: SIM115 - the response closes it
-        try:
-            response = send_file(file, **kwargs)
-        except BaseException:
-            file.close()
-            raise
+        """``send_file`` of the file (``download_name`` and ``mimetype`` as for it)."""
+        response = send_file(self.path, **kwargs)
+        self._sent = True
         try:
             self.path.unlink()
         except OSError:  # an open file cannot be removed here: remove it once sent
@@ -63,7 +61,6 @@ class TemporaryDownload:
             response.response = ClosingIterator(
                 response.response, lambda: path.unlink(missing_ok=True)
             )
-        self._sent = True
         return response
 
     def __exit__(self, *exc_info) -> None:

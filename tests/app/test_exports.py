@@ -261,6 +261,12 @@ def test_file_downloads_leave_no_descriptor_and_no_file(app, demo_wave, filled, 
         _post(client, demo_wave, what, csrf)
     assert _open_descriptors() == before
     assert list((tmp_path / "downloads").iterdir()) == []
+    # sent as any file: with its length (a browser shows the download's progress)
+    response = client.post(f"/staff/waves/{demo_wave}/exports/microdata.sav",
+                           data={"csrf_token": csrf})  # fmt: skip
+    assert list((tmp_path / "downloads").iterdir()) == []  # gone before it is even read
+    assert response.content_length == len(response.get_data()) > 0
+    response.close()
     monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 1)
     refused = client.post(f"/staff/waves/{demo_wave}/exports/microdata.xlsx",
                           data={"csrf_token": csrf})  # fmt: skip
