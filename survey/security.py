@@ -29,7 +29,10 @@ SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    # Same-origin requests carry the Referer, which Flask-WTF requires of a staff
+    # form posted over HTTPS ("no-referrer" made every staff log-in over HTTPS fail
+    # its CSRF check); no other site ever gets it.
+    ("Referrer-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )

@@ -127,3 +127,26 @@ def test_session_cookie_flags(staff, client):
     response = login(client, "zhang")
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_staff_log_in_over_https(staff):
+    """Over HTTPS Flask-WTF refuses a staff form without a Referer. The pages' policy
+    lets browsers send it to this site (and to no other): with "no-referrer" no
+    staff member could log in over HTTPS."""
+    client = staff.test_client()
+    site = "https://survey.example.cn"
+    page = client.get("/staff/login", base_url=site)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    response = client.post(
+        "/staff/login", base_url=site, headers={"Referer": f"{site}/staff/login"},
+        data={"csrf_token": form_tokens(page.get_data(as_text=True))["csrf_token"],
+              "username": "zhang", "password": PASSWORD},
+    )  # fmt: skip
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/"
+    # what a browser sent under "no-referrer": refused
+    refused = staff.test_client().post(
+        "/staff/login", base_url=site,
+        data={"csrf_token": form_tokens(page.get_data(as_text=True))["csrf_token"],
+              "username": "zhang", "password": PASSWORD},
+    )  # fmt: skip
+    assert refused.status_code == 400

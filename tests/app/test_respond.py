@@ -177,7 +177,7 @@ def test_security_headers_leave_a_views_own_header_alone(app):
 
     response = _headers(Response("x", headers={"x-frame-options": "SAMEORIGIN"}))
     assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_session_cookie_vary_header_as_flask_writes_it(app, demo_wave):
