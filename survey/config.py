@@ -29,6 +29,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "PUBLIC_URL": None,  # base URL printed on QR codes, e.g. https://survey.example.cn
+    # Proxies in front of the app (nginx, a load balancer: HTTPS ends there) that add
+    # X-Forwarded-For and X-Forwarded-Proto. Behind one, set 1: otherwise every
+    # resident has the proxy's address, and the per-client rate limits refuse them
+    # all together. 0 (no proxy) trusts no such header: a client could forge it.
+    "PROXY_COUNT": 0,
     "QR_OUTPUT_DIR": None,  # default: <instance>/qrcodes
     # Rate limits: [requests, window seconds]; 0 requests switches a limit off.
     "RATE_LIMITS": {
@@ -68,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
 
 # Keys whose environment value is JSON (numbers, booleans, lists).
 _JSON_KEYS = {
+    "PROXY_COUNT",
     "WTF_CSRF_TIME_LIMIT",
     "FORM_STATE_MAX_AGE",
     "MAX_CONTENT_LENGTH",

@@ -1,5 +1,5 @@
-"""Security headers on every response (CSP without inline script, etc.), and the
-signed session cookie."""
+"""Security headers on every response (CSP without inline script, etc.), the
+signed session cookie, and the proxies in front of the app."""
 
 from __future__ import annotations
 
@@ -76,7 +76,19 @@ class SessionInterface(SecureCookieSessionInterface):
                 response.headers["Vary"] = f"{vary}, Cookie"
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_COUNT`` proxies, take the client's address and scheme from
+    the X-Forwarded-For / X-Forwarded-Proto headers they add (each proxy's own
+    entry, counted from the right: a header the client forged is not believed)."""
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     app.json = SafeJSONProvider(app)
     app.session_interface = SessionInterface()
     app.after_request(_headers)

@@ -33,6 +33,8 @@ def client_hash(today: date | None = None) -> str:
     day = today or date.today()
     key = purpose_key(current_app.config["SECRET_KEY"], f"client-salt:{day}".encode())
     address = request.remote_addr or ""
+    if "HTTP_X_FORWARDED_FOR" in request.environ and not current_app.config.get("PROXY_COUNT"):
+        _warn_untrusted_proxy()
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -67,3 +69,15 @@ def set_device_cookie(response, value: str) -> None:
         samesite="Lax",
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
     )
+
+
+def _warn_untrusted_proxy() -> None:
+    """Once per process: requests come through a proxy the app was not told of."""
+    extensions = current_app.extensions
+    if not extensions.get("survey_proxy_warned"):
+        extensions["survey_proxy_warned"] = True
+        current_app.logger.warning(
+            "请求带有 X-Forwarded-For（经过代理），但未设置 SURVEY_PROXY_COUNT：所有居民的地址"
+            "都是代理的地址，按客户端的限流会把他们一起拒绝。请按代理层数设置 SURVEY_PROXY_COUNT"
+            "（例如 nginx 一层：1）。"
+        )

@@ -230,3 +230,43 @@ def test_deferred_rate_limits_sync_by_themselves(app, demo_wave):
         time.sleep(0.05)
     assert _db_count(app, key) == 1
     assert counts.entries[key].pending == 0 and counts.entries[key].known == 1
+
+
+def _through_proxy(client, resident: str, forwarded: str | None = None):
+    """*client*'s requests as a proxy (nginx at 10.0.0.2) passes them on: it adds the
+    resident's address to X-Forwarded-For (after any the client sent itself)."""
+    client.environ_base.update(
+        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_PROTO="https",
+        HTTP_X_FORWARDED_FOR=f"{forwarded}, {resident}" if forwarded else resident,
+    )  # fmt: skip
+    return client
+
+
+def test_behind_a_proxy_each_resident_has_their_own_rate_limit(app, demo_wave, caplog):
+    """With SURVEY_PROXY_COUNT=1 the per-client limit counts each resident's address,
+    not the proxy's, and an address a client forges in X-Forwarded-For is not
+    believed. Without it, every resident behind the proxy is one client (a warning
+    says so), and the limit refuses them together."""
+    from survey import create_app
+    from survey.operations.responses import stop_writer
+
+    token = channel_token(app)
+    app.config["RATE_LIMITS"] = {"start_client": [1, 3600]}
+    assert start(_through_proxy(app.test_client(), "203.0.113.7"), token).status_code == 200
+    assert start(_through_proxy(app.test_client(), "198.51.100.9"), token).status_code == 429
+    assert "SURVEY_PROXY_COUNT" in caplog.text
+
+    settings = ("TESTING", "SECRET_KEY", "DATABASE_URL", "QR_OUTPUT_DIR",
+                "COUNTER_FLUSH_SECONDS", "RATE_LIMIT_SYNC_SECONDS")  # fmt: skip
+    proxied = create_app({**{k: app.config[k] for k in settings}, "PROXY_COUNT": 1,
+                          "RATE_LIMITS": {"start_client": [1, 3600]}})  # fmt: skip
+    try:
+        alice = _through_proxy(proxied.test_client(), "192.0.2.10")
+        assert start(alice, token).status_code == 200
+        assert start(_through_proxy(proxied.test_client(), "192.0.2.20"), token).status_code == 200
+        assert start(alice, token).status_code == 429  # her own limit
+        forged = _through_proxy(proxied.test_client(), "192.0.2.10", forwarded="192.0.2.99")
+        assert start(forged, token).status_code == 429  # the proxy's entry counts, not hers
+    finally:
+        stop_writer(proxied)
+        proxied.extensions["survey_db"]["engine"].dispose()
