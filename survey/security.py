@@ -3,7 +3,7 @@ signed session cookie, and the proxies in front of the app."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
@@ -38,11 +38,18 @@ SECURITY_HEADERS = (
 )
 
 
+#: Over HTTPS only: browsers then use HTTPS for this host for a year (not its
+#: subdomains: a city's other sites are not ours to bind).
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
 def _headers(response: Response) -> Response:
     """Add each security header the view has not set itself (one pass over the
     response's headers, not a search per header)."""
     present = {name.lower() for name in response.headers.keys()}
     response.headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
+    if request.is_secure and "strict-transport-security" not in present:
+        response.headers.add(*HSTS)
     return response
 
 

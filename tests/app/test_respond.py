@@ -170,13 +170,22 @@ def test_security_headers(client, app, demo_wave):
         assert len(response.headers.getlist(name)) == 1, name
 
 
+def test_strict_transport_security_over_https_only(client, app, demo_wave):
+    secure = client.get(f"/s/{channel_token(app)}", base_url="https://survey.example.cn")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get(f"/s/{channel_token(app)}").headers
+
+
 def test_security_headers_leave_a_views_own_header_alone(app):
     from flask import Response
 
     from survey.security import _headers
 
-    response = _headers(Response("x", headers={"x-frame-options": "SAMEORIGIN"}))
+    with app.test_request_context(base_url="https://survey.example.cn"):  # as after a request
+        response = _headers(Response("x", headers={"x-frame-options": "SAMEORIGIN",
+                                                   "Strict-Transport-Security": "max-age=60"}))  # fmt: skip
     assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=60"]
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
