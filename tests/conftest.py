@@ -67,27 +67,36 @@ def database_url(database_template, tmp_path):
     engine.dispose()
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": database_url,
-            "QR_OUTPUT_DIR": str(tmp_path / "qrcodes"),
-            # Rate limits off unless a test switches them on.
-            "RATE_LIMITS": {},
-            # Funnel counters written at once, so tests can read them back; the
-            # deferred writing has its own test (test_funnel_counters.py).
-            "COUNTER_FLUSH_SECONDS": 0,
-            # Rate limits counted in the database at once (the deferred counting
-            # has its own tests in test_abuse_privacy.py).
-            "RATE_LIMIT_SYNC_SECONDS": 0,
-        }
-    )
-    yield app
+def app_config(database_url: str, tmp_path) -> dict:
+    """The settings of the ``app`` fixture (a test that needs a second app with
+    other settings starts from these)."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": database_url,
+        "QR_OUTPUT_DIR": str(tmp_path / "qrcodes"),
+        # Rate limits off unless a test switches them on.
+        "RATE_LIMITS": {},
+        # Funnel counters written at once, so tests can read them back; the
+        # deferred writing has its own test (test_funnel_counters.py).
+        "COUNTER_FLUSH_SECONDS": 0,
+        # Rate limits counted in the database at once (the deferred counting
+        # has its own tests in test_abuse_privacy.py).
+        "RATE_LIMIT_SYNC_SECONDS": 0,
+    }
+
+
+def close_app(app) -> None:
+    """Stop what an app made by a test keeps open."""
     stop_writer(app)  # it keeps a connection (PostgreSQL)
     app.extensions["survey_db"]["engine"].dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(app_config(database_url, tmp_path))
+    yield app
+    close_app(app)
 
 
 @pytest.fixture

@@ -242,13 +242,14 @@ def _through_proxy(client, resident: str, forwarded: str | None = None):
     return client
 
 
-def test_behind_a_proxy_each_resident_has_their_own_rate_limit(app, demo_wave, caplog):
+def test_behind_a_proxy_each_resident_has_their_own_rate_limit(app, demo_wave, caplog,
+                                                              database_url, tmp_path):  # fmt: skip
     """With SURVEY_PROXY_COUNT=1 the per-client limit counts each resident's address,
     not the proxy's, and an address a client forges in X-Forwarded-For is not
     believed. Without it, every resident behind the proxy is one client (a warning
     says so), and the limit refuses them together."""
     from survey import create_app
-    from survey.operations.responses import stop_writer
+    from tests.conftest import app_config, close_app
 
     token = channel_token(app)
     app.config["RATE_LIMITS"] = {"start_client": [1, 3600]}
@@ -256,9 +257,7 @@ def test_behind_a_proxy_each_resident_has_their_own_rate_limit(app, demo_wave, c
     assert start(_through_proxy(app.test_client(), "198.51.100.9"), token).status_code == 429
     assert "SURVEY_PROXY_COUNT" in caplog.text
 
-    settings = ("TESTING", "SECRET_KEY", "DATABASE_URL", "QR_OUTPUT_DIR",
-                "COUNTER_FLUSH_SECONDS", "RATE_LIMIT_SYNC_SECONDS")  # fmt: skip
-    proxied = create_app({**{k: app.config[k] for k in settings}, "PROXY_COUNT": 1,
+    proxied = create_app({**app_config(database_url, tmp_path), "PROXY_COUNT": 1,
                           "RATE_LIMITS": {"start_client": [1, 3600]}})  # fmt: skip
     try:
         alice = _through_proxy(proxied.test_client(), "192.0.2.10")
@@ -268,5 +267,4 @@ def test_behind_a_proxy_each_resident_has_their_own_rate_limit(app, demo_wave, c
         forged = _through_proxy(proxied.test_client(), "192.0.2.10", forwarded="192.0.2.99")
         assert start(forged, token).status_code == 429  # the proxy's entry counts, not hers
     finally:
-        stop_writer(proxied)
-        proxied.extensions["survey_db"]["engine"].dispose()
+        close_app(proxied)
