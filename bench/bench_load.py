@@ -530,7 +530,7 @@ def summarize(label, result, requests_per_unit=1):
     lat = sorted(result["latencies"])
     p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
     p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else float("nan")
-    rps = len(lat) / result["elapsed"]
+    rps = rate(result)
     print(f"{label}: {len(lat)} requests in {result['elapsed']:.1f} s = {rps:.0f} req/s; "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; status {dict(sorted(result['codes'].items(), key=str))}")  # fmt: skip
     for step, values in result.get("by_step", {}).items():
