@@ -17,6 +17,10 @@ on the command line or in ``GUNICORN_CMD_ARGS`` override them, e.g.
   the writers of more processes wait longer for each other's row locks on the hot
   counter rows. On SQLite one pair of runs went the other way (581 req/s with 4
   processes against 544 with 2), within this machine's noise.
+- 16 threads per process. Fewer cut the stress run's p99 while the machine was fast
+  (2 × 4: 114 against 157 ms) but cost throughput: fewer submissions wait at once,
+  the writer's batches shrink and PostgreSQL's CPU per request rose (0.19–0.48
+  against 0.11–0.17 ms); 8 and 32 did less than 16 too (README, "Measured").
 """
 
 import os
