@@ -113,7 +113,7 @@ def audit():
     action = request.args.get("action", "")
     start, end = _date(request.args.get("from")), _date(request.args.get("to"))
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), 1_000_000)
     except ValueError:
         page = 1
     query = select(AuditEvent)

@@ -38,7 +38,7 @@ def exclude(wave_id: int, response_id: int):
     _wave(wave_id)
     excluded = request.form.get("excluded") == "1"
     try:
-        set_excluded(response_id, excluded, request.form.get("reason", ""))
+        set_excluded(response_id, excluded, request.form.get("reason", ""), wave_id=wave_id)
     except OperationError as exc:
         flash(str(exc), "error")
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -49,9 +51,10 @@ def frame(wave_id: int):
 
 def _float(name: str, default: float) -> float:
     try:
-        return float(request.args.get(name, default))
+        value = float(request.args.get(name, default))
     except ValueError:
         return default
+    return value if math.isfinite(value) else default  # "nan", "inf"
 
 
 def quotas(wave_id: int):
@@ -86,8 +89,11 @@ def quotas(wave_id: int):
 
 
 def _int(value: str | None, name: str) -> int:
+    text = (value or "").strip()
+    if len(text) > 12:  # the operations refuse more than a million anyway
+        raise OperationError(f"{name}过大或格式不对：请填写整数。")
     try:
-        return int((value or "").strip())
+        return int(text)
     except ValueError:
         raise OperationError(f"{name}必须是整数。") from None
 
@@ -117,7 +123,7 @@ def plan(wave_id: int):
 def edit_cell(wave_id: int, cell_id: int):
     _wave(wave_id)
     try:
-        set_target(cell_id, _int(request.form.get("target"), "配额"))
+        set_target(cell_id, _int(request.form.get("target"), "配额"), wave_id=wave_id)
     except OperationError as exc:
         flash(str(exc), "error")
     else:

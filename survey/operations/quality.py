@@ -123,12 +123,15 @@ def quality_flags(sub, duration: float, median_and_count, device_seen: bool) -> 
     return flags
 
 
-def set_excluded(response_id: int, excluded: bool, reason: str = "") -> Response:
-    """Exclude a response from estimates and exports of valid data, or restore it."""
+def set_excluded(
+    response_id: int, excluded: bool, reason: str = "", wave_id: int | None = None
+) -> Response:
+    """Exclude a response from estimates and exports of valid data, or restore it;
+    with *wave_id*, only a response of that wave."""
     with db.write() as session:
         response = session.get(Response, response_id)
-        if response is None:
-            raise OperationError("没有这份答卷。")
+        if response is None or (wave_id is not None and response.wave_id != wave_id):
+            raise OperationError("本轮调查没有这份答卷。")
         if response.withdrawn_at is not None:
             raise OperationError("这份答卷已由受访者撤回，不能恢复。")
         session.execute(

@@ -10,6 +10,17 @@ from survey.models import PopulationCell, QuotaCell, QuotaPlan, Wave, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
 
+#: The largest sample size or quota target accepted (a city's survey has thousands;
+#: anything near this is a typing error, and the database column is a 32-bit integer).
+MAX_SAMPLE = 1_000_000
+
+
+def _check_size(n: int, label: str) -> None:
+    if n < 0:
+        raise OperationError(f"{label}不能为负数。")
+    if n > MAX_SAMPLE:
+        raise OperationError(f"{label} {n} 过大：最多 {MAX_SAMPLE:,}。")
+
 
 def make_plan(
     wave: Wave,
@@ -25,6 +36,13 @@ def make_plan(
     to their population (urban/rural summed) by the largest-remainder rule, so
     district and grand totals are exact. Achieved counts are kept.
     """
+    _check_size(min_per_district, "每个区县最少样本量")
+    for n in (per_district or {}).values():
+        _check_size(int(n), "各区县样本量")
+    if total is not None:
+        _check_size(total, "总样本量")
+        if total == 0:
+            raise OperationError("总样本量必须大于 0。")
     cells = list(db.session.scalars(select(PopulationCell).filter_by(wave_id=wave.id)))
     if not cells:
         raise OperationError("请先导入本轮调查的人口数据，再制定配额。")
@@ -74,14 +92,16 @@ def make_plan(
     return plan
 
 
-def set_target(cell_id: int, target: int, actor_name: str | None = None) -> QuotaCell:
-    """Change one cell's target (audited with the old and new value)."""
-    if target < 0:
-        raise OperationError("配额不能为负数。")
+def set_target(
+    cell_id: int, target: int, actor_name: str | None = None, wave_id: int | None = None
+) -> QuotaCell:
+    """Change one cell's target (audited with the old and new value); with
+    *wave_id*, only a cell of that wave."""
+    _check_size(target, "配额")
     with db.write() as session:
         cell = session.get(QuotaCell, cell_id)
-        if cell is None:
-            raise OperationError("没有这个配额单元。")
+        if cell is None or (wave_id is not None and cell.wave_id != wave_id):
+            raise OperationError("本轮调查没有这个配额单元。")
         old = cell.target
         cell.target = target
         record(session, "quota_change", "quota_cell", cell.id,

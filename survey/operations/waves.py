@@ -28,9 +28,15 @@ def _dates(form) -> tuple[date | None, date | None]:
     return start, end
 
 
+def _id(value: str | None) -> int:
+    """A record id from a form's select (0, found nowhere, for anything else)."""
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
+
+
 def create_wave_from_form(form) -> Wave:
-    city = db.session.get(City, int(form.get("city_id") or 0))
-    version = db.session.get(QuestionnaireVersion, int(form.get("questionnaire_id") or 0))
+    city = db.session.get(City, _id(form.get("city_id")))
+    version = db.session.get(QuestionnaireVersion, _id(form.get("questionnaire_id")))
     name = (form.get("name") or "").strip()
     if city is None or version is None or not name:
         raise OperationError("请选择城市和问卷，并填写轮次名称（如 2026年度）。")

@@ -207,3 +207,96 @@ def test_database_outage_on_a_staff_page_is_a_503_too(app, client, demo_wave, mo
     response = client.get(f"/staff/waves/{demo_wave}/dashboard.json")
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert "服务暂时繁忙" in response.get_data(as_text=True)
+
+
+def test_crafted_staff_input_is_refused_without_a_500(app, demo_wave):
+    """Hand-made requests a browser's form would never send (a tester's list):
+    each gets a clear message or is ignored, never a 500, and changes nothing."""
+    from survey.models import AuditEvent, QuotaCell, QuotaPlan
+
+    admin = make_user(app, "crafty", "administrator", "organizer", "statistician")
+    client = app.test_client()
+    log_in(client, admin)
+    quotas = f"/staff/waves/{demo_wave}/quotas"
+    csrf = form_tokens(client.get(quotas).get_data(as_text=True))["csrf_token"]
+    with app.app_context():
+        cell = db.session.scalar(select(QuotaCell).filter_by(wave_id=demo_wave).limit(1))
+        cell_id, target = cell.id, cell.target
+        plan_total = db.session.get(QuotaPlan, demo_wave).total
+        events = db.session.scalar(select(func.count(AuditEvent.id)))
+    huge = "9" * 20
+    posts = [
+        ("/staff/admin/waves/new", {"city_id": "abc", "questionnaire_id": "1", "name": "x"}),
+        ("/staff/admin/waves/new", {"city_id": "1", "questionnaire_id": "1.5", "name": "x"}),
+        ("/staff/admin/waves/new", {"city_id": huge, "questionnaire_id": "١", "name": "x"}),
+        (f"{quotas}/plan", {"mode": "total", "total": huge}),
+        (f"{quotas}/plan", {"mode": "total", "total": "99999999999"}),
+        (f"{quotas}/plan", {"mode": "total", "total": "-5"}),
+        (f"{quotas}/plan", {"mode": "total", "total": "900", "min_per_district": "-3"}),
+        (f"{quotas}/plan", {"mode": "per_district", "size_咸安区": "99999999999"}),
+        (f"{quotas}/{cell_id}", {"target": "99999999999"}),
+        (f"{quotas}/{cell_id}", {"target": huge}),
+    ]
+    for url, form in posts:
+        response = client.post(url, data={"csrf_token": csrf, **form}, follow_redirects=True)
+        assert response.status_code == 200, (url, form, response.status_code)
+        body = response.get_data(as_text=True)
+        assert any(word in body for word in ("整数", "过大", "不能为负数", "大于 0", "请选择")), (
+            url,
+            form,
+        )
+    for url in (
+        f"{quotas}?p=nan",
+        f"{quotas}?deff=nan&margin=inf&p=-inf",
+        f"/staff/audit?page={huge}",
+        f"/staff/audit?page={'9' * 5000}",
+        f"/staff/waves/{demo_wave}/estimates?level=nan&target=inf",
+    ):
+        assert client.get(url).status_code == 200, url
+    with app.app_context():
+        assert db.session.get(QuotaCell, cell_id).target == target
+        assert db.session.get(QuotaPlan, demo_wave).total == plan_total
+        assert db.session.scalar(select(func.count(Wave.id))) == 1
+        assert db.session.scalar(select(func.count(AuditEvent.id))) == events
+
+
+def test_a_wave_page_changes_only_its_own_wave(app, demo_wave):
+    """A quota cell or response of one wave cannot be changed through another
+    wave's address (the URL's wave is checked, not only the object's id)."""
+    from survey.models import City, QuestionnaireVersion, QuotaCell
+    from survey.operations.cities import create_wave
+
+    token = channel_token(app)
+    resident = app.test_client()
+    page = start(resident, token)
+    for values in STANDARD_PAGES:
+        page = submit_page(resident, token, page.get_data(as_text=True), values)
+    assert page.status_code == 303
+    with app.app_context():
+        other = create_wave(
+            db.session.scalar(select(City)),
+            "另一轮",
+            db.session.scalar(select(QuestionnaireVersion)),
+        ).id
+        cell = db.session.scalar(select(QuotaCell).filter_by(wave_id=demo_wave).limit(1))
+        cell_id, target = cell.id, cell.target
+        response_id = db.session.scalar(select(Response.id))
+    admin = make_user(app, "two-waves", "administrator", "organizer", "statistician")
+    client = app.test_client()
+    log_in(client, admin)
+    csrf = form_tokens(client.get(f"/staff/waves/{other}/quotas").get_data(as_text=True))[
+        "csrf_token"
+    ]
+    moved = client.post(f"/staff/waves/{other}/quotas/{cell_id}",
+                        data={"csrf_token": csrf, "target": "7"}, follow_redirects=True)  # fmt: skip
+    assert "本轮调查没有这个配额单元" in moved.get_data(as_text=True)
+    excluded = client.post(f"/staff/waves/{other}/responses/{response_id}/exclude",
+                           data={"csrf_token": csrf, "excluded": "1", "reason": "x"},
+                           follow_redirects=True)  # fmt: skip
+    assert "本轮调查没有这份答卷" in excluded.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(QuotaCell, cell_id).target == target
+        assert db.session.get(Response, response_id).excluded is False
+    done = client.post(f"/staff/waves/{demo_wave}/quotas/{cell_id}",
+                       data={"csrf_token": csrf, "target": "7"}, follow_redirects=True)  # fmt: skip
+    assert "配额已修改" in done.get_data(as_text=True)
