@@ -36,13 +36,83 @@ def load_questionnaire_cmd(path: Path) -> None:
     click.echo(f"已导入问卷 {version.slug} 第 {version.version} 版：{version.title}")
 
 
+SHOWN_PROBLEMS = 20  # a wrong file would otherwise flood the terminal
+
+
+@click.command("create-city")
+@click.argument("name", required=False, default="")
+@click.option("--province", default="", help="省份，例如 湖北省")
+@click.option("--district", "districts", multiple=True, metavar="区县=人口",
+              help="一个区县及其人口数，例如 --district 咸安区=657600；可多次指定")  # fmt: skip
+@click.option("--districts-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="区县文件（CSV 或 XLSX）：两列，区县、人口数；表头可有可无")  # fmt: skip
+@with_appcontext
+def create_city_cmd(name: str, province: str, districts: tuple[str, ...], districts_file) -> None:
+    """创建城市及其区县（区、县、县级市）和各区县人口数。有任何错误时不创建。"""
+    from survey.operations.cities import CityError, add_city
+    from survey.operations.district_file import read_districts_file
+
+    if districts and districts_file:
+        raise click.ClickException("请只用一种方式给出区县：--district 或 --districts-file。")
+    try:
+        if districts_file:
+            entries = read_districts_file(districts_file.read_bytes(), districts_file.name)
+        else:
+            entries = [_district_option(text) for text in districts]
+        city = add_city(name, province, entries, actor_name="cli")
+    except CityError as exc:
+        given = districts or districts_file
+        hint = (
+            []
+            if given
+            else ["用 --district 区县=人口（可多次）或 --districts-file 文件 给出区县。"]
+        )
+        problems = exc.problems[:SHOWN_PROBLEMS]
+        if len(exc.problems) > SHOWN_PROBLEMS:
+            problems.append(f"……另有 {len(exc.problems) - SHOWN_PROBLEMS} 处问题。")
+        raise click.ClickException("未创建：\n" + "\n".join([*problems, *hint])) from exc
+    click.echo(f"已创建城市 {city.province} {city.name}，{len(city.districts)} 个区县：")
+    for district in city.districts:
+        click.echo(f"  {district.name}\t{district.census_population}")
+    click.echo(f"人口合计 {sum(d.census_population or 0 for d in city.districts)}")
+
+
+def _district_option(text: str):
+    from survey.operations.cities import DistrictEntry
+
+    name, sep, population = text.partition("=")
+    if not sep:  # checked with the rest: reported as a missing population
+        return DistrictEntry(f"--district {text}（应写成 区县=人口）", name, "")
+    return DistrictEntry(f"--district {text}", name, population)
+
+
 def _public_url(explicit: str | None, host: str, port: int) -> str:
-    if explicit:
-        return explicit
-    if current_app.config.get("PUBLIC_URL"):
-        return current_app.config["PUBLIC_URL"]
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    return f"http://{shown}:{port}"
+    """The base URL printed on QR codes: --public-url, else SURVEY_PUBLIC_URL, else
+    this machine (development only: refused in production, where a poster pointing
+    at 127.0.0.1 would be useless)."""
+    from survey.qrcodes import PublicUrlError, public_base_url
+
+    given = explicit or current_app.config.get("PUBLIC_URL")
+    production = current_app.config["ENV"] == "production"
+    if not given:
+        if production:
+            raise click.ClickException(
+                "生产模式下必须给出二维码中的公开网址：请加 --public-url https://调查网站域名，"
+                "或设置环境变量 SURVEY_PUBLIC_URL。否则二维码会指向 http://127.0.0.1:5000，"
+                "居民的手机打不开。"
+            )
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        return f"http://{shown}:{port}"
+    try:
+        base = public_base_url(given)
+    except PublicUrlError as exc:
+        source = "--public-url" if explicit else "SURVEY_PUBLIC_URL"
+        raise click.ClickException(f"{source}：{exc}") from exc
+    if production and not base.startswith("https://"):
+        click.echo(
+            "注意：生产模式的服务应通过 HTTPS 提供，二维码网址宜以 https:// 开头。", err=True
+        )
+    return base
 
 
 def _write_codes(wave, base_url: str, out: Path):
@@ -72,10 +142,13 @@ def qrcodes_cmd(wave_id, public_url, out) -> None:
         if wave_id
         else db.session.scalar(select(Wave).order_by(Wave.id.desc()))
     )
+    base_url = _public_url(public_url, "127.0.0.1", 5000)
     if wave is None:
-        raise click.ClickException("没有找到调查轮次，请先运行 survey demo 或创建轮次。")
+        raise click.ClickException(
+            "没有找到调查轮次：请先在 /staff/admin/waves 新建轮次（演示环境可运行 survey demo）。"
+        )
     out = out or Path(current_app.config["QR_OUTPUT_DIR"])
-    codes = _write_codes(wave, _public_url(public_url, "127.0.0.1", 5000), out)
+    codes = _write_codes(wave, base_url, out)
     for code in codes:
         click.echo(f"{code.district}\t{code.label}\t{code.url}")
     click.echo(f"二维码和海报已写入：{out}（打印 posters.html）")
@@ -97,10 +170,10 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
 
     if current_app.config["ENV"] == "production":
         raise click.ClickException("演示命令不能在生产模式下运行（它会创建公开密码的演示账号）。")
+    base_url = _public_url(public_url, host, port)
     migrate.upgrade(current_app.config["DATABASE_URL"])
     wave = setup_demo()
     staff = create_demo_staff()
-    base_url = _public_url(public_url, host, port)
     out = Path(current_app.config["QR_OUTPUT_DIR"])
     _write_codes(wave, base_url, out)
     click.echo(f"\n演示已就绪：{wave.city.name} {wave.name}，问卷：{wave.questionnaire.title}")
@@ -250,6 +323,7 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     for command in (
         db_upgrade,
+        create_city_cmd,
         load_questionnaire_cmd,
         qrcodes_cmd,
         demo_cmd,

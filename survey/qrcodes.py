@@ -6,6 +6,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import segno
 from flask import render_template
@@ -20,6 +21,34 @@ class ChannelCode:
     url: str
     svg_path: Path
     png_path: Path
+
+
+class PublicUrlError(ValueError):
+    """The public URL cannot be printed on QR codes (message in Chinese)."""
+
+
+def public_base_url(url: str) -> str:
+    """The public address residents' phones open, as ``scheme://host[:port]``.
+
+    A trailing slash is dropped. The app answers at the root of its host (no
+    path prefix), so a URL with a path, query or fragment is refused, as is one
+    without ``http://`` or ``https://``: a printed QR code cannot be corrected.
+    """
+    text = url.strip()
+    example = "例如 https://survey.example.cn"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise PublicUrlError(f"网址“{text}”无效，{example}。") from exc
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise PublicUrlError(f"网址“{text}”应以 https:// 或 http:// 开头并带域名，{example}。")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise PublicUrlError(
+            f"网址“{text}”只能是协议和域名（可带端口），不能带路径或参数：本系统须部署在"
+            f"网站根路径，二维码指向 网址/s/采集点代码，{example}。"
+        )
+    return f"{parts.scheme.lower()}://{parts.netloc}"
 
 
 def _safe(name: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, City, District, QuestionnaireVersion, Wave
@@ -31,6 +34,111 @@ def create_city(name: str, province: str, districts: list[tuple[str, int | None]
                         sort_order=order,
                     )
                 )
+    db.session.expire(city, ["districts"])
+    return city
+
+
+NAME_LENGTH = 100  # City.name, City.province and District.name are String(100)
+
+
+class CityError(OperationError):
+    """The city cannot be created; ``problems`` lists every reason (Chinese)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class DistrictEntry:
+    """A district as the operator gave it, before checking."""
+
+    #: Where it was given, for messages: "第 3 行", "--district 咸安区=657600".
+    where: str
+    name: str
+    #: The population as typed ("657600", "657,600"; an XLSX cell may give "657600.0").
+    population: str
+
+
+def _population(text: str) -> int | None:
+    """A positive whole number written with or without thousands separators, else None."""
+    text = text.strip().replace(",", "").replace("，", "")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number <= 0 or number != int(number):
+        return None
+    return int(number)
+
+
+def _check_city(name: str, province: str, entries: list[DistrictEntry]) -> list[tuple[str, int]]:
+    """The districts as (name, population) in the given order, or CityError with every problem."""
+    problems: list[str] = []
+    for label, value, example in (("城市名称", name, "咸宁市"), ("省份", province, "湖北省")):
+        if not value:
+            problems.append(f"请填写{label}，例如 {example}。")
+        elif len(value) > NAME_LENGTH:
+            problems.append(f"{label}“{value[:20]}…”太长（最多 {NAME_LENGTH} 个字）。")
+    if not entries:
+        problems.append("至少需要一个区县（区、县或县级市）及其人口数。")
+    seen: dict[str, str] = {}
+    clean = []
+    for entry in entries:
+        district = entry.name.strip()
+        population = _population(entry.population)
+        if not district:
+            problems.append(f"{entry.where}：缺少区县名称。")
+        elif len(district) > NAME_LENGTH:
+            problems.append(f"{entry.where}：区县名称太长（最多 {NAME_LENGTH} 个字）。")
+        elif district in seen:
+            problems.append(f"{entry.where}：区县“{district}”重复（先见于 {seen[district]}）。")
+        else:
+            seen[district] = entry.where
+        if population is None:
+            shown = entry.population.strip()
+            problems.append(
+                f"{entry.where}：人口数“{shown}”应为正整数。"
+                if shown
+                else f"{entry.where}：缺少人口数。"
+            )
+        clean.append((district, population))
+    if name and db.session.scalar(select(City.id).filter_by(name=name)) is not None:
+        problems.append(f"城市“{name}”已存在，未做任何修改。")
+    if problems:
+        raise CityError(problems)
+    return clean
+
+
+def add_city(
+    name: str, province: str, entries: list[DistrictEntry], actor_name: str | None = None
+) -> City:
+    """Create a new city with its districts (in the order given) in one transaction.
+
+    Every problem is reported at once (:class:`CityError`) and nothing is written:
+    a name or province missing, no district, a district named twice, a population
+    that is not a positive whole number, a city of that name already there.
+    """
+    from survey.operations.audit import record
+
+    name, province = name.strip(), province.strip()
+    districts = _check_city(name, province, entries)
+    try:
+        with db.write() as session:
+            city = City(name=name, province=province)
+            session.add(city)
+            session.flush()
+            session.add_all(
+                District(city_id=city.id, name=district, census_population=population,
+                         sort_order=order)
+                for order, (district, population) in enumerate(districts)
+            )  # fmt: skip
+            record(session, "city_create", "city", city.id,
+                   {"name": name, "province": province, "districts": len(districts),
+                    "population": sum(p for _, p in districts)},
+                   actor_name=actor_name)  # fmt: skip
+    except IntegrityError as exc:  # created by someone else since the check
+        raise CityError([f"城市“{name}”已存在，未做任何修改。"]) from exc
     db.session.expire(city, ["districts"])
     return city
 
