@@ -14,6 +14,10 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 _URLENCODED = "application/x-www-form-urlencoded"
 
 
+#: Views that take a file upload (their body may reach ``MAX_UPLOAD_LENGTH``).
+UPLOAD_ENDPOINTS = frozenset({"fieldwork.frame"})
+
+
 class SurveyRequest(Request):
     """Flask's request, reading a URL-encoded form body straight from the server.
 
@@ -25,6 +29,15 @@ class SurveyRequest(Request):
     a short body a 400. Anything else (multipart, no length, a body already read
     with ``get_data``, debug mode) goes through Werkzeug as before.
     """
+
+    @property
+    def max_content_length(self) -> int | None:
+        """``MAX_CONTENT_LENGTH`` (64 KB: a resident's form), except for the staff's
+        file uploads (a population frame as .xlsx), allowed ``MAX_UPLOAD_LENGTH``."""
+        rule = self.url_rule
+        if rule is not None and rule.endpoint in UPLOAD_ENDPOINTS and current_app:
+            return current_app.config["MAX_UPLOAD_LENGTH"]
+        return super().max_content_length
 
     def _load_form_data(self) -> None:
         environ = self.environ

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # Signed questionnaire state (earlier pages' answers) expires after a day.
     "FORM_STATE_MAX_AGE": 24 * 3600,
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    # A staff member's file upload (population frame, CSV or .xlsx).
+    "MAX_UPLOAD_LENGTH": 4 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
@@ -77,6 +79,7 @@ _JSON_KEYS = {
     "WTF_CSRF_TIME_LIMIT",
     "FORM_STATE_MAX_AGE",
     "MAX_CONTENT_LENGTH",
+    "MAX_UPLOAD_LENGTH",
     "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SECURE",
     "LANGUAGES",

@@ -50,7 +50,7 @@ def download(wave_id: int, fmt: str):
     if fmt == "csv":
         audit_export(wave, fmt, count_rows(wave, include_excluded))
         body = stream_with_context(csv_stream(wave, labels, include_excluded))
-        response = FlaskResponse(body, mimetype=MIMETYPES["csv"])
+        response = FlaskResponse(body, content_type=MIMETYPES["csv"])
         response.headers["Content-Disposition"] = _disposition(name)
         return response
     with TemporaryDownload(f".{fmt}") as download:
@@ -81,7 +81,7 @@ def estimates_download(wave_id: int, fmt: str):
     name = _filename(wave, "estimates", fmt)
     if fmt == "csv":
         response = FlaskResponse(
-            writers.estimates_csv(result.rows, note), mimetype=MIMETYPES["csv"]
+            writers.estimates_csv(result.rows, note), content_type=MIMETYPES["csv"]
         )
         response.headers["Content-Disposition"] = _disposition(name)
         return response

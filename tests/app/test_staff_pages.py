@@ -112,3 +112,61 @@ def test_audit_log_filters_and_cannot_be_edited(app, demo_wave):
     with app.app_context():
         assert db.session.scalar(select(func.count(AuditEvent.id))) > 0
     assert client_as(app, "statistician").get("/staff/audit").status_code == 403
+
+
+def test_staff_error_pages_speak_to_staff_in_chinese(app, client, demo_wave):
+    """403 and 400 were Werkzeug's English pages; 404, 500, 413 and the expired
+    form told staff to scan a QR code again or that their answers were kept."""
+    log_in(client, make_user(app, "stat-err", "statistician"))
+    forbidden = client.get("/staff/admin/users")
+    assert forbidden.status_code == 403
+    body = forbidden.get_data(as_text=True)
+    assert "没有权限" in body and "系统管理员" in body and "Forbidden" not in body
+    admin = app.test_client()
+    log_in(admin, make_user(app, "admin-err", "administrator"))
+    csrf = form_tokens(admin.get("/staff/admin/users").get_data(as_text=True))["csrf_token"]
+    bad = admin.post("/staff/admin/users/1", data={"csrf_token": csrf, "action": "bogus"})
+    assert bad.status_code == 400 and "请求无效" in bad.get_data(as_text=True)
+    assert "Bad Request" not in bad.get_data(as_text=True)
+    missing = admin.get("/staff/waves/999/quotas").get_data(as_text=True)
+    assert "导航栏" in missing and "二维码" not in missing
+    expired = admin.post("/staff/admin/users/1", data={"csrf_token": "x", "action": "roles"})
+    assert expired.status_code == 400
+    assert "刷新页面" in expired.get_data(as_text=True)
+    assert "本机" not in expired.get_data(as_text=True)
+    # A resident still gets the resident's wording.
+    assert "二维码" in client.get("/s/no-such-token").get_data(as_text=True)
+
+
+def test_staff_pages_and_downloads_are_not_cached(app, client, demo_wave):
+    """Exports and the report hold personal data: send_file's default was
+    "public, max-age=3600", which lets a shared proxy keep a copy."""
+    log_in(client, make_user(app, "stat-cache", "statistician"))
+    page = f"/staff/waves/{demo_wave}/exports"
+    csrf = form_tokens(client.get(page).get_data(as_text=True))["csrf_token"]
+    xlsx = client.post(f"{page}/microdata.xlsx", data={"csrf_token": csrf})
+    csv = client.post(f"{page}/microdata.csv", data={"csrf_token": csrf})
+    assert xlsx.status_code == csv.status_code == 200
+    for response in (xlsx, csv, client.get(page), client.get("/staff/")):
+        assert response.headers["Cache-Control"] == "no-store"
+        response.close()
+    assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+    with client.get("/static/app.css") as static:  # residents' pages keep their caching
+        assert static.headers.get("Cache-Control") != "no-store"
+
+
+def test_a_population_frame_larger_than_a_residents_form_can_be_uploaded(app, client, demo_wave):
+    """The 64 KB limit is for residents' forms; a frame of 76 KB was refused as
+    "请缩短填写的文字" (a resident's message)."""
+    log_in(client, make_user(app, "org-big", "organizer"))
+    url = f"/staff/waves/{demo_wave}/frame"
+    csrf = form_tokens(client.get(url).get_data(as_text=True))["csrf_token"]
+    body = b"district,sex,age_group,urban_rural,population\n" + b" " * (100 * 1024)
+    response = client.post(url, data={"csrf_token": csrf, "file": (io.BytesIO(body), "f.csv")},
+                           content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 422  # read and checked (and refused: no rows)
+    app.config["MAX_UPLOAD_LENGTH"] = 50 * 1024
+    too_big = client.post(url, data={"csrf_token": csrf, "file": (io.BytesIO(body), "f.csv")},
+                          content_type="multipart/form-data")  # fmt: skip
+    assert too_big.status_code == 413
+    assert "文件最大" in too_big.get_data(as_text=True)
