@@ -17,7 +17,9 @@ class Variable:
 
 
 PARADATA = [
-    Variable("respondent_id", "回执码（受访者编号）", "str"),
+    # The response's number, not its receipt code: whoever holds the receipt code
+    # can withdraw the answer, and exports travel further than the resident's receipt.
+    Variable("respondent_id", "答卷编号", "str"),
     Variable("district", "区县", "str"),
     Variable("sex", "性别", "str"),
     Variable("age_group", "年龄组", "str"),
@@ -94,7 +96,7 @@ def fast_row_builder(q: Questionnaire, with_excluded: bool):
         a = r.answers or {}
         ind = r.indicators or {}
         values = [
-            r.receipt_code, r.district, r.sex, r.age_group, r.urban_rural, qlabel, r.channel_id,
+            str(r.id), r.district, r.sex, r.age_group, r.urban_rural, qlabel, r.channel_id,
             channel_label, r.started_at.isoformat(timespec="seconds"),
             r.submitted_at.isoformat(timespec="seconds"), round(r.duration_seconds, 1),
             r.device_class, int(r.over_quota), ",".join(r.flags or ()),

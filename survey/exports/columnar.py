@@ -29,7 +29,7 @@ from survey.operations.estimates import CellWeights
 #: The fields of each row's JSON text from the database. Timestamps come as the
 #: database's text ("2026-11-01 08:00:00[.ffffff]"), booleans as 0/1.
 RAW_COLUMNS = (
-    "receipt_code", "district", "sex", "age_group", "urban_rural", "channel_id",
+    "id", "district", "sex", "age_group", "urban_rural", "channel_id",
     "started_at", "submitted_at", "duration_seconds", "device_class", "over_quota",
     "excluded", "flags", "answers", "indicators",
 )  # fmt: skip
@@ -99,7 +99,7 @@ class ColumnarExport:
         qlabel = f"{q.id} v{q.version}"
         a, ind = pl.col("answers"), pl.col("indicators")
         exprs = [
-            pl.col("receipt_code").alias("respondent_id"),
+            pl.col("id").alias("respondent_id"),  # never the receipt code: it withdraws
             pl.col("district"), pl.col("sex"), pl.col("age_group"), pl.col("urban_rural"),
             pl.lit(qlabel, dtype=pl.String).alias("questionnaire"),
             pl.col("channel_id"),

@@ -123,7 +123,7 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         )
 
     flagged = session.execute(
-        select(Response.id, Response.receipt_code, Response.district, Response.flags,
+        select(Response.id, Response.district, Response.flags,
                Response.excluded, Response.duration_seconds, Response.submitted_at)
         .where(Response.wave_id == wave.id, Response.is_flagged.is_(True))
         .order_by(Response.id.desc())
@@ -142,7 +142,7 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         "districts": list(per_district.values()),
         "channels": channels,
         "daily": [{"day": d, "completions": n} for d, n in sorted(daily.items())],
-        "flagged": [{"id": r.id, "receipt": r.receipt_code, "district": r.district,
+        "flagged": [{"id": r.id, "district": r.district,
                      "flags": list(r.flags), "excluded": r.excluded,
                      "duration": r.duration_seconds,
                      "submitted_at": r.submitted_at.isoformat(timespec="seconds")}

@@ -21,7 +21,9 @@ FORMATS = ("csv", "xlsx", "sav", "dta")
 XLSX_MAX_ROWS = 1_048_575
 
 
-def method_note(wave: Wave, settings: Settings | None, weighted: bool) -> str:
+def method_note(
+    wave: Wave, settings: Settings | None, weighted: bool, why_not: str | None = None
+) -> str:
     lines = [
         f"{wave.city.name} {wave.name} 公众对生态文明建设满意度与参与度调查",
         f"调查单位：{wave.organizer or wave.city.name}",
@@ -35,7 +37,7 @@ def method_note(wave: Wave, settings: Settings | None, weighted: bool) -> str:
             "假设：配额/扫码样本不是概率样本，加权假定每个加权单元内作答者与未作答者相似。"
         )
     else:
-        lines.append("权数：未导出（本轮尚未导入人口数据）。")
+        lines.append(f"权数：未导出（{why_not or '本轮尚未导入人口数据'}）。")
     return "\n".join(lines)
 
 
@@ -49,13 +51,13 @@ def count_rows(wave: Wave, include_excluded: bool) -> int:
 def prepare(wave: Wave, include_excluded: bool, weighted: bool = True):
     """Variables, weights (if the frame allows) and the method note."""
     q = questionnaire_of(wave.questionnaire)
-    settings, weights = Settings(), None
+    settings, weights, why_not = Settings(), None, None
     if weighted:
         try:
             weights = cell_weights(wave, settings)
-        except OperationError:
-            weights = None
-    note = method_note(wave, settings, weights is not None)
+        except OperationError as exc:  # no frame, no valid response, raking failed
+            weights, why_not = None, str(exc).rstrip("。")
+    note = method_note(wave, settings, weights is not None, why_not)
     return q, variables(q, weights is not None, include_excluded), weights, note
 
 
@@ -122,6 +124,7 @@ def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
         # the stored text ("2026-11-01 08:00:00[.ffffff]"): polars formats it
         "started_at": quote(cast(t.c.started_at, String)),
         "submitted_at": quote(cast(t.c.submitted_at, String)),
+        "id": quote(cast(t.c.id, String)),
         "channel_id": cast(t.c.channel_id, String),
         "duration_seconds": cast(t.c.duration_seconds, String),
         "over_quota": cast(cast(t.c.over_quota, Integer), String),
@@ -212,6 +215,11 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
         )
         n = writers.write_xlsx(path, vars_, rows, note)
     else:  # SPSS / Stata: streamed, the batches read again for each pass (bounded memory)
+        if not count_rows(wave, include_excluded):
+            raise OperationError(
+                "本轮还没有可导出的答卷，无法生成 SPSS/Stata 文件（它的变量类型取自数据）；"
+                "请等有答卷后再导出，或先导出 CSV/Excel 查看变量。"
+            )
         writer = columnar_export(wave, include_excluded=include_excluded, neutralise=False)
         passes = iter([None, progress, None])  # progress while the rows are written
 

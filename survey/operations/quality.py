@@ -138,6 +138,6 @@ def set_excluded(
             update(Response).where(Response.id == response_id).values(excluded=excluded)
         )
         record(session, "response_exclude" if excluded else "response_restore", "response",
-               response_id, {"receipt": response.receipt_code, "reason": reason[:200]})  # fmt: skip
+               response_id, {"reason": reason[:200]})  # fmt: skip
     response.excluded = excluded
     return response

@@ -589,7 +589,11 @@ def withdraw_response(receipt_code: str) -> bool:
     The quota place is given back. Returns False when no such receipt exists
     or it was already withdrawn.
     """
+    from flask import has_request_context
+    from flask_login import current_user
+
     from survey.models import QuotaCell
+    from survey.operations.audit import record
 
     code = receipt_code.strip().upper().replace(" ", "")
     if len(code) == 8:
@@ -619,6 +623,11 @@ def withdraw_response(receipt_code: str) -> bool:
         response.device_class = "withdrawn"
         response.excluded = True
         response.withdrawn_at = utcnow()
+        # Traceable, naming no one (the form is public): a staff member signed in
+        # in the same browser is recorded as the actor.
+        staff = has_request_context() and current_user.is_authenticated
+        record(session, "response_withdraw", "response", response.id,
+               {"wave_id": response.wave_id}, actor_name=None if staff else "respondent")  # fmt: skip
     return True
 
 

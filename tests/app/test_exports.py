@@ -39,7 +39,7 @@ def filled(app, demo_wave):
     client = app.test_client()
     log_in(client, make_user(app, "stat", "statistician"))
     csrf = form_tokens(client.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True))
-    return client, csrf["csrf_token"], excluded.receipt_code
+    return client, csrf["csrf_token"], str(excluded.id)  # its respondent_id
 
 
 def _post(client, demo_wave, what, csrf, **extra):
@@ -175,7 +175,9 @@ def test_exported_weights_are_the_estimates_weights(app, demo_wave, filled):
     rows = list(csv.DictReader(io.StringIO(
         _post(client, demo_wave, "microdata.csv", csrf).decode("utf-8-sig"))))  # fmt: skip
     with app.app_context():
-        expected = wave_estimates(db.session.get(Wave, demo_wave), Settings()).weights
+        by_receipt = wave_estimates(db.session.get(Wave, demo_wave), Settings()).weights
+        ids = dict(db.session.execute(select(Response.receipt_code, Response.id)).all())
+    expected = {str(ids[code]): weight for code, weight in by_receipt.items()}
     assert len(rows) == len(expected) == 4
     for row in rows:
         assert float(row["weight"]) == pytest.approx(expected[row["respondent_id"]], rel=1e-9)
@@ -307,3 +309,70 @@ def test_where_an_open_file_cannot_be_removed_it_is_removed_once_sent(app, tmp_p
     assert b"".join(body) == b"$FL2 data"
     body.close()
     assert not download.path.exists() and list(downloads.iterdir()) == []
+
+
+def test_exports_and_dashboard_never_show_the_receipt_code(app, demo_wave, filled):
+    """The receipt code alone withdraws (erases) an answer: it was every export's
+    respondent_id and on the organizers' dashboard, so anyone holding a file could
+    erase answers. Exports carry the response's number; a withdrawal is audited."""
+    from survey.models import Wave
+    from survey.operations.responses import withdraw_response
+
+    client, csrf, _ = filled
+    with app.app_context():
+        codes = set(db.session.scalars(select(Response.receipt_code)))
+        first = db.session.scalar(select(Response).order_by(Response.id).limit(1))
+    raw = _post(client, demo_wave, "microdata.csv", csrf, include_excluded="1").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    assert {r["respondent_id"] for r in rows} == {str(i) for i in range(1, 4)}
+    xlsx = _post(client, demo_wave, "microdata.xlsx", csrf)
+    sheet = load_workbook(io.BytesIO(xlsx)).worksheets[0]
+    cells = {str(c.value) for row in sheet.iter_rows() for c in row}
+    assert not codes & cells and not any(code in raw for code in codes)
+    organizer = app.test_client()
+    log_in(organizer, make_user(app, "org-receipt", "organizer"))
+    dashboard = organizer.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    data = organizer.get(f"/staff/waves/{demo_wave}/dashboard.json").get_data(as_text=True)
+    assert not any(code in dashboard or code in data for code in codes)
+    with app.app_context():
+        assert withdraw_response(first.receipt_code)
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "response_withdraw")
+        )
+        assert event.object_id == str(first.id) and event.actor_name == "respondent"
+        assert event.detail == {"wave_id": db.session.get(Wave, demo_wave).id}
+
+
+def test_spss_and_stata_of_a_wave_without_answers_say_so(app, runner, demo_wave):
+    client = app.test_client()
+    log_in(client, make_user(app, "stat-empty", "statistician"))
+    page = f"/staff/waves/{demo_wave}/exports"
+    csrf = form_tokens(client.get(page).get_data(as_text=True))["csrf_token"]
+    for fmt in ("sav", "dta"):
+        response = client.post(f"{page}/microdata.{fmt}", data={"csrf_token": csrf})
+        assert response.status_code == 409
+        assert "还没有可导出的答卷" in response.get_data(as_text=True)
+    assert client.post(f"{page}/microdata.csv", data={"csrf_token": csrf}).status_code == 200
+
+
+def test_the_method_note_says_why_there_are_no_weights(app, demo_wave, filled):
+    """Raking that fails (sparse early data) left the weight column out with the
+    note "本轮尚未导入人口数据", which was false: the frame was there."""
+    from survey.models import Wave
+    from survey.operations import exports
+
+    def fail(wave, settings):
+        raise exports.OperationError("无法加权：raking did not converge")
+
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        _, variables, weights, note = exports.prepare(wave, False)
+        assert weights is not None and "weight" in {v.name for v in variables}
+        real, exports.cell_weights = exports.cell_weights, fail
+        try:
+            _, variables, weights, note = exports.prepare(wave, False)
+        finally:
+            exports.cell_weights = real
+    assert weights is None and "weight" not in {v.name for v in variables}
+    assert "权数：未导出（无法加权：raking did not converge）" in note
+    assert "尚未导入人口数据" not in note
