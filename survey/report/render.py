@@ -15,11 +15,43 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQ
              "SimHei", "Microsoft YaHei", "PingFang SC")  # fmt: skip
 
 
+#: Whether this process has looked for CJK fonts installed after matplotlib's font
+#: cache was written (the cache, in ~/.cache/matplotlib, is never refreshed by itself).
+_rescanned = False
+
+
 def _cjk_font() -> str | None:
+    global _rescanned
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in CJK_FONTS if n in names), None)
+    def known() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((n for n in CJK_FONTS if n in names), None)
+
+    found = known()
+    if found is None and not _rescanned:
+        _rescanned = True
+        for path in font_manager.findSystemFonts():
+            name = Path(path).name.lower()
+            if any(
+                key in name for key in ("cjk", "sourcehan", "wqy", "simhei", "msyh", "pingfang")
+            ):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable file: skip it
+                    continue
+        found = known()
+    return found
+
+
+def chart_key(content: ReportContent) -> str | None:
+    """The chart's legend in words when it had to be drawn without Chinese (no CJK
+    font on the server): which district each D-number is, and the two panels."""
+    if _cjk_font():
+        return None
+    rows = [r for r in content.table if r.get("sat") and r.get("part")]
+    districts = "，".join(f"D{i + 1} = {r['domain']}" for i, r in enumerate(rows))
+    return f"图中左栏 Satisfaction 为满意度，右栏 Participation 为参与度；{districts}。"
 
 
 def chart_png(content: ReportContent) -> bytes:
@@ -60,7 +92,9 @@ def _draw(plt, content: ReportContent, font: str | None) -> bytes:
 
 def render_html(content: ReportContent) -> str:
     chart = base64.b64encode(chart_png(content)).decode()
-    return render_template("report/section.html", c=content, pct=pct, chart=chart)
+    return render_template(
+        "report/section.html", c=content, pct=pct, chart=chart, chart_key=chart_key(content)
+    )
 
 
 def render_docx(content: ReportContent, path: Path) -> None:
@@ -109,6 +143,9 @@ def render_docx(content: ReportContent, path: Path) -> None:
         doc.add_paragraph(line)
     doc.add_picture(io.BytesIO(chart_png(content)))
     doc.add_paragraph("图：各区县满意度、参与度估计值及置信区间（虚线为 80% 目标）")
+    key = chart_key(content)
+    if key:
+        doc.add_paragraph(key)
     doc.add_heading("四、与上年比较", level=2)
     for line in content.changes or ["本市尚无上一轮调查数据，无法比较。"]:
         doc.add_paragraph(line)

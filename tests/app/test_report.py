@@ -97,3 +97,38 @@ def test_html_report_page(app, demo_wave):
 def test_report_without_data_explains(app, demo_wave):
     response = _client(app).get(f"/staff/waves/{demo_wave}/report")
     assert response.status_code == 409 and "还没有有效答卷" in response.get_data(as_text=True)
+
+
+def test_a_chart_drawn_without_chinese_gets_a_key(app, demo_wave, tmp_path, monkeypatch):
+    """Without a CJK font the chart shows D1, D2 … and English panel titles: the
+    report then says which district each is (it promised to and did not)."""
+    import survey.report.render as render
+
+    _fill(app)
+    client = _client(app)
+    monkeypatch.setattr(render, "_cjk_font", lambda: None)
+    response = client.get(f"/staff/waves/{demo_wave}/report.docx")
+    path = tmp_path / "r.docx"
+    path.write_bytes(response.get_data())
+    response.close()
+    text = "\n".join(p.text for p in Document(str(path)).paragraphs)
+    assert "D1 = " in text and "Satisfaction 为满意度" in text
+    html = client.get(f"/staff/waves/{demo_wave}/report").get_data(as_text=True)
+    assert "D1 = " in html
+
+
+def test_a_cjk_font_installed_after_the_font_cache_is_found(monkeypatch):
+    """matplotlib's font cache does not see fonts installed after it was written
+    (a tester's report came out in English for that reason): the first chart
+    without a CJK font looks for one on the system once."""
+    import pytest
+    from matplotlib import font_manager
+
+    import survey.report.render as render
+
+    if not any("cjk" in p.lower() for p in font_manager.findSystemFonts()):
+        pytest.skip("no CJK font installed on this machine (.ci/run installs fonts-noto-cjk)")
+    stale = [f for f in font_manager.fontManager.ttflist if f.name not in render.CJK_FONTS]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    monkeypatch.setattr(render, "_rescanned", False)
+    assert render._cjk_font() in render.CJK_FONTS
