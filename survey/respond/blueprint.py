@@ -17,5 +17,9 @@ bp.before_request(controllers.remember_large_text)
 bp.add_url_rule("/s/<token>", "landing", controllers.landing, methods=["GET"])
 bp.add_url_rule("/s/<token>/start", "start", controllers.start, methods=["POST"])
 bp.add_url_rule("/s/<token>/page", "page", controllers.page, methods=["POST"])
+# The questionnaire's POST-only addresses opened directly (a copied link, the
+# history, a tab the phone restored): on to the channel's landing page.
+bp.add_url_rule("/s/<token>/start", "reopened", controllers.reopened, methods=["GET"])
+bp.add_url_rule("/s/<token>/page", "reopened", controllers.reopened, methods=["GET"])
 bp.add_url_rule("/s/<token>/thanks/<receipt>", "thanks", controllers.thanks, methods=["GET"])
 bp.add_url_rule("/withdraw", "withdraw", controllers.withdraw, methods=["GET", "POST"])

@@ -61,6 +61,14 @@ def remember_large_text() -> None:
         session["large"] = request.args.get("large") == "1"
 
 
+def reopened(token: str):
+    """A GET of an address the questionnaire only posts to (a copied link, the
+    history, a tab the phone restored): on to the channel's landing page, where
+    the resident can start (their answers are still in the phone's storage)."""
+    _channel(token)  # an unknown channel: 404
+    return redirect(url_for("respond.landing", token=token), code=303)
+
+
 def landing(token: str):
     channel = _channel(token)
     if not channel.is_open:
