@@ -8,7 +8,7 @@ from flask import abort, render_template, request, stream_with_context
 from survey.exports import writers
 from survey.models import Wave
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, wave_estimates
+from survey.operations.estimates import settings_from, wave_estimates
 from survey.operations.exports import (
     FORMATS,
     audit_export,
@@ -67,7 +67,7 @@ def estimates_download(wave_id: int, fmt: str):
     wave = _wave(wave_id)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    settings = Settings()
+    settings = settings_from(request.form)  # the estimates page's settings, if sent
     try:
         result = wave_estimates(wave, settings)
     except OperationError as exc:
@@ -75,7 +75,8 @@ def estimates_download(wave_id: int, fmt: str):
                                error=str(exc)), 409  # fmt: skip
     note = (
         method_note(wave, settings, True)
-        + "\n置信区间：logit（与 R survey 包 svyciprop 一致），95%；目标 80%。"
+        + f"\n置信区间：{settings.ci}（与 R survey 包 svyciprop 一致），{settings.level * 100:g}%；"
+        f"目标 {settings.target * 100:g}%。"
     )
     audit_export(wave, fmt, len(result.rows), what="estimates")
     name = _filename(wave, "estimates", fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -25,6 +26,44 @@ class Settings:
     ci: str = "logit"
     level: float = 0.95
     target: float = 0.80
+
+    def query(self) -> dict:
+        """The settings as URL parameters (the estimates page's form fields), for
+        the exports and the report made with the same settings."""
+        return {"weighting": self.weighting, "margins": list(self.margins), "ci": self.ci,
+                "level": self.level, "target": self.target}  # fmt: skip
+
+
+MARGINS = ("sex", "age_group", "urban_rural")
+MARGIN_LABELS = {"sex": "性别", "age_group": "年龄组", "urban_rural": "城乡"}
+
+
+def margin_names(settings: Settings) -> str:
+    """The raking margins in words: 性别、年龄组."""
+    return "、".join(MARGIN_LABELS.get(m, m) for m in settings.margins)
+
+
+def settings_from(values) -> Settings:
+    """Settings from the estimates form's fields (*values*: a request's args or
+    form); what is missing, unknown or not a finite number takes the default
+    (methods and ranges are checked by :func:`wave_estimates`)."""
+    default = Settings()
+
+    def number(name: str, fallback: float) -> float:
+        try:
+            value = float(values.get(name, fallback))
+        except (TypeError, ValueError):
+            return fallback
+        return value if math.isfinite(value) else fallback
+
+    margins = tuple(m for m in MARGINS if m in values.getlist("margins"))
+    return Settings(
+        weighting=values.get("weighting") or default.weighting,
+        margins=margins or default.margins,
+        ci=values.get("ci") or default.ci,
+        level=number("level", default.level),
+        target=number("target", default.target),
+    )
 
 
 @dataclass

@@ -13,7 +13,7 @@ from survey.extensions import db
 from survey.models import Response, Wave
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, cell_weights
+from survey.operations.estimates import Settings, cell_weights, margin_names
 from survey.operations.questionnaires import questionnaire_of
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
@@ -30,7 +30,7 @@ def method_note(
         "有效数据：不含组织者剔除的答卷和受访者撤回的答卷。",
     ]
     if weighted and settings:
-        method = {"raking": "按区县内的性别、年龄组边际迭代加权（raking）",
+        method = {"raking": f"按区县内的{margin_names(settings)}边际迭代加权（raking）",
                   "poststratify": "按区县 × 性别 × 年龄组事后分层", "none": "仅设计权数"}  # fmt: skip
         lines.append(f"权数：{method[settings.weighting]}，基础权数 = 区县人口 / 区县样本量。")
         lines.append(

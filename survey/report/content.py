@@ -10,7 +10,7 @@ from analysis import compare_waves
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, QuotaPlan, Response, Wave
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, WaveEstimates, wave_estimates
+from survey.operations.estimates import Settings, WaveEstimates, margin_names, wave_estimates
 from survey.operations.questionnaires import questionnaire_of
 
 
@@ -63,7 +63,7 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
     plan = db.session.get(QuotaPlan, wave.id)
     all_sat = next(r for r in est.rows if r.domain == "ALL" and r.indicator == sat)
     dates = f"{wave.starts_on or '—'} 至 {wave.ends_on or '—'}"
-    method = {"raking": "在各区县内按性别、年龄组两个边际进行迭代加权（raking）",
+    method = {"raking": f"在各区县内按{margin_names(settings)}边际进行迭代加权（raking）",
               "poststratify": "按区县 × 性别 × 年龄组事后分层加权",
               "none": "仅使用设计权数（区县人口 / 区县样本量）"}[settings.weighting]  # fmt: skip
     out.method = [
@@ -74,8 +74,13 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
         + (f"计划样本量 {plan.total} 份。" if plan else ""),
         f"样本情况：访问问卷首页 {visits} 人次，开始填答 {starts} 人，甄别退出 {screen} 人，"
         f"因配额已满结束 {full} 人，提交问卷 {done} 份；经质量核查剔除 {excluded} 份，有效问卷 {est.n} 份。",
-        f"加权方法：{method}，使各区县加权后的性别、年龄结构与人口普查一致。"
-        "配额和扫码样本不是概率样本，加权假定在每个加权单元内作答者与未作答者相似。"
+        f"加权方法：{method}"
+        + {
+            "raking": f"，使各区县加权后的{margin_names(settings)}结构与人口普查一致。",
+            "poststratify": "，使各区县加权后的性别、年龄结构与人口普查一致。",
+            "none": "，未按性别、年龄结构校准。",
+        }[settings.weighting]  # fmt: skip
+        + "配额和扫码样本不是概率样本，加权假定在每个加权单元内作答者与未作答者相似。"
         + (
             f"全市满意度的设计效应为 {all_sat.deff:.2f}，有效样本量约 {all_sat.n_eff:.0f}。"
             if all_sat.se > 0 and all_sat.deff == all_sat.deff

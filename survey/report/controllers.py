@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 
 from survey.extensions import db
 from survey.models import Wave
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
+from survey.operations.estimates import settings_from
 from survey.report.content import build_content
 from survey.report.render import render_docx, render_html
 from survey.web import TemporaryDownload, get_or_404
@@ -16,7 +17,7 @@ from survey.web import TemporaryDownload, get_or_404
 def _content(wave_id: int):
     wave = get_or_404(Wave, wave_id)
     try:
-        return wave, build_content(wave), None
+        return wave, build_content(wave, settings_from(request.args)), None
     except OperationError as exc:
         return wave, None, str(exc)
 

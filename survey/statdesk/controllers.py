@@ -6,30 +6,13 @@ from flask import render_template, request
 
 from survey.models import Wave
 from survey.operations.errors import OperationError
-from survey.operations.estimates import CI_METHODS, WEIGHTINGS, Settings, wave_estimates
+from survey.operations.estimates import CI_METHODS, WEIGHTINGS, settings_from, wave_estimates
 from survey.web import get_or_404
-
-
-def _settings() -> Settings:
-    args = request.args
-    try:
-        level = float(args.get("level", 0.95))
-        target = float(args.get("target", 0.80))
-    except ValueError:
-        level, target = 0.95, 0.80
-    margins = tuple(m for m in args.getlist("margins") if m in ("sex", "age_group", "urban_rural"))
-    return Settings(
-        weighting=args.get("weighting", "raking"),
-        margins=margins or ("sex", "age_group"),
-        ci=args.get("ci", "logit"),
-        level=level,
-        target=target,
-    )
 
 
 def estimates(wave_id: int):
     wave = get_or_404(Wave, wave_id)
-    settings = _settings()
+    settings = settings_from(request.args)
     try:
         result, error = wave_estimates(wave, settings), None
     except OperationError as exc:
