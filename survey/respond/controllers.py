@@ -55,8 +55,16 @@ def _districts(channel: Channel) -> list[str]:
     return list(city_districts(channel.wave.city_id))
 
 
+#: The form field of the text-size button on questionnaire pages ("large" or "standard").
+TEXT_SIZE_FIELD = "text_size"
+
+
 def remember_large_text() -> None:
-    """适老模式: ``?large=1`` switches large text on for the session, ``?large=0`` off."""
+    """适老模式: ``?large=1`` switches large text on for the session, ``?large=0`` off.
+
+    Pages reached by a link toggle it with such a link. Questionnaire pages are
+    answers to a POST, which a link cannot repeat: there the toggle is a button
+    of the questionnaire's form (``TEXT_SIZE_FIELD``, handled in :func:`page`)."""
     if b"large" in request.query_string and "large" in request.args:
         session["large"] = request.args.get("large") == "1"
 
@@ -141,12 +149,19 @@ def page(token: str):
     if not 0 <= state.page < len(q.pages):
         return render_template("respond/restart.html", channel=channel, expired=False), 400
     current = q.pages[state.page]
+    earlier = {k: v for k, v in state.answers.items() if q.question(k).page_id != current.id}
+
+    if TEXT_SIZE_FIELD in request.form:
+        # The text-size button: the same page again in the other size, with what
+        # the resident has entered on it so far, neither checked nor stored.
+        session["large"] = request.form[TEXT_SIZE_FIELD] == "large"
+        entered = {k: v for k, v in _raw_values(q, current.id).items() if v}
+        return _render_page(channel, state, values={**earlier, **entered}, errors={})
 
     if "back" in request.form and state.page > 0:
         state.page -= 1
         return _render_page(channel, state, values=state.answers, errors={})
 
-    earlier = {k: v for k, v in state.answers.items() if q.question(k).page_id != current.id}
     answers, errors = parse_answers(
         q,
         request.form,

@@ -1,8 +1,17 @@
-"""Getting about the resident's pages: POST-only addresses opened directly, and
-answers kept on a shared phone forgotten when the questionnaire ends early."""
+"""Getting about the resident's pages: the text-size toggle on every page (the
+questionnaire's pages answer a POST, which a link cannot repeat), POST-only
+addresses opened directly, and answers kept on a shared phone forgotten when
+the questionnaire ends early."""
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Response
+from tests.conftest import form_tokens
 from tests.resident import STANDARD_PAGES, channel_token, start, submit_page
 
 LARGE_BODY = '<body class="large">'
@@ -10,6 +19,114 @@ LARGE_BODY = '<body class="large">'
 
 def _html(response) -> str:
     return response.get_data(as_text=True)
+
+
+def _toggle(client, token: str, page_html: str, size: str, answers: dict | None = None):
+    """Press the text-size button of a questionnaire page after entering *answers*."""
+    data = {**form_tokens(page_html), **(answers or {}), "text_size": size}
+    return client.post(f"/s/{token}/page", data=data)
+
+
+def _responses(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Response.id)))
+
+
+def test_questionnaire_pages_toggle_with_a_button_of_their_form(app, client, demo_wave):
+    token = channel_token(app)
+    html = _html(start(client, token))
+    assert '<form id="answers" method="post"' in html
+    button = re.search(r"<button[^>]*text_size[^>]*>([^<]*)</button>", html)
+    assert button and button.group(1) == "大字模式"
+    assert 'form="answers"' in button.group(0) and "formnovalidate" in button.group(0)
+    assert 'value="large"' in button.group(0)
+    assert "?large=" not in html  # no link to a POST-only address
+
+
+def test_toggle_shows_the_same_page_with_what_was_entered(app, client, demo_wave):
+    token = channel_token(app)
+    first = _html(start(client, token))
+    partial = {"age_group": "30-39岁", "sex": "女"}  # required questions left out
+    large = _toggle(client, token, first, "large", partial)
+    html = _html(large)
+    assert large.status_code == 200
+    assert LARGE_BODY in html
+    assert "第 1 页" in html and 'name="age_group"' in html  # not advanced
+    assert "has-error" not in html and "error-summary" not in html  # not validated
+    assert 'value="30-39岁" checked' in html and 'value="女" checked' in html
+    assert re.search(r'value="standard"[^>]*>标准字号<', html)
+    # the setting sticks: the next page and a link-reached page are large too
+    second = submit_page(client, token, html, STANDARD_PAGES[0])
+    assert second.status_code == 200 and "s_air" in _html(second)
+    assert LARGE_BODY in _html(second)
+    assert LARGE_BODY in _html(client.get("/withdraw"))
+    # and back to the standard size on page 2, answers kept
+    standard = _toggle(client, token, _html(second), "standard", {"s_air": "5"})
+    assert standard.status_code == 200 and "第 2 页" in _html(standard)
+    assert LARGE_BODY not in _html(standard)
+    assert re.search(r'name="s_air" value="5" checked', _html(standard))
+    assert _responses(app) == 0
+
+
+def test_answers_of_earlier_pages_survive_a_toggle(app, client, demo_wave):
+    token = channel_token(app)
+    html = _html(start(client, token))
+    html = _html(submit_page(client, token, html, STANDARD_PAGES[0]))
+    html = _html(_toggle(client, token, html, "large", STANDARD_PAGES[1]))
+    assert "第 2 页" in html and 'name="s_air" value="5" checked' in html
+    html = _html(submit_page(client, token, html, STANDARD_PAGES[1]))
+    html = _html(_toggle(client, token, html, "standard"))
+    assert "第 3 页" in html and LARGE_BODY not in html
+    done = submit_page(client, token, html, STANDARD_PAGES[2])
+    assert done.status_code == 303 and "/thanks/" in done.headers["Location"]
+    with app.app_context():
+        (stored,) = db.session.scalars(select(Response))
+        assert stored.sex == "男" and stored.district == "咸安区"
+
+
+def test_toggle_on_the_last_page_does_not_submit(app, client, demo_wave):
+    token = channel_token(app)
+    html = _html(start(client, token))
+    for answers in STANDARD_PAGES[:2]:
+        html = _html(submit_page(client, token, html, answers))
+    toggled = _toggle(client, token, html, "large", STANDARD_PAGES[2])
+    assert toggled.status_code == 200 and "提交问卷" in _html(toggled)
+    assert _responses(app) == 0
+
+
+def test_toggle_after_going_back_shows_what_is_entered_now(app, client, demo_wave):
+    token = channel_token(app)
+    html = _html(start(client, token))
+    html = _html(submit_page(client, token, html, STANDARD_PAGES[0]))
+    back = client.post(f"/s/{token}/page", data={**form_tokens(html), "back": "1"})
+    changed = {**STANDARD_PAGES[0], "sex": "女"}
+    html = _html(_toggle(client, token, _html(back), "large", changed))
+    assert 'value="女" checked' in html and 'value="男" checked' not in html
+
+
+def test_toggle_checks_csrf_and_the_signed_state(app, client, demo_wave):
+    token = channel_token(app)
+    html = _html(start(client, token))
+    tokens = form_tokens(html)
+    no_csrf = client.post(f"/s/{token}/page", data={"state": tokens["state"], "text_size": "large"})
+    assert no_csrf.status_code == 400 and LARGE_BODY not in _html(no_csrf)
+    forged = {**tokens, "state": tokens["state"][:-2] + "xx", "text_size": "large"}
+    refused = client.post(f"/s/{token}/page", data=forged)
+    assert refused.status_code == 400 and "重新开始" in _html(refused)
+    assert LARGE_BODY not in _html(client.get(f"/s/{token}"))  # not switched either time
+
+
+def test_kept_pages_follow_the_toggled_size(app, demo_wave):
+    token = channel_token(app)
+    alice = app.test_client()
+    # nothing entered: the large page comes from (and goes into) the page cache
+    large = _html(_toggle(alice, token, _html(start(alice, token)), "large"))
+    assert LARGE_BODY in large and "标准字号" in large
+    bob = _html(start(app.test_client(), token))
+    assert LARGE_BODY not in bob and "大字模式" in bob and "标准字号" not in bob
+    assert form_tokens(bob)["csrf_token"] != form_tokens(large)["csrf_token"]
+    again = _html(_toggle(alice, token, large, "standard"))
+    assert LARGE_BODY not in again and "大字模式" in again
 
 
 def test_a_post_only_address_opened_directly_leads_to_the_landing_page(app, client, demo_wave):
