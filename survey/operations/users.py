@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from survey.extensions import db
@@ -31,7 +31,27 @@ def _check_roles(roles) -> list[str]:
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise OperationError(f"未知角色：{', '.join(unknown)}（可用：{', '.join(ROLES)}）")
+    if not roles:
+        raise OperationError(
+            "请至少选择一个角色（没有角色的账号什么页面都打不开）；要停用账号请用“停用”。"
+        )
     return roles
+
+
+def _keep_an_administrator(session, user: User, roles_after, active_after: bool) -> None:
+    """Refuse a change that would leave no active administrator (nobody could
+    manage accounts any more, except from the command line)."""
+    if "administrator" not in user.roles or ("administrator" in roles_after and active_after):
+        return
+    others = session.scalar(
+        select(func.count(User.id))
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "administrator", User.is_active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise OperationError(
+            f"{user.username} 是唯一启用中的系统管理员：请先给另一个账号分配系统管理员角色。"
+        )
 
 
 def create_user(
@@ -46,8 +66,9 @@ def create_user(
         raise OperationError(problem)
     roles = _check_roles(roles)
     with db.write() as session:
-        if session.scalar(select(User).filter_by(username=username)):
-            raise OperationError(f"用户名 {username} 已存在。")
+        same = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if same is not None:  # org2 and ORG2 would be told apart by nobody
+            raise OperationError(f"用户名 {same.username} 已存在（用户名不区分大小写）。")
         user = User(
             username=username,
             display_name=display_name.strip()[:100],
@@ -65,6 +86,7 @@ def set_roles(user: User, roles, actor_name: str | None = None) -> User:
     roles = _check_roles(roles)
     with db.write() as session:
         user = session.get(User, user.id)
+        _keep_an_administrator(session, user, roles, user.is_active)
         old = sorted(user.roles)
         user.role_rows = [UserRole(role=r) for r in roles]
         record(session, "user_roles", "user", user.id, {"old": old, "new": roles},
@@ -75,6 +97,8 @@ def set_roles(user: User, roles, actor_name: str | None = None) -> User:
 def set_active(user: User, active: bool) -> User:
     with db.write() as session:
         user = session.get(User, user.id)
+        if not active:
+            _keep_an_administrator(session, user, user.roles, False)
         user.is_active = active
         user.session_version += 1
         record(session, "user_activate" if active else "user_deactivate", "user", user.id)

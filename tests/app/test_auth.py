@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import AuditEvent, User, utcnow
@@ -150,3 +150,31 @@ def test_staff_log_in_over_https(staff):
               "username": "zhang", "password": PASSWORD},
     )  # fmt: skip
     assert refused.status_code == 400
+
+
+def test_accounts_keep_an_administrator_and_a_role_and_unique_names(app):
+    """A tester could create an account with no role (403 everywhere), 'org2'
+    beside 'ORG2', and nothing stopped an administrator from removing the last
+    administrator (then nobody can manage accounts)."""
+    from survey.operations.errors import OperationError
+
+    with app.app_context():
+        admin = users.create_user("boss", PASSWORD, ["administrator"])
+        org = users.create_user("org2", PASSWORD, ["organizer"])
+        for bad in (
+            lambda: users.create_user("norole", PASSWORD, []),
+            lambda: users.create_user("ORG2", PASSWORD, ["organizer"]),
+            lambda: users.set_roles(admin, ["organizer"]),
+            lambda: users.set_active(admin, False),
+            lambda: users.set_roles(org, []),
+        ):
+            with pytest.raises(OperationError) as refused:
+                bad()
+            assert any(w in str(refused.value) for w in ("角色", "已存在", "唯一")), refused.value
+        assert db.session.scalar(select(func.count(User.id))) == 2
+        users.set_roles(org, ["organizer", "administrator"])  # now there are two
+        users.set_active(admin, False)
+        with pytest.raises(OperationError):
+            users.set_roles(org, ["organizer"])  # the only active one again
+        users.set_active(admin, True)
+        users.set_roles(org, ["organizer"])
