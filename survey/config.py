@@ -63,7 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "MIN_DURATION_SECONDS": 20,
     # Flag responses faster than this share of the wave's median duration.
     "QUALITY_TOO_FAST_SHARE": 0.4,
-    # Paradata (client and device hashes, device class) is erased after this many days.
+    # Paradata (client and device hashes) is erased after this many days by
+    # `survey purge-paradata` (run it daily, e.g. from cron); the device class is kept.
     "PARADATA_RETENTION_DAYS": 180,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_SECONDS": 15 * 60,

@@ -15,6 +15,36 @@ from survey.operations.waves import create_wave_from_form, update_wave
 from survey.web import get_or_404
 
 PAGE_SIZE = 50
+#: China Standard Time: the audit log is shown, and filtered by day, in local time.
+CST = timedelta(hours=8)
+
+ACTION_LABELS = {
+    "login": "登录", "login_failed": "登录失败", "locked": "账号锁定", "logout": "退出登录",
+    "user_create": "创建账号", "user_roles": "修改角色", "user_activate": "启用账号",
+    "user_deactivate": "停用账号", "password_reset": "重置密码",
+    "city_create": "创建城市", "wave_create": "创建调查轮次", "wave_update": "修改调查轮次",
+    "frame_import": "导入人口数据", "quota_plan": "生成配额", "quota_change": "修改配额",
+    "channel_create": "创建渠道", "channel_open": "开启渠道", "channel_close": "关闭渠道",
+    "response_exclude": "剔除答卷", "response_restore": "恢复答卷",
+    "response_withdraw": "受访者撤回答卷", "paradata_purge": "清除过期散列",
+    "export": "导出数据", "report": "生成报告",
+}  # fmt: skip
+OBJECT_LABELS = {"user": "账号", "city": "城市", "wave": "调查轮次", "channel": "渠道",
+                 "quota_cell": "配额单元", "response": "答卷"}  # fmt: skip
+
+
+def _detail_text(detail) -> str:
+    """An event's details as text a person reads (Chinese as it is, not \\u escapes)."""
+    if not isinstance(detail, dict):
+        return "" if detail is None else str(detail)
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, list | tuple):
+            value = "、".join(map(str, value))
+        elif isinstance(value, dict):
+            value = "，".join(f"{k} {v}" for k, v in value.items())
+        parts.append(f"{key}：{value}")
+    return "；".join(parts)
 
 
 def users():
@@ -119,11 +149,11 @@ def audit():
     query = select(AuditEvent)
     if action:
         query = query.where(AuditEvent.action == action)
-    if start:
-        query = query.where(AuditEvent.at >= datetime.combine(start, datetime.min.time()))
+    if start:  # a day in China time, the log's times being UTC
+        query = query.where(AuditEvent.at >= datetime.combine(start, datetime.min.time()) - CST)
     if end:
         query = query.where(
-            AuditEvent.at < datetime.combine(end + timedelta(days=1), datetime.min.time())
+            AuditEvent.at < datetime.combine(end + timedelta(days=1), datetime.min.time()) - CST
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     events = db.session.scalars(
@@ -139,5 +169,9 @@ def audit():
         end=request.args.get("to", ""),
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
+        labels=ACTION_LABELS,
+        objects=OBJECT_LABELS,
+        detail_text=_detail_text,
+        cst=CST,
         total=total,
     )

@@ -631,10 +631,16 @@ def withdraw_response(receipt_code: str) -> bool:
     return True
 
 
-def purge_paradata(older_than_days: int) -> int:
-    """Erase the client and device hashes of responses older than N days."""
+def purge_paradata(older_than_days: int, actor_name: str | None = None) -> int:
+    """Erase the client and device hashes of responses older than N days (the
+    device class, phone or computer, is kept: it identifies no one). Audited."""
     from datetime import timedelta
 
+    from survey.operations.audit import record
+    from survey.operations.errors import OperationError
+
+    if not 0 <= older_than_days <= 36_500:
+        raise OperationError(f"保留天数应在 0–36500 之间（收到 {older_than_days}）。")
     cutoff = utcnow() - timedelta(days=older_than_days)
     with db.write() as session:
         result = session.execute(
@@ -645,4 +651,6 @@ def purge_paradata(older_than_days: int) -> int:
             )
             .values(client_hash="", device_hash="")
         )
+        record(session, "paradata_purge", "", "", {"days": older_than_days,
+               "rows": result.rowcount}, actor_name=actor_name or "cli")  # fmt: skip
     return result.rowcount

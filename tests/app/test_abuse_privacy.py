@@ -81,6 +81,15 @@ def test_paradata_purged_after_retention(app, client, demo_wave, runner):
     assert "1" in result.output
     response = _only_response(app)
     assert response.client_hash == "" and response.device_hash == ""
+    from survey.models import AuditEvent
+    from survey.operations.errors import OperationError
+    from survey.operations.responses import purge_paradata
+
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).filter_by(action="paradata_purge"))
+        assert event.detail == {"days": 180, "rows": 1} and event.actor_name == "cli"
+        with pytest.raises(OperationError):  # would erase the hashes of tomorrow's answers
+            purge_paradata(-1)
 
 
 def test_answer_to_question_hidden_by_skip_logic_is_not_stored(app, client, demo_wave):

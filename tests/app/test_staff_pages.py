@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -102,8 +103,16 @@ def test_admin_creates_users_and_waves(app, demo_wave):
 def test_audit_log_filters_and_cannot_be_edited(app, demo_wave):
     client = client_as(app, "organizer")
     page = client.get("/staff/audit?action=frame_import").get_data(as_text=True)
-    assert "frame_import" in page and "quota_plan" not in page.split("<tbody>")[1]
-    assert "共 1 条" in page
+    rows = page.split("<tbody>")[1]
+    assert "导入人口数据" in rows and "生成配额" not in rows and "共 1 条" in page
+    # Chinese as it is (it was \\u54b8…, shown by |tojson), times in Beijing time.
+    assert "\\u" not in rows and "rows：" in rows and "北京时间" in page
+    with app.app_context():
+        at = db.session.scalar(select(AuditEvent.at).filter_by(action="frame_import"))
+    assert f"{at + timedelta(hours=8):%Y-%m-%d %H:%M}" in rows
+    local_day = f"{at + timedelta(hours=8):%Y-%m-%d}"
+    same_day = client.get(f"/staff/audit?action=frame_import&from={local_day}&to={local_day}")
+    assert "共 1 条" in same_day.get_data(as_text=True)
     assert client.get("/staff/audit?from=2000-01-01&to=2000-01-02").status_code == 200
     # No route lets anyone change or delete audit events.
     for rule in app.url_map.iter_rules():
