@@ -43,6 +43,16 @@ def margin_names(settings: Settings) -> str:
     return "、".join(MARGIN_LABELS.get(m, m) for m in settings.margins)
 
 
+def _in_chinese(exc: AnalysisError, settings: Settings) -> str:
+    """analysis/'s message ("English detail / 中文") for staff: the Chinese first,
+    what to do, and the English detail as technical information."""
+    english, _, chinese = str(exc).rpartition(" / ")
+    text = chinese if english else str(exc)
+    if settings.weighting == "raking" and "converge" in english:
+        text += "。样本还少、或有区县缺少某些性别/年龄组的答卷时常会这样：可改用事后分层或不加权"
+    return f"{text}（技术信息：{english}）" if english else text
+
+
 def settings_from(values) -> Settings:
     """Settings from the estimates form's fields (*values*: a request's args or
     form); what is missing, unknown or not a finite number takes the default
@@ -118,7 +128,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
             kinds={k: "proportion" for k in names + item_names},
         )
     except AnalysisError as exc:
-        raise OperationError(f"无法加权估计：{exc}") from exc
+        raise OperationError(f"无法加权估计：{_in_chinese(exc, settings)}") from exc
     labels = {ind.name: ind.label for ind in q.scoring}
     out = WaveEstimates(settings, headline, labels, n=len(columns), diagnostics=result.diagnostics)
     out.missing_districts = missing
@@ -163,5 +173,5 @@ def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
         weights = weight_cells(counts, population, margins=columns[1:],
                                weighting=settings.weighting)  # fmt: skip
     except AnalysisError as exc:
-        raise OperationError(f"无法加权：{exc}") from exc
+        raise OperationError(f"无法加权：{_in_chinese(exc, settings)}") from exc
     return CellWeights(columns, {tuple(r[:-1]): w for r, w in zip(rows, weights, strict=True)})

@@ -55,3 +55,27 @@ def test_page_explains_missing_frame_or_data(app, demo_wave):
     log_in(client, make_user(app, "stat", "statistician"))
     html = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
     assert "还没有有效答卷" in html
+
+
+def test_weighting_failures_and_methods_read_in_chinese(app, demo_wave, monkeypatch):
+    """A raking failure was shown as analysis/'s English sentence first, and the
+    diagnostics said "方法：none"."""
+    from analysis import AnalysisError
+    from survey.operations import estimates
+
+    _fill(app)
+    client = app.test_client()
+    log_in(client, make_user(app, "stat-cn", "statistician"))
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none").get_data(as_text=True)
+    assert "方法：不加权（仅设计权数）" in page and "方法：none" not in page
+
+    def fail(*args, **kwargs):
+        raise AnalysisError(
+            "raking did not converge in 1000 iterations (worst relative error 2.09e+00) "
+            "/ 迭代未收敛，请检查人口数据或合并类别"
+        )
+
+    monkeypatch.setattr(estimates, "estimate_domains", fail)
+    page = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
+    assert "无法加权估计：迭代未收敛，请检查人口数据或合并类别。样本还少" in page
+    assert "改用事后分层或不加权（技术信息：raking did not converge" in page
