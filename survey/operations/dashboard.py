@@ -101,6 +101,11 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
     ).all()
     daily: dict[str, int] = {}
     recent: dict[str, int] = {}
+    first_day = min((day for day, _, _ in daily_rows), default=today)
+    if wave.starts_on is not None:
+        first_day = min(first_day, wave.starts_on)
+    # Days of fieldwork in the 3-day window (on its first two days, fewer than 3).
+    window = max(1, min(3, (today - first_day).days + 1))
     for day, district, count in daily_rows:
         daily[day.isoformat()] = daily.get(day.isoformat(), 0) + int(count)
         if day > today - timedelta(days=3):
@@ -112,14 +117,15 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
     for block in per_district.values():
         block["share"] = block["achieved"] / block["target"] if block["target"] else 0.0
         block["level"] = progress_class(block["share"]) if block["target"] else "low"
-        rate = recent.get(block["district"], 0) / 3
+        rate = recent.get(block["district"], 0) / window
         block["rate_per_day"] = rate
         block["at_risk"] = bool(
             judged
             and block["target"]
             and block["achieved"] < block["target"]
             and days_left is not None
-            and block["achieved"] + rate * max(days_left, 0) < block["target"]
+            and days_left >= 0
+            and block["achieved"] + rate * days_left < block["target"]
         )
 
     flagged = session.execute(

@@ -152,6 +152,23 @@ def test_at_risk_projection(app, demo_wave):
         wave.ends_on = today + timedelta(days=2000)
         assert not next(d for d in dashboard_data(wave, today)["districts"]
                         if d["district"] == "咸安区")["at_risk"]  # fmt: skip
+        # On the second day of fieldwork the 3-day mean covers two days, not three.
+        wave.starts_on, wave.ends_on = today - timedelta(days=1), today + timedelta(days=2)
+        second = next(d for d in dashboard_data(wave, today)["districts"]
+                      if d["district"] == "咸安区")  # fmt: skip
+        assert second["rate_per_day"] == 1 / 2
+        # After the end date: no countdown below zero, no "at risk" but "ended".
+        wave.starts_on, wave.ends_on = today - timedelta(days=30), today - timedelta(days=2)
+        data = dashboard_data(wave, today)
+        assert data["wave"]["days_left"] == -2
+        assert not any(d["at_risk"] for d in data["districts"])
+    client = app.test_client()
+    log_in(client, make_user(app, "org-ended", "organizer"))
+    with app.app_context():
+        with db.write() as session:
+            session.get(Wave, demo_wave).ends_on = today - timedelta(days=2)
+    page = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "实地调查已于" in page and "还有 -" not in page and "已结束，未完成" in page
 
 
 def test_devices_seen_answers_for_each_device_of_a_batch(app, demo_wave):
