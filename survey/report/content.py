@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -36,6 +37,13 @@ def _previous_wave(wave: Wave) -> Wave | None:
     return db.session.scalar(
         select(Wave).where(Wave.city_id == wave.city_id, Wave.id < wave.id).order_by(Wave.id.desc())
     )
+
+
+def _item_name(text: str) -> str:
+    """A satisfaction question as an item of a sentence: "总体来看，您对当地政府开展
+    生态文明建设工作是否满意？" → "政府开展生态文明建设工作"."""
+    name = re.sub(r"^.*?您对(本地|当地)", "", text)
+    return re.sub(r"(是否满意)?[？?]$", "", name).strip() or text
 
 
 def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent:
@@ -91,8 +99,7 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
     ]
     for ind in q.scoring:
         if ind.name == sat:
-            items = "、".join(q.question(i).text.replace("您对本地", "").replace("是否满意？", "")
-                             for i in ind.items)  # fmt: skip
+            items = "；".join(_item_name(q.question(i).text) for i in ind.items)
             out.scoring.append(
                 f"满意度：对{items}等 {len(ind.items)} 项的评价中，回答“满意”或“比较满意”的比例"
                 "（“说不清/不了解”不计入分母），先计算每位受访者的比例，再加权平均。"

@@ -169,3 +169,13 @@ def test_report_and_estimates_export_use_the_estimates_page_settings(app, demo_w
     assert float(row["ci_low"]) == pytest.approx(city.ci_low)
     refused = client.get(f"/staff/waves/{demo_wave}/report?weighting=bogus")
     assert refused.status_code == 409 and "估计结果页" in refused.get_data(as_text=True)
+
+
+def test_scoring_names_the_items_as_a_sentence_would(app, demo_wave):
+    """二、计分方法 listed the question texts cut short: "…声环境（噪声情况）、总体
+    来看，您对当地政府开展生态文明建设工作等 7 项"."""
+    _fill(app)
+    with app.app_context():
+        text = "".join(build_content(db.session.get(Wave, demo_wave)).scoring)
+    assert "对空气质量；" in text and "；政府开展生态文明建设工作等 7 项" in text
+    assert "总体来看" not in text and "您对" not in text
