@@ -179,3 +179,29 @@ def test_a_population_frame_larger_than_a_residents_form_can_be_uploaded(app, cl
                           content_type="multipart/form-data")  # fmt: skip
     assert too_big.status_code == 413
     assert "文件最大" in too_big.get_data(as_text=True)
+
+
+def test_wave_names_are_unique_in_a_city_and_can_be_corrected(app, demo_wave):
+    """Two "2026年度" waves of one city were accepted, and a wave's name could not
+    be edited afterwards (a typo stayed on every page, export and report)."""
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/waves")
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        form = {"csrf_token": csrf, "city_id": str(wave.city_id),
+                "questionnaire_id": str(wave.questionnaire_id), "name": wave.name}  # fmt: skip
+        name = wave.name
+    again = client.post("/staff/admin/waves/new", data=form, follow_redirects=True)
+    assert f"本市已有名为“{name}”的调查轮次" in again.get_data(as_text=True)
+    created = client.post("/staff/admin/waves/new", data={**form, "name": "2027年度"},
+                          follow_redirects=True)  # fmt: skip
+    assert "已创建调查轮次 2027年度" in created.get_data(as_text=True)
+    clash = client.post(f"/staff/admin/waves/{demo_wave}", data={"csrf_token": csrf,
+                        "name": "2027年度", "quota_policy": "close"}, follow_redirects=True)  # fmt: skip
+    assert "本市已有名为“2027年度”" in clash.get_data(as_text=True)
+    fixed = client.post(f"/staff/admin/waves/{demo_wave}", data={"csrf_token": csrf,
+                        "name": "2026年度（更正）", "quota_policy": "close"}, follow_redirects=True)  # fmt: skip
+    assert "轮次信息已保存" in fixed.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Wave, demo_wave).name == "2026年度（更正）"
+        assert db.session.scalar(select(func.count(Wave.id))) == 2
