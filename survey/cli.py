@@ -249,15 +249,25 @@ def export_cmd(wave_id, fmt, include_excluded, output) -> None:
     """导出微观数据（CSV、XLSX、SPSS .sav、Stata .dta），显示进度并记入操作日志。"""
     from survey.extensions import db
     from survey.models import Wave
+    from survey.operations.errors import OperationError
     from survey.operations.exports import audit_export, count_rows, write_file
 
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
     total = count_rows(wave, include_excluded)
-    with click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar:
-        rows = write_file(wave, fmt, output, include_excluded, progress=bar.update)
-        bar.update(max(total, 1))
+    # Written beside the target and renamed at the end: a refused or failed export
+    # leaves neither a half-written file nor a changed old one.
+    partial = output.with_name(output.name + ".part")
+    try:
+        with click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar:
+            rows = write_file(wave, fmt, partial, include_excluded, progress=bar.update)
+            bar.update(max(total, 1))
+        partial.replace(output)
+    except OperationError as exc:
+        raise click.ClickException(f"未导出：{exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
     audit_export(wave, fmt, rows, actor_name="cli")
     click.echo(f"已导出 {rows} 份答卷到 {output}")
 
@@ -267,10 +277,14 @@ def export_cmd(wave_id, fmt, include_excluded, output) -> None:
 @with_appcontext
 def purge_paradata_cmd(days: int | None) -> None:
     """删除超过保留期限的答卷客户端/设备散列（个人信息保护）。"""
+    from survey.operations.errors import OperationError
     from survey.operations.responses import purge_paradata
 
     days = days if days is not None else current_app.config["PARADATA_RETENTION_DAYS"]
-    count = purge_paradata(days)
+    try:
+        count = purge_paradata(days)
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"已清除 {count} 份答卷中超过 {days} 天的客户端和设备散列。")
 
 

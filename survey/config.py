@@ -137,6 +137,14 @@ def configure(app, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("QR_OUTPUT_DIR"):
         app.config["QR_OUTPUT_DIR"] = str(instance / "qrcodes")
 
+    if app.config.get("PUBLIC_URL"):  # printed on posters: checked before anyone uses it
+        from survey.qrcodes import PublicUrlError, public_base_url
+
+        try:
+            app.config["PUBLIC_URL"] = public_base_url(app.config["PUBLIC_URL"])
+        except PublicUrlError as exc:
+            raise ConfigError(f"SURVEY_PUBLIC_URL：{exc}") from exc
+
     production = app.config["ENV"] == "production"
     secret = app.config.get("SECRET_KEY") or ""
     if production:

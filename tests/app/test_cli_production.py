@@ -304,9 +304,9 @@ def test_qrcodes_option_wins_over_the_setting(production, tmp_path):
     [
         (["--public-url", "survey.example.cn"], {}, "--public-url：网址“survey.example.cn”应以"),
         (["--public-url", "https://a.cn/eco/"], {}, "不能带路径"),
-        ([], {"PUBLIC_URL": "a.cn"}, "SURVEY_PUBLIC_URL：网址“a.cn”应以"),
     ],
 )
+# A bad SURVEY_PUBLIC_URL stops the app at start (tests/app/test_config.py).
 def test_qrcodes_refuse_a_bad_public_url_and_write_nothing(
     production, tmp_path, args, settings, message
 ):

@@ -166,3 +166,16 @@ def test_process_local_objects_are_made_afresh_after_a_fork(app, monkeypatch):
         assert process_local.if_made("test_kept") is None
         child = process_local.of_this_process(app, "test_kept", lambda: Kept())
     assert child is not first
+
+
+def test_public_url_is_checked_at_start(monkeypatch, tmp_path):
+    """The channels and posters pages print SURVEY_PUBLIC_URL as written: a trailing
+    slash gave …//s/<token> on printed QR codes, and a typo went unnoticed."""
+    monkeypatch.setenv("SURVEY_PUBLIC_URL", "https://survey.example.cn/")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert app.config["PUBLIC_URL"] == "https://survey.example.cn"
+    app.extensions["survey_db"]["engine"].dispose()
+    for bad in ("survey.example.cn", "https://survey.example.cn/app"):
+        monkeypatch.setenv("SURVEY_PUBLIC_URL", bad)
+        with pytest.raises(ConfigError, match="SURVEY_PUBLIC_URL"):
+            create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/y.db"})

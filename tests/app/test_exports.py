@@ -343,7 +343,7 @@ def test_exports_and_dashboard_never_show_the_receipt_code(app, demo_wave, fille
         assert event.detail == {"wave_id": db.session.get(Wave, demo_wave).id}
 
 
-def test_spss_and_stata_of_a_wave_without_answers_say_so(app, runner, demo_wave):
+def test_spss_and_stata_of_a_wave_without_answers_say_so(app, runner, demo_wave, tmp_path):
     client = app.test_client()
     log_in(client, make_user(app, "stat-empty", "statistician"))
     page = f"/staff/waves/{demo_wave}/exports"
@@ -353,6 +353,15 @@ def test_spss_and_stata_of_a_wave_without_answers_say_so(app, runner, demo_wave)
         assert response.status_code == 409
         assert "还没有可导出的答卷" in response.get_data(as_text=True)
     assert client.post(f"{page}/microdata.csv", data={"csrf_token": csrf}).status_code == 200
+    # The command line says so too (it printed a traceback), and leaves no file.
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "x.sav"
+    result = runner.invoke(args=["export", "--wave-id", str(demo_wave), "--format", "sav",
+                                 "--output", str(out)])  # fmt: skip
+    assert result.exit_code == 1 and "未导出：本轮还没有可导出的答卷" in result.output
+    assert not list((tmp_path / "out").iterdir())
+    purge = runner.invoke(args=["purge-paradata", "--days", "-1"])
+    assert purge.exit_code == 1 and "保留天数" in purge.output
 
 
 def test_the_method_note_says_why_there_are_no_weights(app, demo_wave, filled):

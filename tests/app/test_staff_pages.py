@@ -205,3 +205,8 @@ def test_wave_names_are_unique_in_a_city_and_can_be_corrected(app, demo_wave):
     with app.app_context():
         assert db.session.get(Wave, demo_wave).name == "2026年度（更正）"
         assert db.session.scalar(select(func.count(Wave.id))) == 2
+
+
+def test_waves_page_without_a_city_says_how_to_create_one(app):
+    page = client_as(app, "administrator").get("/staff/admin/waves").get_data(as_text=True)
+    assert "survey create-city" in page
