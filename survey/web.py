@@ -66,3 +66,16 @@ class TemporaryDownload:
     def __exit__(self, *exc_info) -> None:
         if not self._sent:
             self.path.unlink(missing_ok=True)
+
+
+def attachment(response: Response, name: str, fallback: str) -> Response:
+    """Mark *response* as a download named *name* (UTF-8, RFC 6266), with the
+    plain ASCII *fallback* for old clients: Werkzeug's own fallback drops the
+    Chinese and keeps the rest, so a wave called "2026<script>" became the file
+    name "-2026<script>-microdata.xlsx"."""
+    from urllib.parse import quote
+
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename={fallback}; filename*=UTF-8''{quote(name)}"
+    )
+    return response

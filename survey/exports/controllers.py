@@ -17,7 +17,7 @@ from survey.operations.exports import (
     method_note,
     write_file,
 )
-from survey.web import TemporaryDownload, get_or_404
+from survey.web import TemporaryDownload, attachment, get_or_404
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -51,8 +51,7 @@ def download(wave_id: int, fmt: str):
         audit_export(wave, fmt, count_rows(wave, include_excluded))
         body = stream_with_context(csv_stream(wave, labels, include_excluded))
         response = FlaskResponse(body, content_type=MIMETYPES["csv"])
-        response.headers["Content-Disposition"] = _disposition(name)
-        return response
+        return attachment(response, name, f"wave-{wave.id}-microdata.csv")
     with TemporaryDownload(f".{fmt}") as download:
         try:
             written = write_file(wave, fmt, download.path, include_excluded)
@@ -60,7 +59,8 @@ def download(wave_id: int, fmt: str):
             return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
                                    error=str(exc)), 409  # fmt: skip
         audit_export(wave, fmt, written)
-        return download.send(mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
+        sent = download.send(mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
+        return attachment(sent, name, f"wave-{wave.id}-microdata.{fmt}")
 
 
 def estimates_download(wave_id: int, fmt: str):
@@ -84,14 +84,8 @@ def estimates_download(wave_id: int, fmt: str):
         response = FlaskResponse(
             writers.estimates_csv(result.rows, note), content_type=MIMETYPES["csv"]
         )
-        response.headers["Content-Disposition"] = _disposition(name)
-        return response
+        return attachment(response, name, f"wave-{wave.id}-estimates.csv")
     with TemporaryDownload(".xlsx") as download:
         writers.estimates_xlsx(download.path, result.rows, note)
-        return download.send(mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
-
-
-def _disposition(name: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename=export.csv; filename*=UTF-8''{quote(name)}"
+        sent = download.send(mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
+        return attachment(sent, name, f"wave-{wave.id}-estimates.xlsx")

@@ -11,7 +11,7 @@ from survey.operations.errors import OperationError
 from survey.operations.estimates import settings_from
 from survey.report.content import build_content
 from survey.report.render import render_docx, render_html
-from survey.web import TemporaryDownload, get_or_404
+from survey.web import TemporaryDownload, attachment, get_or_404
 
 
 def _content(wave_id: int):
@@ -42,7 +42,9 @@ def report_docx(wave_id: int):
     _audit(wave, "docx")
     with TemporaryDownload(".docx") as download:
         render_docx(content, download.path)
-        return download.send(
-            as_attachment=True, download_name=f"{wave.city.name}-{wave.name}-满意度参与度调查情况.docx",
+        name = f"{wave.city.name}-{wave.name}-满意度参与度调查情况.docx"
+        sent = download.send(
+            as_attachment=True, download_name=name,
             mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         )  # fmt: skip
+        return attachment(sent, name, f"wave-{wave.id}-report.docx")

@@ -300,3 +300,30 @@ def test_a_wave_page_changes_only_its_own_wave(app, demo_wave):
     done = client.post(f"/staff/waves/{demo_wave}/quotas/{cell_id}",
                        data={"csrf_token": csrf, "target": "7"}, follow_redirects=True)  # fmt: skip
     assert "配额已修改" in done.get_data(as_text=True)
+
+
+def test_download_names_keep_no_markup_in_their_ascii_fallback(app, demo_wave):
+    """Werkzeug's ASCII fallback of a Chinese file name dropped the Chinese and kept
+    the rest: a wave named with markup gave filename="-2026<script>…-microdata.xlsx"."""
+    token = channel_token(app)
+    resident = app.test_client()
+    page = start(resident, token)
+    for values in STANDARD_PAGES:
+        page = submit_page(resident, token, page.get_data(as_text=True), values)
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Wave).values(name="2026<script>alert(1)</script>"))
+    client = app.test_client()
+    log_in(client, make_user(app, "stat-names", "statistician"))
+    exports = f"/staff/waves/{demo_wave}/exports"
+    csrf = form_tokens(client.get(exports).get_data(as_text=True))["csrf_token"]
+    responses = [client.post(f"{exports}/microdata.{fmt}", data={"csrf_token": csrf})
+                 for fmt in ("csv", "xlsx")]  # fmt: skip
+    responses.append(client.get(f"/staff/waves/{demo_wave}/report.docx"))
+    for response in responses:
+        disposition = response.headers["Content-Disposition"]
+        response.close()
+        assert response.status_code == 200
+        fallback = disposition.split("filename=")[1].split(";")[0]
+        assert fallback.startswith(f"wave-{demo_wave}-") and "<" not in disposition
+        assert "filename*=UTF-8''" in disposition and "%3Cscript%3E" in disposition
