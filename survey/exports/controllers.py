@@ -86,6 +86,6 @@ def estimates_download(wave_id: int, fmt: str):
         )
         return attachment(response, name, f"wave-{wave.id}-estimates.csv")
     with TemporaryDownload(".xlsx") as download:
-        writers.estimates_xlsx(download.path, result.rows, note)
+        writers.estimates_xlsx(download.path, result.rows, note, result.labels)
         sent = download.send(mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
         return attachment(sent, name, f"wave-{wave.id}-estimates.xlsx")

@@ -143,16 +143,27 @@ def estimates_csv(rows, note: str) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def estimates_xlsx(path: Path, rows, note: str) -> None:
+#: The estimates workbook's column headings (the CSV keeps ESTIMATE_COLUMNS, for programs).
+ESTIMATE_HEADINGS = ("区县", "指标", "指标名称", "样本量", "估计值", "标准误", "置信区间下限",
+                     "置信区间上限", "置信区间方法", "设计效应", "有效样本量", "自由度", "目标值",
+                     "状态")  # fmt: skip
+
+
+def estimates_xlsx(path: Path, rows, note: str, labels: dict[str, str] | None = None) -> None:
+    """The estimates for people: Chinese headings, 全市 for the city, and each
+    indicator's name (*labels*: indicator code → name) beside its code."""
     from openpyxl import Workbook
 
+    labels = labels or {}
     book = Workbook()
     sheet = book.active
     sheet.title = "估计结果"
-    sheet.append(list(ESTIMATE_COLUMNS))
+    sheet.append(list(ESTIMATE_HEADINGS))
     for r in rows:
-        sheet.append([safe_text(v) if isinstance(v, str) else v
-                      for v in (getattr(r, c) for c in ESTIMATE_COLUMNS)])  # fmt: skip
+        values = [getattr(r, c) for c in ESTIMATE_COLUMNS]
+        values[0] = "全市" if r.domain == "ALL" else r.domain
+        values.insert(2, labels.get(r.indicator, ""))
+        sheet.append([safe_text(v) if isinstance(v, str) else v for v in values])
     info = book.create_sheet("方法说明")
     for line in note.splitlines():
         info.append([safe_text(line)])

@@ -108,6 +108,13 @@ def test_estimates_table_and_audit(app, demo_wave, filled):
     client, csrf, _ = filled
     text = _post(client, demo_wave, "estimates.csv", csrf).decode("utf-8-sig")
     assert text.startswith("# ") and "domain,indicator,n,estimate" in text and "ALL" in text
+    # The workbook is for people: Chinese headings, 全市, each indicator's name.
+    sheet = load_workbook(io.BytesIO(_post(client, demo_wave, "estimates.xlsx", csrf))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:5] == ("区县", "指标", "指标名称", "样本量", "估计值")
+    named = {(r[0], r[1]): r[2] for r in rows[1:]}
+    assert named[("全市", "satisfied")] == "满意度"
+    assert named[("全市", "participated")] == "参与度"
     with app.app_context():
         events = list(db.session.scalars(select(AuditEvent).filter_by(action="export")))
         assert {e.detail["what"] for e in events} == {"estimates"}
