@@ -158,9 +158,15 @@ def page(token: str):
         entered = {k: v for k, v in _raw_values(q, current.id).items() if v}
         return _render_page(channel, state, values={**earlier, **entered}, errors={})
 
+    # What was kept of this page when the resident last left it backwards is
+    # superseded by what the form holds now.
+    state.drafts = {k: v for k, v in state.drafts.items() if q.question(k).page_id != current.id}
     if "back" in request.form and state.page > 0:
+        # 上一页 keeps what is entered on this page, unchecked, in the signed state:
+        # it is shown again when the resident comes back here (checked only then).
+        state.drafts.update(_draft(state, _raw_values(q, current.id)))
         state.page -= 1
-        return _render_page(channel, state, values=state.answers, errors={})
+        return _render_page(channel, state, values=_shown_values(state), errors={})
 
     answers, errors = parse_answers(
         q,
@@ -186,7 +192,7 @@ def page(token: str):
 
     if state.page + 1 < len(q.pages):
         state.page += 1
-        return _render_page(channel, state, values=state.answers, errors={})
+        return _render_page(channel, state, values=_shown_values(state), errors={})
 
     client = client_hash()
     if _limited("submit_client", client) or _limited("submit_channel", str(channel.id)):
@@ -213,6 +219,30 @@ def page(token: str):
         return render_template("respond/quota_full.html", channel=channel)
     receipt = receipts.sign(result.receipt_code)
     return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
+
+
+#: Longest text and most values per question kept unchecked in the form state.
+DRAFT_TEXT_MAX, DRAFT_LIST_MAX = 2000, 50
+
+
+def _draft(state: FormState, raw: dict) -> dict:
+    """The values of a page left with 上一页 worth keeping: those entered, and a
+    field emptied where the page had an answer (it stays empty on return)."""
+    kept = {}
+    for qid, value in raw.items():
+        if not value and qid not in state.answers:
+            continue
+        if isinstance(value, list):
+            kept[qid] = [v[:DRAFT_TEXT_MAX] for v in value[:DRAFT_LIST_MAX]]
+        else:
+            kept[qid] = value[:DRAFT_TEXT_MAX]
+    return kept
+
+
+def _shown_values(state: FormState) -> dict:
+    """What a page shows: the checked answers, and over them what was entered on
+    a page left backwards (not yet checked)."""
+    return {**state.answers, **state.drafts}
 
 
 def _raw_values(q, page_id: str) -> dict:

@@ -45,7 +45,11 @@ class FormState:
     submission_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started_at: datetime = field(default_factory=utcnow)
     page: int = 0
+    #: Checked answers of the pages passed with 下一页.
     answers: dict = field(default_factory=dict)
+    #: What was entered on a page left with 上一页, unchecked (question id → raw
+    #: value): shown again when the resident returns there, never stored or scored.
+    drafts: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=8)
@@ -96,6 +100,8 @@ def dump_state(state: FormState) -> str:
         "p": state.page,
         "a": state.answers,
     }
+    if state.drafts:
+        data["d"] = state.drafts
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     payload = base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
     signed = f"{_VERSION}{payload}.{int(time.time()):x}"
@@ -138,6 +144,7 @@ def load_state(token: str | None, channel_id: int) -> FormState:
             started_at=datetime.fromisoformat(data["t"]),
             page=int(data["p"]),
             answers=dict(data["a"]),
+            drafts=dict(data.get("d") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError() from exc

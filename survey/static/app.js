@@ -57,6 +57,8 @@
     try { store.setItem(key, JSON.stringify(data)); } catch (e) { /* quota full: ignore */ }
   }
 
+  // Fills only what the server's page leaves empty: what the page shows (answers
+  // checked, or kept unchecked by 上一页 in the signed form state) always wins.
   function restore(form, key) {
     if (!store) return;
     var data;

@@ -1,7 +1,7 @@
 """Getting about the resident's pages: the text-size toggle on every page (the
-questionnaire's pages answer a POST, which a link cannot repeat), POST-only
-addresses opened directly, and answers kept on a shared phone forgotten when
-the questionnaire ends early."""
+questionnaire's pages answer a POST, which a link cannot repeat), 上一页 keeping
+what is entered on the page left, POST-only addresses opened directly, and
+answers kept on a shared phone forgotten when the questionnaire ends early."""
 
 from __future__ import annotations
 
@@ -184,3 +184,78 @@ def test_the_thanks_page_clears_them_with_the_same_hook(app, client, demo_wave):
         response = submit_page(client, token, html, answers)
         html = _html(response)
     assert _clears_storage(_html(client.get(response.headers["Location"])), token)
+
+
+def _back(client, token: str, page_html: str, answers: dict | None = None):
+    """Press 上一页 after entering *answers* (the browser sends the whole form)."""
+    data = {**form_tokens(page_html), **(answers or {}), "back": "1"}
+    return client.post(f"/s/{token}/page", data=data)
+
+
+def _to_last_page(client, token: str) -> str:
+    html = _html(start(client, token))
+    for answers in STANDARD_PAGES[:2]:
+        html = _html(submit_page(client, token, html, answers))
+    assert "第 3 页" in html
+    return html
+
+
+def test_back_keeps_what_was_entered_on_the_page_left(app, client, demo_wave):
+    token = channel_token(app)
+    html = _to_last_page(client, token)
+    entered = {"activities": ["sorting", "planting"], "awareness": "heard",
+               "years_here": "12", "suggestion": "多种树"}  # fmt: skip
+    back = _back(client, token, html, entered)
+    assert back.status_code == 200 and "第 2 页" in _html(back)
+    again = _html(submit_page(client, token, _html(back), STANDARD_PAGES[1]))
+    assert "第 3 页" in again
+    assert 'value="sorting" checked' in again and 'value="planting" checked' in again
+    assert 'value="green_travel" checked' not in again
+    assert 'value="heard" checked' in again
+    assert 'value="12"' in again and ">多种树</textarea>" in again
+    assert _responses(app) == 0
+
+
+def test_back_does_not_check_the_page_left_and_its_answers_are_checked_later(
+    app, client, demo_wave
+):
+    token = channel_token(app)
+    html = _to_last_page(client, token)
+    back = _back(client, token, html, {"awareness": "heard", "years_here": "十二"})
+    assert back.status_code == 200
+    assert "has-error" not in _html(back) and "error-summary" not in _html(back)
+    again = _html(submit_page(client, token, _html(back), STANDARD_PAGES[1]))
+    assert 'value="十二"' in again  # shown as typed, still not checked
+    refused = submit_page(client, token, again, {"awareness": "heard", "years_here": "十二"})
+    assert refused.status_code == 422 and _responses(app) == 0
+    done = submit_page(client, token, _html(refused), STANDARD_PAGES[2])
+    assert done.status_code == 303
+    with app.app_context():
+        (stored,) = db.session.scalars(select(Response))
+        assert stored.answers["years_here"] == 12
+
+
+def test_back_twice_keeps_both_pages_and_a_field_emptied_stays_empty(app, client, demo_wave):
+    token = channel_token(app)
+    html = _to_last_page(client, token)
+    html = _html(_back(client, token, html, {"awareness": "heard"}))
+    # page 2 had s_air answered; it is left with s_air unanswered and s_water changed
+    page_two = {k: v for k, v in STANDARD_PAGES[1].items() if k != "s_air"} | {"s_water": "1"}
+    html = _html(_back(client, token, html, page_two))
+    assert "第 1 页" in html and 'value="30-39岁" checked' in html
+    html = _html(submit_page(client, token, html, STANDARD_PAGES[0]))
+    assert "第 2 页" in html
+    assert 'name="s_air" value="5" checked' not in html and 's_air" value=' in html
+    assert 'name="s_water" value="1" checked' in html
+    html = _html(submit_page(client, token, html, STANDARD_PAGES[1]))
+    assert "第 3 页" in html and 'value="heard" checked' in html
+
+
+def test_a_page_kept_after_back_is_not_shown_to_anyone_else(app, demo_wave):
+    token = channel_token(app)
+    alice = app.test_client()
+    html = _to_last_page(alice, token)
+    html = _html(_back(alice, token, html, {"awareness": "heard", "suggestion": "多种树"}))
+    _html(submit_page(alice, token, html, STANDARD_PAGES[1]))
+    bob = _to_last_page(app.test_client(), token)
+    assert "多种树" not in bob and 'value="heard" checked' not in bob
