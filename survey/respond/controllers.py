@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_date
 
 from questionnaires.engine import parse_answers, screen_out_reason
 from survey.models import Channel
@@ -29,6 +30,7 @@ from survey.operations.responses import (
     withdraw_response,
 )
 from survey.respond import receipts
+from survey.respond.fieldwork import ENDED, NOT_YET, fieldwork_state
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context, shown_questions
 from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
@@ -47,8 +49,26 @@ def _channel(token: str) -> Channel:
     return channel
 
 
-def _closed(channel: Channel):
-    return render_template("respond/closed.html", channel=channel), 410
+def _closed(channel: Channel, ended_on=None):
+    """本次调查已结束 (410): a closed channel, or a wave after its end date."""
+    day = format_date(ended_on, "long") if ended_on else None
+    return render_template("respond/closed.html", channel=channel, ended_on=day), 410
+
+
+def _unavailable(channel: Channel, status_before: int = 403):
+    """The answer when *channel* takes no questionnaire today, or None when it does:
+    closed or past the wave's end date (410), before its start date (the date it
+    opens; *status_before*). Checked on every request, before any kept page."""
+    if not channel.is_open:
+        return _closed(channel)
+    state, day = fieldwork_state(channel.wave)
+    if state == ENDED:
+        return _closed(channel, day)
+    if state == NOT_YET:
+        opens_on = format_date(day, "long")
+        html = render_template("respond/not_yet.html", channel=channel, opens_on=opens_on)
+        return html, status_before
+    return None
 
 
 def _districts(channel: Channel) -> list[str]:
@@ -79,8 +99,9 @@ def reopened(token: str):
 
 def landing(token: str):
     channel = _channel(token)
-    if not channel.is_open:
-        return _closed(channel)
+    refused = _unavailable(channel, status_before=200)
+    if refused is not None:
+        return refused
     count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
     # Its CSRF token gives a first visit its device id (cookie set after the request).
@@ -110,8 +131,9 @@ def _too_many():
 
 def start(token: str):
     channel = _channel(token)
-    if not channel.is_open:
-        return _closed(channel)
+    refused = _unavailable(channel)
+    if refused is not None:
+        return refused
     if _limited("start_client", client_hash()):
         return _too_many()
     count_event(channel.id, "starts")
@@ -139,8 +161,9 @@ def _render_page(channel: Channel, state: FormState, values: dict, errors: dict,
 
 def page(token: str):
     channel = _channel(token)
-    if not channel.is_open:
-        return _closed(channel)
+    refused = _unavailable(channel)
+    if refused is not None:
+        return refused
     try:
         state = load_state(request.form.get("state"), channel.id)
     except StateError as exc:
