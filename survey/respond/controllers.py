@@ -288,7 +288,8 @@ def thanks(token: str, receipt: str):
         abort(404)
     count_event(channel.id, "receipts")
     q = questionnaire_of(channel.wave.questionnaire)
-    return render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code)
+    return render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code,
+                           receipt=receipt)  # fmt: skip
 
 
 def csrf_error(reason):
@@ -298,12 +299,28 @@ def csrf_error(reason):
 
 
 def withdraw():
-    """Withdraw an answer with the receipt code (the respondent's right to delete)."""
+    """Withdraw an answer with the receipt code (the respondent's right to delete).
+
+    GET: the form, filled in from ``?receipt=`` when that is a signed receipt (the
+    thank-you page's link). A first POST checks the code and asks to confirm;
+    the POST of the confirm button (``confirm``) erases. Both count against the
+    rate limit (each tells whether a code exists)."""
     if request.method == "GET":
-        return render_template("respond/withdraw.html", done=None)
+        signed = request.args.get("receipt")
+        code = (receipts.code_of(signed) if signed else None) or ""
+        return render_template("respond/withdraw.html", step="form", code=code)
     if _limited("withdraw_client", client_hash()):
         return _too_many()
-    code = request.form.get("receipt_code", "")[:20]
-    done = withdraw_response(code)
-    status = 200 if done else 404
-    return render_template("respond/withdraw.html", done=done, code=code), status
+    typed = request.form.get("receipt_code", "")[:20]
+    code = receipts.normal_code(typed)
+    if not code:
+        return render_template("respond/withdraw.html", step="form", code="", missing=True), 422
+    if "confirm" not in request.form:
+        if not receipts.withdrawable(code):
+            return render_template("respond/withdraw.html", step="form", code=typed,
+                                   not_found=code), 404  # fmt: skip
+        return render_template("respond/withdraw.html", step="confirm", code=code)
+    if not withdraw_response(code):
+        return render_template("respond/withdraw.html", step="form", code=typed,
+                               not_found=code), 404  # fmt: skip
+    return render_template("respond/withdraw.html", step="done", code=code)
