@@ -33,7 +33,13 @@ from survey.respond import receipts
 from survey.respond.fieldwork import ENDED, NOT_YET, fieldwork_state
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context, shown_questions
-from survey.respond.paradata import client_hash, device_class, device_hash, set_device_cookie
+from survey.respond.paradata import (
+    client_hash,
+    device_class,
+    device_cookie,
+    device_hash,
+    set_device_cookie,
+)
 from survey.respond.state import (
     FormState,
     StateError,
@@ -295,7 +301,11 @@ def thanks(token: str, receipt: str):
 def csrf_error(reason):
     """A tampered or expired form: a clear page that lets the resident start again."""
     token = (request.view_args or {}).get("token")
-    return render_template("respond/restart.html", channel=None, token=token, expired=True), 400
+    # No device cookie at all: cookies are blocked or were cleared. Starting again
+    # cannot help until they are allowed, so say that instead of "expired".
+    no_cookie = device_cookie() is None
+    return render_template("respond/restart.html", channel=None, token=token, expired=True,
+                           no_cookie=no_cookie), 400  # fmt: skip
 
 
 def withdraw():
