@@ -21,6 +21,7 @@ each request is counted in the database at once, exactly.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -52,6 +53,14 @@ def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> 
         return count <= limit
     counts = _local(current_app._get_current_object(), delay)
     return counts.hit(key, window, window + window_seconds, limit)
+
+
+def seconds_left(window_seconds: int, now: float | None = None) -> int:
+    """Seconds until the current window of that length ends (when a refused
+    client's count starts again from nothing), at least 1."""
+    now = time.time() if now is None else now
+    window = int(now // window_seconds) * window_seconds
+    return max(1, math.ceil(window + window_seconds - now))
 
 
 def _add(session, todo: list[tuple[str, int, int]]) -> dict[str, int]:

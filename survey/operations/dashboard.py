@@ -30,6 +30,7 @@ FLAG_LABELS = {
     "straight_lined": "量表题全部同一答案",
     "repeated_device": "同一设备重复作答",
     "honeypot": "疑似机器提交",
+    "many_from_client": "同一网络地址短时间内提交较多",
 }
 
 

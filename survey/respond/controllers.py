@@ -6,6 +6,8 @@ Flow: landing (GET) → start (POST, consent) → one POST per questionnaire pag
 
 from __future__ import annotations
 
+import math
+
 from flask import (
     abort,
     current_app,
@@ -131,8 +133,13 @@ def _limited(name: str, subject: str) -> bool:
     return not abuse.hit(f"{name}:{subject}", limit, window)
 
 
-def _too_many():
-    return render_template("respond/too_many.html"), 429
+def _too_many(name: str):
+    """The refusal of rate limit *name*: 429, saying roughly how long to wait
+    (until its window ends)."""
+    _, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    seconds = abuse.seconds_left(window)
+    html = render_template("respond/too_many.html", minutes=math.ceil(seconds / 60))
+    return html, 429, {"Retry-After": str(seconds)}
 
 
 def start(token: str):
@@ -141,7 +148,7 @@ def start(token: str):
     if refused is not None:
         return refused
     if _limited("start_client", client_hash()):
-        return _too_many()
+        return _too_many("start_client")
     count_event(channel.id, "starts")
     return _render_page(channel, FormState(channel_id=channel.id), values={}, errors={})
 
@@ -224,10 +231,17 @@ def page(token: str):
         return _render_page(channel, state, values=_shown_values(state), errors={})
 
     client = client_hash()
-    if _limited("submit_client", client) or _limited("submit_channel", str(channel.id)):
-        return _too_many()
+    if _limited("submit_channel", str(channel.id)):
+        return _too_many("submit_channel")
+    flags = []
     # A field people cannot see: bots fill it. Flag for review, never drop silently.
-    flags = ("honeypot",) if request.form.get("website", "").strip() else ()
+    if request.form.get("website", "").strip():
+        flags.append("honeypot")
+    # Many questionnaires from one address are as often a community's Wi-Fi or a
+    # carrier's shared address as abuse: one finished is stored and flagged for
+    # review, never refused after the resident answered everything.
+    if _limited("submit_client", client):
+        flags.append("many_from_client")
     result = submit_response(
         Submission(
             submission_id=state.submission_id,
@@ -239,7 +253,7 @@ def page(token: str):
             started_at=state.started_at,
             device_class=device_class(request.headers.get("User-Agent", "")),
             client_hash=client,
-            flags=flags,
+            flags=tuple(flags),
             device_hash=device_hash(),
         ),
         quota_hook=quota_gate.reserve_places,
@@ -320,7 +334,7 @@ def withdraw():
         code = (receipts.code_of(signed) if signed else None) or ""
         return render_template("respond/withdraw.html", step="form", code=code)
     if _limited("withdraw_client", client_hash()):
-        return _too_many()
+        return _too_many("withdraw_client")
     typed = request.form.get("receipt_code", "")[:20]
     code = receipts.normal_code(typed)
     if not code:
