@@ -1,7 +1,8 @@
 /* Progressive enhancement only: every page works without this file.
    - keeps answers in localStorage until the receipt arrives (survives reloads),
    - shows/hides questions whose condition depends on this page (skip logic),
-   - makes "none of these" exclusive, and blocks a double tap on submit. */
+   - makes "none of these" exclusive, blocks a double tap on submit,
+   - focuses the error summary of a page back with errors. */
 (function () {
   "use strict";
   var store = null;
@@ -89,6 +90,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // A page back with errors: focus their summary (autofocus does it where supported).
+    var summary = document.getElementById("error-summary");
+    if (summary && document.activeElement !== summary) summary.focus();
     var done = document.querySelector("[data-clear]");
     if (done && store) { try { store.removeItem("survey:" + done.getAttribute("data-clear")); } catch (e) {} }
     var form = document.querySelector("form[data-save]");
