@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+
+from flask_babel import gettext
 
 from questionnaires.engine import visible_questions
 from survey.respond.state import FormState
@@ -32,6 +35,44 @@ class QuestionView:
     error: str | None
     #: JSON of a show_if that depends on this page's answers (JS toggles it).
     show_if_json: str | None
+
+
+def N_(message: str) -> str:
+    """Marks *message* for the catalogue (pybabel's default keyword); translated later."""
+    return message
+
+
+#: The questionnaire engine's messages (it writes plain Chinese and knows nothing of
+#: Flask), named here so that they are in the catalogue and shown translated.
+ENGINE_MESSAGES = (
+    N_("请选择一项"),
+    N_("请至少选择一项"),
+    N_("选项无效，请重新选择"),
+    N_("请填写一个整数"),
+    N_("请填写此题"),
+    N_("请输入整数"),
+    N_("内容含有无法识别的字符，请删除后重新填写"),
+)
+#: Its messages with numbers: (pattern, message id with the numbers' names).
+_ENGINE_PATTERNS = (
+    (re.compile(r"请输入 (?P<lo>-?\d+) 到 (?P<hi>-?\d+) 之间的整数"),
+     N_("请输入 %(lo)s 到 %(hi)s 之间的整数")),
+    (re.compile(r"请输入不小于 (?P<lo>-?\d+) 的整数"), N_("请输入不小于 %(lo)s 的整数")),
+    (re.compile(r"请输入不大于 (?P<hi>-?\d+) 的整数"), N_("请输入不大于 %(hi)s 的整数")),
+    (re.compile(r"内容不能超过 (?P<n>\d+) 字（当前 (?P<now>\d+) 字）"),
+     N_("内容不能超过 %(n)s 字（当前 %(now)s 字）")),
+)  # fmt: skip
+
+
+def translated_error(message: str | None) -> str | None:
+    """An error of the questionnaire engine in the page's language."""
+    if not message:
+        return message
+    for pattern, msgid in _ENGINE_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            return gettext(msgid, **found.groupdict())
+    return gettext(message)
 
 
 def _refs(condition) -> set[str]:
@@ -98,7 +139,7 @@ def page_context(
                 min=question.min,
                 max=question.max,
                 max_length=question.max_length,
-                error=errors.get(question.id),
+                error=translated_error(errors.get(question.id)),
                 show_if_json=json.dumps(question.show_if, ensure_ascii=False)
                 if same_page
                 else None,
