@@ -42,7 +42,10 @@ def method_note(
 
 
 def count_rows(wave: Wave, include_excluded: bool) -> int:
-    stmt = select(func.count(Response.id)).where(Response.wave_id == wave.id)
+    # Withdrawn answers are never exported, not even with the excluded ones.
+    stmt = select(func.count(Response.id)).where(
+        Response.wave_id == wave.id, Response.withdrawn_at.is_(None)
+    )
     if not include_excluded:
         stmt = stmt.where(Response.excluded.is_(False))
     return db.session.scalar(stmt)
@@ -83,7 +86,11 @@ def _fast_rows(wave: Wave, q, vars_, weights, include_excluded: bool, progress,
     build = fast_row_builder(q, include_excluded)
     key = weights.columns if weights is not None else ()
     table = Response.__table__
-    stmt = select(table).where(table.c.wave_id == wave.id).order_by(table.c.id)
+    stmt = (
+        select(table)
+        .where(table.c.wave_id == wave.id, table.c.withdrawn_at.is_(None))
+        .order_by(table.c.id)
+    )
     if not include_excluded:
         stmt = stmt.where(table.c.excluded.is_(False))
     if limit_rows:
@@ -110,7 +117,9 @@ def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
     from survey.exports.columnar import RAW_COLUMNS
 
     t = Response.__table__
-    valid = [t.c.wave_id == wave.id] + ([] if include_excluded else [t.c.excluded.is_(False)])
+    valid = [t.c.wave_id == wave.id, t.c.withdrawn_at.is_(None)]
+    if not include_excluded:
+        valid.append(t.c.excluded.is_(False))
     low, high = db.session.execute(select(func.min(t.c.id), func.max(t.c.id)).where(*valid)).one()
     if low is None:
         return []

@@ -616,8 +616,17 @@ def withdraw_response(receipt_code: str) -> bool:
                 )
                 .values(achieved=QuotaCell.achieved - 1)
             )
+        # What stays is a tombstone: the submission id (a retry finds it), the wave
+        # and channel, the day. Page-1 answers (district, sex, age …) and exact times
+        # are the respondent's too, and go with the rest.
+        day = response.submitted_at.replace(hour=0, minute=0, second=0, microsecond=0)
         response.answers = {}
         response.indicators = {}
+        response.district = ""
+        response.sex = response.age_group = response.urban_rural = None
+        response.started_at = response.submitted_at = day
+        response.duration_seconds = 0.0
+        response.flags, response.is_flagged = [], False
         response.client_hash = ""
         response.device_hash = ""
         response.device_class = "withdrawn"

@@ -59,12 +59,25 @@ def test_withdraw_with_receipt_code_erases_answers(app, client, demo_wave):
     page = client.get("/withdraw").get_data(as_text=True)
     done = client.post(
         "/withdraw",
-        data={"csrf_token": form_tokens(page)["csrf_token"], "receipt_code": code.lower()},
-    )
+        data={"csrf_token": form_tokens(page)["csrf_token"], "receipt_code": code.lower(),
+              "confirm": "1"},
+    )  # fmt: skip
     assert done.status_code == 200 and "已撤回" in done.get_data(as_text=True)
     response = _only_response(app)
     assert response.answers == {} and response.indicators == {}
     assert response.excluded and response.withdrawn_at is not None
+    # Page 1's answers and the exact times went too (a security review found them
+    # in exports with include_excluded); no export shows the row at all.
+    assert response.district == "" and response.sex is None and response.age_group is None
+    assert response.started_at.hour == response.submitted_at.minute == 0
+    assert response.duration_seconds == 0 and response.flags == []
+    from survey.models import Wave
+    from survey.operations.exports import count_rows, csv_stream
+
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        assert count_rows(wave, True) == 0
+        assert b"".join(csv_stream(wave, False, True)).count(b"\r\n") == 1  # the header
     again = client.post(
         "/withdraw", data={"csrf_token": form_tokens(page)["csrf_token"], "receipt_code": code}
     )
