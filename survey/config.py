@@ -66,7 +66,10 @@ DEFAULTS: dict[str, Any] = {
     # Paradata (client and device hashes) is erased after this many days by
     # `survey purge-paradata` (run it daily, e.g. from cron); the device class is kept.
     "PARADATA_RETENTION_DAYS": 180,
-    "LOGIN_MAX_FAILURES": 5,
+    # Log-in attempts per account name from one client, and from all clients,
+    # in each window of LOGIN_LOCK_SECONDS (survey/operations/users.attempt_login).
+    "LOGIN_MAX_ATTEMPTS": 10,
+    "LOGIN_ACCOUNT_MAX_ATTEMPTS": 100,
     "LOGIN_LOCK_SECONDS": 15 * 60,
     # Streamed responses (exports) are not compressed: bounded memory, and
     # Flask-Compress does not close the wrapped iterable.
@@ -84,7 +87,8 @@ _JSON_KEYS = {
     "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SECURE",
     "LANGUAGES",
-    "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_ATTEMPTS",
+    "LOGIN_ACCOUNT_MAX_ATTEMPTS",
     "LOGIN_LOCK_SECONDS",
     "RATE_LIMITS",
     "MIN_DURATION_SECONDS",

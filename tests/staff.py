@@ -16,6 +16,8 @@ def make_user(app, username: str, *roles: str) -> User:
 
 
 def log_in(client, user: User) -> None:
+    with client.application.app_context():  # its current version: a log-out raises it
+        version = db.session.get(User, user.id).session_version
     with client.session_transaction() as sess:
-        sess["_user_id"] = f"{user.id}:{user.session_version}"
+        sess["_user_id"] = f"{user.id}:{version}"
         sess["_fresh"] = True

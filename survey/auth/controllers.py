@@ -35,7 +35,9 @@ def login():
         return render_template(
             "auth/login.html", error="登录尝试过于频繁，请稍后再试。", next=""
         ), 429
-    result = attempt_login(request.form.get("username", "")[:64], request.form.get("password", ""))
+    result = attempt_login(
+        request.form.get("username", "")[:64], request.form.get("password", ""), client_hash()
+    )
     if result.user is None:
         return render_template(
             "auth/login.html",
@@ -49,6 +51,8 @@ def login():
 
 @login_required
 def logout():
+    # Ends this session everywhere: the session is a signed cookie, and a copy of it
+    # stayed valid for 31 days after logging out (a security review's finding).
     log_logout(current_user._get_current_object())
     logout_user()
     flash("您已安全退出。")

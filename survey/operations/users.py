@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -17,8 +17,6 @@ from survey.operations.audit import record
 from survey.operations.errors import OperationError
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
-#: Failures after which each attempt must wait (2, 4, 8 ... seconds) before the lock.
-SLOW_AFTER = 3
 
 
 def now() -> datetime:
@@ -133,38 +131,47 @@ class LoginResult:
     message: str | None = None  # Chinese, when refused
 
 
-def attempt_login(username: str, password: str) -> LoginResult:
-    """Check a password, with slow-down and lockout stored per account.
+def attempt_login(username: str, password: str, client: str = "") -> LoginResult:
+    """Check a password, with limits that an attacker cannot turn against the
+    account's owner.
 
-    After ``SLOW_AFTER`` consecutive failures each further attempt must wait
-    2^(n-SLOW_AFTER) seconds; after ``LOGIN_MAX_FAILURES`` the account is locked
-    for ``LOGIN_LOCK_SECONDS``. State lives in the database, so it holds
-    across app processes. Unknown names get the same answer as wrong passwords.
+    Every attempt counts against two limits over ``LOGIN_LOCK_SECONDS`` (the
+    rate-limit counters, shared by all app processes): ``LOGIN_MAX_ATTEMPTS`` for
+    this account name from this *client* (its hashed address), and
+    ``LOGIN_ACCOUNT_MAX_ATTEMPTS`` for the name from everywhere (against guessing
+    from many addresses). An account was locked for everyone after 5 failures
+    from anywhere: anyone could lock out the only administrator with 5 requests
+    every 15 minutes. Unknown names go through the same steps, limits, password
+    hashing and messages, so neither answer nor timing tells which names exist.
     """
+    from survey.operations import abuse
+
     config = current_app.config
     refused = "用户名或密码不正确。"
     moment = now()
+    stamp = moment.replace(tzinfo=UTC).timestamp()
+    name = username.strip()
+    key = name.lower()
+    window = config["LOGIN_LOCK_SECONDS"]
+    allowed = abuse.hit(f"login:{client}:{key}", config["LOGIN_MAX_ATTEMPTS"], window, stamp)
+    allowed = (
+        abuse.hit(f"login_account:{key}", config["LOGIN_ACCOUNT_MAX_ATTEMPTS"], window, stamp)
+        and allowed
+    )
     with db.write() as session:
-        user = session.scalar(select(User).filter_by(username=username.strip()))
-        if user is not None and user.locked_until and user.locked_until > moment:
-            wait = int((user.locked_until - moment).total_seconds()) + 1
-            record(session, "login_failed", "user", user.id, {"reason": "locked"},
-                   actor_name=username[:64])  # fmt: skip
-            return LoginResult(None, f"尝试次数过多，账号已暂时锁定，请 {wait} 秒后再试。")
-        ok = verify_password(user.password_hash if user else None, password)
+        user = session.scalar(select(User).where(func.lower(User.username) == key))
+        ok = verify_password(user.password_hash if user else None, password)  # always: timing
+        if not allowed:
+            record(session, "login_failed", "user", user.id if user else "",
+                   {"reason": "too_many"}, actor_name=user.username if user else "unknown")  # fmt: skip
+            minutes = -(-abuse.seconds_left(window, stamp) // 60)
+            return LoginResult(None, f"尝试次数过多，请约 {minutes} 分钟后再试。")
         if not ok or user is None or not user.is_active:
             if user is not None:
                 user.failed_logins += 1
-                n = user.failed_logins
-                if n >= config["LOGIN_MAX_FAILURES"]:
-                    user.locked_until = moment + timedelta(seconds=config["LOGIN_LOCK_SECONDS"])
-                elif n >= SLOW_AFTER:
-                    user.locked_until = moment + timedelta(seconds=2 ** (n - SLOW_AFTER + 1))
-            record(session, "login_failed", "user", user.id if user else "",
-                   {"username": username[:64]}, actor_name=username[:64])  # fmt: skip
-            if user is not None and user.locked_until and user.locked_until > moment:
-                wait = int((user.locked_until - moment).total_seconds())
-                return LoginResult(None, f"{refused}请 {wait} 秒后再试。")
+            # An unknown name is often a password typed into the wrong field: not kept.
+            record(session, "login_failed", "user", user.id if user else "", {},
+                   actor_name=user.username if user else "unknown")  # fmt: skip
             return LoginResult(None, refused)
         user.failed_logins = 0
         user.locked_until = None
@@ -175,7 +182,10 @@ def attempt_login(username: str, password: str) -> LoginResult:
 
 
 def log_logout(user: User) -> None:
+    """Record the log-out and end every session of the user (their cookies carry
+    the session version)."""
     with db.write() as session:
+        session.get(User, user.id).session_version += 1
         record(session, "logout", "user", user.id, actor=user)
 
 
