@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -259,6 +260,8 @@ def export_cmd(wave_id, fmt, include_excluded, output) -> None:
     # Written beside the target and renamed at the end: a refused or failed export
     # leaves neither a half-written file nor a changed old one.
     partial = output.with_name(output.name + ".part")
+    # Microdata: readable by its owner only, whatever the umask.
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     try:
         with click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar:
             rows = write_file(wave, fmt, partial, include_excluded, progress=bar.update)

@@ -133,10 +133,12 @@ def update_wave_view(wave_id: int):
 
 
 def _date(text: str | None) -> date | None:
+    """A filter's day, or None (ignored) when it is not a date of this era."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is None or date(2000, 1, 1) <= day <= date(2999, 12, 31) else None
 
 
 def audit():

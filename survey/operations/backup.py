@@ -8,6 +8,7 @@ single writer proceed). PostgreSQL deployments use ``pg_dump``/``pg_restore``
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -38,6 +39,9 @@ def backup_sqlite(
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    # Readable by its owner only, whatever the umask: it holds every answer, the staff's
+    # password hashes and the receipt codes (which erase answers).
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY, 0o600))
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
     dest = sqlite3.connect(partial)
     try:
@@ -78,6 +82,7 @@ def restore_sqlite(database_url: str, backup: Path) -> Path:
     if target.exists():
         keep = target.with_name(target.name + ".before-restore")
         shutil.copy2(target, keep)
+        keep.chmod(0o600)
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     shutil.copy2(backup, target)

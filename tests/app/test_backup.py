@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 
@@ -33,7 +34,12 @@ def test_backup_during_submissions_is_consistent(app, runner, demo_wave, tmp_pat
         while len(done) < 5:
             stop.wait(0.05)
         target = tmp_path / "backup.sqlite3"
-        result = runner.invoke(args=["backup", str(target)])
+        old_umask = os.umask(0o022)
+        try:
+            result = runner.invoke(args=["backup", str(target)])
+        finally:
+            os.umask(old_umask)
+        assert target.stat().st_mode & 0o077 == 0  # owner only: hashes, answers, receipts
         assert result.exit_code == 0, result.output
         assert "已校验" in result.output
     finally:

@@ -122,8 +122,13 @@ def test_estimates_table_and_audit(app, demo_wave, filled):
 
 def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
     out = tmp_path / "d.csv"
-    result = runner.invoke(args=["export", "--wave-id", str(demo_wave), "--output", str(out)])
+    old_umask = os.umask(0o022)
+    try:
+        result = runner.invoke(args=["export", "--wave-id", str(demo_wave), "--output", str(out)])
+    finally:
+        os.umask(old_umask)
     assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o077 == 0  # microdata: the owner's only
     assert "已导出 2 份答卷" in result.output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     bad = runner.invoke(args=["export", "--wave-id", "999", "--output", str(out)])
