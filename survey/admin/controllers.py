@@ -21,7 +21,7 @@ CST = timedelta(hours=8)
 ACTION_LABELS = {
     "login": "登录", "login_failed": "登录失败", "locked": "账号锁定", "logout": "退出登录",
     "user_create": "创建账号", "user_roles": "修改角色", "user_activate": "启用账号",
-    "user_deactivate": "停用账号", "password_reset": "重置密码",
+    "user_deactivate": "停用账号", "password_reset": "重置密码", "password_change": "修改密码",
     "city_create": "创建城市", "wave_create": "创建调查轮次", "wave_update": "修改调查轮次",
     "frame_import": "导入人口数据", "quota_plan": "生成配额", "quota_change": "修改配额",
     "channel_create": "创建渠道", "channel_open": "开启渠道", "channel_close": "关闭渠道",
@@ -59,6 +59,7 @@ def create_user_view():
             request.form.get("password", ""),
             request.form.getlist("roles"),
             request.form.get("display_name", ""),
+            must_change=True,  # the administrator chose it
         )
     except OperationError as exc:
         flash(str(exc), "error")

@@ -51,6 +51,10 @@ def role_required(*roles: str) -> Callable:
                 return redirect(url_for("auth.login", next=request.full_path))
             if not current_user.has_role(*roles):
                 abort(403)
+            if current_user.must_change_password and request.endpoint != "auth.password":
+                if _wants_json():
+                    abort(403)
+                return redirect(url_for("auth.password"))
             return view(*args, **kwargs)
 
         return wrapped

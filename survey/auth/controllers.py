@@ -9,7 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from survey.auth.nav import staff_nav
 from survey.operations import abuse
-from survey.operations.users import attempt_login, log_logout
+from survey.operations.errors import OperationError
+from survey.operations.users import attempt_login, change_password, log_logout
 from survey.respond.paradata import client_hash
 
 
@@ -61,3 +62,25 @@ def logout():
 
 def home():
     return render_template("auth/home.html", links=staff_nav())
+
+
+def password():
+    """Change one's own password (required first after an administrator set it)."""
+    error = None
+    if request.method == "POST":
+        try:
+            user = change_password(
+                current_user._get_current_object(),
+                request.form.get("current", ""),
+                request.form.get("new", ""),
+                request.form.get("confirm", ""),
+            )
+        except OperationError as exc:
+            error = str(exc)
+        else:
+            login_user(user)  # this session, with the new session version
+            flash("密码已修改；其他设备上的登录已退出。")
+            return redirect(url_for("auth.home"))
+    return render_template(
+        "auth/password.html", error=error, forced=current_user.must_change_password
+    ), (422 if error else 200)

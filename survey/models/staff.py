@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.models.base import Base, utcnow
@@ -30,12 +30,16 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     #: Disabled accounts cannot log in.
     is_active: Mapped[bool] = mapped_column(default=True)
-    #: Consecutive failed logins since the last success (drives slow-down and lock).
+    #: Consecutive failed logins since the last success (information only: the
+    #: limits are counted per account name and client, operations.users.attempt_login).
     failed_logins: Mapped[int] = mapped_column(default=0)
-    #: While in the future, logins are refused.
+    #: No longer set (accounts are not locked for everyone); kept for old rows.
     locked_until: Mapped[datetime | None]
-    #: Bumped on password reset: invalidates existing sessions.
+    #: Bumped on password change or reset and on log-out: invalidates existing sessions.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: The password was set by an administrator (new account, reset): the user must
+    #: choose their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Creation time.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -53,9 +53,15 @@ def _keep_an_administrator(session, user: User, roles_after, active_after: bool)
 
 
 def create_user(
-    username: str, password: str, roles, display_name: str = "", actor_name: str | None = None
+    username: str,
+    password: str,
+    roles,
+    display_name: str = "",
+    actor_name: str | None = None,
+    must_change: bool = False,
 ) -> User:
-    """Create a staff account; the password must be strong enough."""
+    """Create a staff account; the password must be strong enough. With
+    *must_change* (an administrator chose it) the user must replace it first."""
     username = username.strip()
     if not USERNAME_RE.match(username):
         raise OperationError("用户名只能包含字母、数字和 . _ -，长度 2–64。")
@@ -71,6 +77,7 @@ def create_user(
             username=username,
             display_name=display_name.strip()[:100],
             password_hash=hash_password(password),
+            must_change_password=must_change,
         )
         user.role_rows = [UserRole(role=r) for r in roles]
         session.add(user)
@@ -121,8 +128,32 @@ def reset_password(username: str, password: str | None = None, actor_name: str |
         user.session_version += 1
         user.failed_logins = 0
         user.locked_until = None
+        # Whoever reset it knows it: the user chooses their own at the next log-in.
+        user.must_change_password = True
         record(session, "password_reset", "user", user.id, actor_name=actor_name)
     return user, password
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> User:
+    """The user replaces their own password: the current one must be right, the
+    new one strong, different and typed twice. Ends the user's other sessions
+    (the caller logs this one in again with the returned user)."""
+    if new != confirm:
+        raise OperationError("两次输入的新密码不一致。")
+    if new == current:
+        raise OperationError("新密码不能与当前密码相同。")
+    problem = password_problem(new)
+    if problem:
+        raise OperationError(problem)
+    with db.write() as session:
+        user = session.get(User, user.id)
+        if not verify_password(user.password_hash, current):
+            raise OperationError("当前密码不正确。")
+        user.password_hash = hash_password(new)
+        user.session_version += 1
+        user.must_change_password = False
+        record(session, "password_change", "user", user.id, actor=user)
+    return user
 
 
 @dataclass(frozen=True)

@@ -214,3 +214,39 @@ def test_accounts_keep_an_administrator_and_a_role_and_unique_names(app):
             users.set_roles(org, ["organizer"])  # the only active one again
         users.set_active(admin, True)
         users.set_roles(org, ["organizer"])
+
+
+def test_a_password_set_by_an_administrator_must_be_replaced_first(staff, client):
+    """A reset showed the administrator a password the account kept for good, and
+    nobody could change their own password (security review)."""
+    with staff.app_context():
+        _, temporary = users.reset_password("zhang")
+    assert login(client, "zhang", temporary).status_code == 302
+    other = staff.test_client()
+    assert login(other, "zhang", temporary).status_code == 302
+    assert client.get("/staff/").headers["Location"].endswith("/staff/password")
+    assert client.get("/staff/audit").headers["Location"].endswith("/staff/password")
+    page = client.get("/staff/password").get_data(as_text=True)
+    assert "系统管理员设置的" in page
+    csrf = form_tokens(page)["csrf_token"]
+
+    def change(current, new, confirm=None):
+        return client.post("/staff/password", data={"csrf_token": csrf, "current": current,
+                           "new": new, "confirm": new if confirm is None else confirm})  # fmt: skip
+
+    for current, new, confirm, message in (
+        ("wrong-password-1", "Brand-new-pass-7", None, "当前密码不正确"),
+        (temporary, "Brand-new-pass-7", "Brand-new-pass-8", "不一致"),
+        (temporary, "short", None, "至少需要"),
+        (temporary, temporary, None, "不能与当前密码相同"),
+    ):
+        refused = change(current, new, confirm)
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+    done = change(temporary, "Brand-new-pass-7")
+    assert done.status_code == 302
+    assert client.get("/staff/").status_code == 200  # this session goes on
+    assert other.get("/staff/").status_code == 302  # the other one was ended
+    assert login(staff.test_client(), "zhang", "Brand-new-pass-7").status_code == 302
+    with staff.app_context():
+        assert "password_change" in _actions(staff)
+        assert not db.session.scalar(select(User).filter_by(username="zhang")).must_change_password
