@@ -47,7 +47,8 @@ def ensure_venv(extras: str) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     say("安装依赖（首次需要几分钟）")
-    run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+    # setuptools too: the one venv bundles (65.5) has known CVEs (build time only).
+    run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools>=78.1.1")
     target = f".[{extras}]" if extras else "."
     run(PY, "-m", "pip", "install", "-q", "-e", target)
     stamp.write_text(digest)
