@@ -14,6 +14,16 @@ from survey.report.render import render_docx, render_html
 from survey.web import TemporaryDownload, attachment, get_or_404
 
 
+def _from_another_site():
+    """A report is computed and audited on a GET: a link on another site (the
+    staff member's cookies go along with a top-level GET) should not make one.
+    Browsers say where a request comes from (Sec-Fetch-Site); such a request
+    gets a page with the same link to follow from here."""
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
+        return None
+    return render_template("report/confirm.html", url=request.full_path), 200
+
+
 def _content(wave_id: int):
     wave = get_or_404(Wave, wave_id)
     try:
@@ -28,6 +38,8 @@ def _audit(wave: Wave, fmt: str) -> None:
 
 
 def report_html(wave_id: int):
+    if (confirm := _from_another_site()) is not None:
+        return confirm
     wave, content, error = _content(wave_id)
     if error:
         return render_template("report/error.html", wave=wave, error=error), 409
@@ -36,6 +48,8 @@ def report_html(wave_id: int):
 
 
 def report_docx(wave_id: int):
+    if (confirm := _from_another_site()) is not None:
+        return confirm
     wave, content, error = _content(wave_id)
     if error:
         return render_template("report/error.html", wave=wave, error=error), 409

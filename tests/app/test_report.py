@@ -179,3 +179,18 @@ def test_scoring_names_the_items_as_a_sentence_would(app, demo_wave):
         text = "".join(build_content(db.session.get(Wave, demo_wave)).scoring)
     assert "对空气质量；" in text and "；政府开展生态文明建设工作等 7 项" in text
     assert "总体来看" not in text and "您对" not in text
+
+
+def test_a_link_from_another_site_does_not_make_a_report(app, demo_wave):
+    """A report is computed and audited on a GET; another site's link (cookies
+    go along with a top-level GET) made one (security review)."""
+    _fill(app)
+    client = _client(app)
+    url = f"/staff/waves/{demo_wave}/report.docx"
+    page = client.get(url, headers={"Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200 and "来自其他网站" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).filter_by(action="report")) is None
+    made = client.get(url, headers={"Sec-Fetch-Site": "same-origin"})
+    assert made.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    made.close()
