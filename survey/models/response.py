@@ -66,7 +66,8 @@ class Response(Base):
     #: Excluded from estimates and exports of valid data by an organizer.
     excluded: Mapped[bool] = mapped_column(default=False)
     #: Data-quality flags set at submit time: too_fast, straight_lined,
-    #: repeated_device, honeypot ... (reviewed by organizers).
+    #: repeated_device, honeypot, many_from_client ... (reviewed by organizers;
+    #: survey/operations/quality.py lists them).
     flags: Mapped[list] = mapped_column(default=list)
     #: True when ``flags`` is not empty (indexed: the review list reads only these).
     is_flagged: Mapped[bool] = mapped_column(default=False)

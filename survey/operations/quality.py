@@ -7,7 +7,10 @@ Flags (a response may have several; flagged responses are reviewed, never droppe
   as each process last read it: at most ``MEDIAN_TTL`` seconds ago);
 - ``straight_lined``: the same answer to every scale item (4 or more answered);
 - ``repeated_device``: another response of the wave came from the same device cookie;
-- ``honeypot``: the hidden field was filled in (bots).
+- ``honeypot``: the hidden field was filled in (bots);
+- ``many_from_client``: stored although its client (hashed address) was over the
+  per-client submission limit (a shared Wi-Fi, or a script): set by the resident's
+  submit view, survey/respond/controllers.py.
 """
 
 from __future__ import annotations
