@@ -300,6 +300,15 @@ EN = {
     "合并的单元：": "Merged cells:",
     "无": "none",
     "假设：本样本为配额/扫码样本，并非概率样本；加权假定在每个加权单元内，作答者与未作答者相似。": "Assumption: this is a quota (QR-code) sample, not a probability sample; weighting assumes that within each weighting cell, respondents resemble non-respondents.",
+    "修改密码": "Change password",
+    "您的密码是系统管理员设置的，请先设置只有您自己知道的新密码，再继续使用。": "Your password was set by an administrator. Please choose a new one that only you know before you go on.",
+    "当前密码": "Current password",
+    "新密码": "New password",
+    "再次输入新密码": "New password again",
+    "保存新密码": "Save the new password",
+    "保存后，您在其他设备上的登录会退出。": "Saving it signs you out on your other devices.",
+    "生成报告": "Make the report",
+    "这个链接来自其他网站。生成报告会计算估计结果并记入操作日志；如确实需要，请点击：": "This link came from another website. Making the report computes the estimates and is recorded in the audit log; if you do want it, follow this link:",
 }
 
 
