@@ -28,6 +28,7 @@ from survey.operations.questionnaires import questionnaire_of
 from survey.operations.responses import (
     Submission,
     count_event,
+    find_by_submission,
     submit_response,
     withdraw_response,
 )
@@ -133,6 +134,18 @@ def _limited(name: str, subject: str) -> bool:
     return not abuse.hit(f"{name}:{subject}", limit, window)
 
 
+def _allows(name: str, subject: str) -> bool:
+    """Whether one more of rate limit *name* is within it for *subject*, counting nothing."""
+    limit, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    return abuse.allows(f"{name}:{subject}", limit, window)
+
+
+def _count(name: str, subject: str) -> None:
+    """Count one of rate limit *name* for *subject* (checked before with :func:`_allows`)."""
+    limit, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    abuse.hit(f"{name}:{subject}", limit, window)
+
+
 def _too_many(name: str):
     """The refusal of rate limit *name*: 429, saying roughly how long to wait
     (until its window ends)."""
@@ -231,8 +244,15 @@ def page(token: str):
         return _render_page(channel, state, values=_shown_values(state), errors={})
 
     client = client_hash()
-    if _limited("submit_channel", str(channel.id)):
-        return _too_many("submit_channel")
+    # The submit limits count stored responses, not requests: a replayed last page
+    # (a double tap, a retry, or the same body posted again and again) stores
+    # nothing and counts nothing, so it cannot use up a channel's budget. They are
+    # checked here without counting and counted once the response is created.
+    if not _allows("submit_channel", str(channel.id)):
+        stored = find_by_submission(state.submission_id)
+        if stored is None:
+            return _too_many("submit_channel")
+        return _to_receipt(token, stored.receipt_code, channel)  # stored earlier: its receipt
     flags = []
     # A field people cannot see: bots fill it. Flag for review, never drop silently.
     if request.form.get("website", "").strip():
@@ -240,7 +260,7 @@ def page(token: str):
     # Many questionnaires from one address are as often a community's Wi-Fi or a
     # carrier's shared address as abuse: one finished is stored and flagged for
     # review, never refused after the resident answered everything.
-    if _limited("submit_client", client):
+    if not _allows("submit_client", client):
         flags.append("many_from_client")
     result = submit_response(
         Submission(
@@ -260,7 +280,15 @@ def page(token: str):
     )
     if result.quota_full:
         return render_template("respond/quota_full.html", channel=channel)
-    receipt = receipts.sign(result.receipt_code)
+    if result.created:
+        _count("submit_channel", str(channel.id))
+        _count("submit_client", client)
+    return _to_receipt(token, result.receipt_code, channel)
+
+
+def _to_receipt(token: str, code: str, channel: Channel):
+    """303 to the thank-you page showing receipt *code* of *channel*."""
+    receipt = receipts.sign(code)
     return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
 
 

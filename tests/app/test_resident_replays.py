@@ -1,0 +1,90 @@
+"""A replayed last page (a double tap, a retry, or the same body posted again
+and again: the CSRF token lasts hours, the form state a day) stores nothing and
+counts nothing against the submit limits: it cannot use up a channel's budget
+nor get a community's residents flagged, and it still gets its receipt, even
+once the channel is over its limit. A security review had 1,600 replays of one
+answered questionnaire refuse the next genuine residents with 429."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Response
+from survey.operations import abuse
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
+
+
+def _stored(app) -> list[Response]:
+    with app.app_context():
+        return list(db.session.scalars(select(Response).order_by(Response.id)))
+
+
+def _answered_last_page(client, token: str) -> str:
+    """Walk to the last page and return it, unsubmitted (its form is what a replay posts)."""
+    response = start(client, token)
+    for page in STANDARD_PAGES[:-1]:
+        response = submit_page(client, token, response.get_data(as_text=True), page)
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture(params=[0, 60], ids=["counted-at-once", "counted-in-memory"])
+def sync(request, app):
+    """Both ways of counting: each request in the database at once (0), or in this
+    process's memory, synced later (the production default's way)."""
+    app.config["RATE_LIMIT_SYNC_SECONDS"] = request.param
+    yield request.param
+    with app.app_context():
+        abuse.sync_counts()  # nothing left to write once this test's database is gone
+
+
+def test_replays_do_not_use_up_the_channel_limit(app, demo_wave, sync):
+    app.config["RATE_LIMITS"] = {"submit_channel": [2, 60]}
+    token, attacker = channel_token(app), app.test_client()
+    last = _answered_last_page(attacker, token)
+    first = submit_page(attacker, token, last, STANDARD_PAGES[-1])
+    replays = [submit_page(attacker, token, last, STANDARD_PAGES[-1]) for _ in range(5)]
+    assert first.status_code == 303
+    assert {r.status_code for r in replays} == {303}
+    assert {r.headers["Location"] for r in replays} == {first.headers["Location"]}
+    # A genuine resident still gets in; the limit counts stored responses only.
+    assert complete(app.test_client(), token).status_code == 303
+    assert complete(app.test_client(), token).status_code == 429
+    assert len(_stored(app)) == 2
+
+
+def test_a_replay_over_the_channel_limit_still_gets_its_receipt(app, demo_wave, sync):
+    app.config["RATE_LIMITS"] = {"submit_channel": [1, 60]}
+    token, resident = channel_token(app), app.test_client()
+    last = _answered_last_page(resident, token)
+    first = submit_page(resident, token, last, STANDARD_PAGES[-1])
+    assert complete(app.test_client(), token).status_code == 429  # the channel is full now
+    again = submit_page(resident, token, last, STANDARD_PAGES[-1])  # a retry: stored already
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert len(_stored(app)) == 1
+
+
+def test_replays_do_not_get_the_next_resident_of_an_address_flagged(app, demo_wave, sync):
+    app.config["RATE_LIMITS"] = {"submit_client": [2, 3600]}
+    token, attacker = channel_token(app), app.test_client()
+    last = _answered_last_page(attacker, token)
+    for _ in range(4):
+        assert submit_page(attacker, token, last, STANDARD_PAGES[-1]).status_code == 303
+    # The same address (the test clients share 127.0.0.1): a second response is within
+    # the limit of two, a third is over it.
+    assert complete(app.test_client(), token).status_code == 303
+    assert complete(app.test_client(), token).status_code == 303
+    flags = ["many_from_client" in r.flags for r in _stored(app)]
+    assert flags == [False, False, True]
+
+
+def test_allows_counts_nothing(app, sync):
+    with app.test_request_context():
+        assert abuse.allows("k", 2, 60, now=120.0)
+        assert abuse.hit("k", 2, 60, now=121.0)
+        assert abuse.allows("k", 2, 60, now=122.0)  # one counted, one more allowed
+        assert abuse.hit("k", 2, 60, now=123.0)
+        assert not abuse.allows("k", 2, 60, now=124.0)
+        assert abuse.allows("k", 2, 60, now=180.0)  # a new window
+        assert abuse.allows("k", 0, 60)  # no limit
