@@ -33,6 +33,7 @@ from survey.operations.responses import (
     withdraw_response,
 )
 from survey.respond import receipts
+from survey.respond.csrf import device_id
 from survey.respond.fieldwork import ENDED, NOT_YET, fieldwork_state
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context, shown_questions
@@ -49,6 +50,7 @@ from survey.respond.state import (
     dump_state,
     load_state,
 )
+from survey.respond.visits import is_new_visit
 
 
 def _channel(token: str) -> Channel:
@@ -111,7 +113,10 @@ def landing(token: str):
     refused = _unavailable(channel, status_before=200)
     if refused is not None:
         return refused
-    count_event(channel.id, "visits")
+    # A reload, or a script's views beyond an address's allowance, is no new visit.
+    # The device id: the cookie, or the one this page gives (a first visit has none).
+    if is_new_visit(current_app, channel.id, device_id(), request.remote_addr or ""):
+        count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
     # Its CSRF token gives a first visit its device id (cookie set after the request).
     return render_page("respond/landing.html", (), channel=channel, q=q)
@@ -283,12 +288,15 @@ def page(token: str):
     if result.created:
         _count("submit_channel", str(channel.id))
         _count("submit_client", client)
+        # Receipts given, one per stored response (not thank-you pages shown,
+        # which anyone could count up by reloading).
+        count_event(channel.id, "receipts")
     return _to_receipt(token, result.receipt_code, channel)
 
 
 def _to_receipt(token: str, code: str, channel: Channel):
     """303 to the thank-you page showing receipt *code* of *channel*."""
-    receipt = receipts.sign(code)
+    receipt = receipts.sign(code, channel.id)
     return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
 
 
@@ -331,10 +339,9 @@ def _raw_values(q, page_id: str) -> dict:
 
 def thanks(token: str, receipt: str):
     channel = _channel(token)
-    code = receipts.code_of(receipt)
-    if code is None:
+    code = receipts.code_of(receipt, channel.id)
+    if code is None:  # forged, or a receipt of another channel
         abort(404)
-    count_event(channel.id, "receipts")
     q = questionnaire_of(channel.wave.questionnaire)
     return render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code,
                            receipt=receipt)  # fmt: skip
