@@ -84,7 +84,8 @@ class ChannelStats(Base):
     quota_full: Mapped[int] = mapped_column(default=0)
     #: Stored responses.
     completions: Mapped[int] = mapped_column(default=0)
-    #: Receipt pages shown (including repeats after a retry).
+    #: Receipts given: one per stored response (a retry or a reload of the
+    #: thank-you page does not count again).
     receipts: Mapped[int] = mapped_column(default=0)
 
     channel: Mapped[Channel] = relationship(back_populates="stats")
