@@ -50,16 +50,20 @@ from survey.models import RateCounter
 from survey.operations.process_local import PeriodicFlush, flush_if_made, of_this_process
 
 
+def _where(key: str, window_seconds: int, now: float | None) -> tuple[str, int, float, float]:
+    """The stored key, the window's start time (seconds: comparable across window
+    lengths), the moment, and the sync delay (0: counted in the database at once)."""
+    now = time.time() if now is None else now
+    window = int(now // window_seconds) * window_seconds
+    return key[:100], window, now, current_app.config.get("RATE_LIMIT_SYNC_SECONDS", 0) or 0
+
+
 def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:
     """Count one request for *key*; False when the limit for this window is exceeded."""
     if limit <= 0:
         return True
-    now = time.time() if now is None else now
-    key = key[:100]
-    # The window's start time (seconds): comparable across window lengths.
-    window = int(now // window_seconds) * window_seconds
-    delay = current_app.config.get("RATE_LIMIT_SYNC_SECONDS", 0)
-    if not delay or delay <= 0:
+    key, window, now, delay = _where(key, window_seconds, now)
+    if delay <= 0:
         with db.write() as session:
             count = _add(session, [(key, window, 1)])[key]
             if random.random() < 0.01:  # keep the table small
@@ -75,11 +79,8 @@ def allows(key: str, limit: int, window_seconds: int, now: float | None = None) 
     ``RATE_LIMIT_SYNC_SECONDS`` is 0."""
     if limit <= 0:
         return True
-    now = time.time() if now is None else now
-    key = key[:100]
-    window = int(now // window_seconds) * window_seconds
-    delay = current_app.config.get("RATE_LIMIT_SYNC_SECONDS", 0)
-    if not delay or delay <= 0:
+    key, window, now, delay = _where(key, window_seconds, now)
+    if delay <= 0:
         table = RateCounter.__table__
         count = db.session.scalar(
             select(table.c.count).where(table.c.key == key, table.c.window == window)

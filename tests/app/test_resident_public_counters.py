@@ -8,18 +8,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Channel, ChannelStats
+from survey.models import Channel
 from survey.respond import visits
+from tests.app.test_funnel_counters import _stats
 from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
-
-
-def _stats(app, token: str) -> ChannelStats:
-    with app.app_context():
-        db.session.expire_all()
-        return db.session.scalar(
-            select(ChannelStats).join(Channel, Channel.id == ChannelStats.channel_id)
-            .where(Channel.token == token)
-        )  # fmt: skip
 
 
 def _channel_id(app, token: str) -> int:
