@@ -61,7 +61,10 @@ def _table_from_xlsx(data: bytes) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise FrameError([f"无法读取 Excel 文件：{exc}"]) from exc
+        raise FrameError([
+            "无法读取 Excel 文件：它不是有效的 .xlsx（可能是旧的 .xls 格式或文件已损坏）。"
+            f"请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后重新上传。（技术信息：{exc}）"
+        ]) from exc  # fmt: skip
     sheet = book.worksheets[0]
     table = [
         ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)

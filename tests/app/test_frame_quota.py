@@ -142,3 +142,12 @@ def test_cli_import_and_plan(app, runner, demo_wave, tmp_path):
                                  "--min-per-district", "150"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "合计 1200" in result.output
+
+
+def test_a_file_that_is_not_xlsx_says_what_to_do(app, demo_wave):
+    """An .xls or broken file named .xlsx gave "无法读取 Excel 文件：File is not a zip file"."""
+    with app.app_context():
+        with pytest.raises(FrameError) as refused:
+            import_frame(_wave(app, demo_wave), b"\xd0\xcf\x11\xe0 old xls", "frame.xlsx")
+    (message,) = refused.value.problems
+    assert message.startswith("无法读取 Excel 文件：它不是有效的 .xlsx") and "另存为" in message
