@@ -583,6 +583,13 @@ def stop_writer(app) -> None:
             writer.stop()
 
 
+def normal_receipt_code(typed: str) -> str:
+    """A receipt code as typed (any case, spaces, the dash left out) written as
+    issued, e.g. ``q538 ufwd`` → ``Q538-UFWD``."""
+    code = typed.strip().upper().replace(" ", "")
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
+
+
 def withdraw_response(receipt_code: str) -> bool:
     """Erase a respondent's answers at their request (PIPL), keeping a tombstone.
 
@@ -595,9 +602,7 @@ def withdraw_response(receipt_code: str) -> bool:
     from survey.models import QuotaCell
     from survey.operations.audit import record
 
-    code = receipt_code.strip().upper().replace(" ", "")
-    if len(code) == 8:
-        code = f"{code[:4]}-{code[4:]}"
+    code = normal_receipt_code(receipt_code)
     with db.write() as session:
         response = session.scalar(
             select(Response).where(Response.receipt_code == code, Response.withdrawn_at.is_(None))

@@ -29,6 +29,7 @@ from survey.operations.responses import (
     Submission,
     count_event,
     find_by_submission,
+    normal_receipt_code,
     submit_response,
     withdraw_response,
 )
@@ -133,29 +134,33 @@ def after_resident_request(response):
     return response
 
 
+def _limit(name: str) -> tuple[int, int]:
+    """Rate limit *name*'s (limit, window in seconds); (0, …): no limit."""
+    return current_app.config["RATE_LIMITS"].get(name, (0, 60))
+
+
 def _limited(name: str, subject: str) -> bool:
     """True when the rate limit *name* is exceeded for *subject*."""
-    limit, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    limit, window = _limit(name)
     return not abuse.hit(f"{name}:{subject}", limit, window)
 
 
 def _allows(name: str, subject: str) -> bool:
     """Whether one more of rate limit *name* is within it for *subject*, counting nothing."""
-    limit, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    limit, window = _limit(name)
     return abuse.allows(f"{name}:{subject}", limit, window)
 
 
 def _count(name: str, subject: str) -> None:
     """Count one of rate limit *name* for *subject* (checked before with :func:`_allows`)."""
-    limit, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    limit, window = _limit(name)
     abuse.hit(f"{name}:{subject}", limit, window)
 
 
 def _too_many(name: str):
     """The refusal of rate limit *name*: 429, saying roughly how long to wait
     (until its window ends)."""
-    _, window = current_app.config["RATE_LIMITS"].get(name, (0, 60))
-    seconds = abuse.seconds_left(window)
+    seconds = abuse.seconds_left(_limit(name)[1])
     html = render_template("respond/too_many.html", minutes=math.ceil(seconds / 60))
     return html, 429, {"Retry-After": str(seconds)}
 
@@ -371,7 +376,7 @@ def withdraw():
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")
     typed = request.form.get("receipt_code", "")[:20]
-    code = receipts.normal_code(typed)
+    code = normal_receipt_code(typed)
     if not code:
         return render_template("respond/withdraw.html", step="form", code="", missing=True), 422
     if "confirm" not in request.form:

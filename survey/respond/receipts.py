@@ -25,14 +25,6 @@ from survey.respond.state import signature, signing_serializer
 _CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
-def normal_code(typed: str) -> str:
-    """A receipt code as typed (any case, spaces, the dash left out) written as
-    issued, e.g. ``q538 ufwd`` → ``Q538-UFWD``: the normalisation of
-    :func:`survey.operations.responses.withdraw_response`."""
-    code = typed.strip().upper().replace(" ", "")
-    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
-
-
 def withdrawable(code: str) -> bool:
     """Whether an answer with this (normalised) receipt code is stored and not withdrawn."""
     from survey.extensions import db
