@@ -9,14 +9,12 @@ workbook. Two columns, district and population, with or without a header row
 from __future__ import annotations
 
 from survey.operations.cities import CityError, DistrictEntry
-from survey.operations.frames import ALIASES, FrameError, _table_from_csv, _table_from_xlsx
+from survey.operations.frames import ALIASES, FrameError, read_table
 
 
 def _table(data: bytes, filename: str) -> list[list[str]]:
     try:
-        if filename.lower().endswith((".xlsx", ".xlsm")):
-            return _table_from_xlsx(data)
-        return _table_from_csv(data)[0]
+        return read_table(data, filename)[0]
     except FrameError as exc:
         raise CityError(exc.problems) from exc
 

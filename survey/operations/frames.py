@@ -73,14 +73,20 @@ def _table_from_xlsx(data: bytes) -> list[list[str]]:
     return table
 
 
+def read_table(data: bytes, filename: str) -> tuple[list[list[str]], str]:
+    """The cells of an uploaded CSV (UTF-8 or GB18030/GBK) or the first sheet of an
+    XLSX (by the file's name), and the encoding found ("xlsx" for a workbook);
+    an unreadable file raises :class:`FrameError`."""
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        return _table_from_xlsx(data), "xlsx"
+    return _table_from_csv(data)
+
+
 def read_frame_file(data: bytes, filename: str) -> FrameFile:
     """Parse the upload into rows; structural problems raise :class:`FrameError`."""
     if not data.strip():
         raise FrameError(["文件为空。"])
-    if filename.lower().endswith((".xlsx", ".xlsm")):
-        table, encoding = _table_from_xlsx(data), "xlsx"
-    else:
-        table, encoding = _table_from_csv(data)
+    table, encoding = read_table(data, filename)
     table = [row for row in table if any(cell.strip() for cell in row)]
     if not table:
         raise FrameError(["文件中没有数据。"])
