@@ -19,7 +19,7 @@ PAGE_SIZE = 50
 CST = timedelta(hours=8)
 
 ACTION_LABELS = {
-    "login": "登录", "login_failed": "登录失败", "locked": "账号锁定", "logout": "退出登录",
+    "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
     "user_create": "创建账号", "user_roles": "修改角色", "user_activate": "启用账号",
     "user_deactivate": "停用账号", "password_reset": "重置密码", "password_change": "修改密码",
     "city_create": "创建城市", "wave_create": "创建调查轮次", "wave_update": "修改调查轮次",

@@ -33,7 +33,8 @@ class User(Base):
     #: Consecutive failed logins since the last success (information only: the
     #: limits are counted per account name and client, operations.users.attempt_login).
     failed_logins: Mapped[int] = mapped_column(default=0)
-    #: No longer set (accounts are not locked for everyone); kept for old rows.
+    #: Neither set nor read since stop 17 (accounts are no longer locked for everyone:
+    #: operations.users.attempt_login); the column stays until a migration drops it.
     locked_until: Mapped[datetime | None]
     #: Bumped on password change or reset and on log-out: invalidates existing sessions.
     session_version: Mapped[int] = mapped_column(default=1)

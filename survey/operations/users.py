@@ -127,7 +127,6 @@ def reset_password(username: str, password: str | None = None, actor_name: str |
         user.password_hash = hash_password(password)
         user.session_version += 1
         user.failed_logins = 0
-        user.locked_until = None
         # Whoever reset it knows it: the user chooses their own at the next log-in.
         user.must_change_password = True
         record(session, "password_reset", "user", user.id, actor_name=actor_name)
@@ -205,7 +204,6 @@ def attempt_login(username: str, password: str, client: str = "") -> LoginResult
                    actor_name=user.username if user else "unknown")  # fmt: skip
             return LoginResult(None, refused)
         user.failed_logins = 0
-        user.locked_until = None
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         record(session, "login", "user", user.id, actor=user)
