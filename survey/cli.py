@@ -93,9 +93,15 @@ def _public_url(explicit: str | None, host: str, port: int) -> str:
     at 127.0.0.1 would be useless)."""
     from survey.qrcodes import PublicUrlError, public_base_url
 
-    given = explicit or current_app.config.get("PUBLIC_URL")
     production = current_app.config["ENV"] == "production"
-    if not given:
+    if explicit:
+        try:
+            base = public_base_url(explicit)
+        except PublicUrlError as exc:
+            raise click.ClickException(f"--public-url：{exc}") from exc
+    else:  # SURVEY_PUBLIC_URL, checked and normalised when the app started (config.py)
+        base = current_app.config.get("PUBLIC_URL")
+    if not base:
         if production:
             raise click.ClickException(
                 "生产模式下必须给出二维码中的公开网址：请加 --public-url https://调查网站域名，"
@@ -104,11 +110,6 @@ def _public_url(explicit: str | None, host: str, port: int) -> str:
             )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         return f"http://{shown}:{port}"
-    try:
-        base = public_base_url(given)
-    except PublicUrlError as exc:
-        source = "--public-url" if explicit else "SURVEY_PUBLIC_URL"
-        raise click.ClickException(f"{source}：{exc}") from exc
     if production and not base.startswith("https://"):
         click.echo(
             "注意：生产模式的服务应通过 HTTPS 提供，二维码网址宜以 https:// 开头。", err=True
