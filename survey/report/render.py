@@ -44,12 +44,18 @@ def _cjk_font() -> str | None:
     return found
 
 
+def _chart_rows(content: ReportContent) -> list[dict]:
+    """The table's rows the chart draws (both indicators estimated), in its order:
+    the D-numbers of a chart without Chinese and its key count these."""
+    return [r for r in content.table if r.get("sat") and r.get("part")]
+
+
 def chart_key(content: ReportContent) -> str | None:
     """The chart's legend in words when it had to be drawn without Chinese (no CJK
     font on the server): which district each D-number is, and the two panels."""
     if _cjk_font():
         return None
-    rows = [r for r in content.table if r.get("sat") and r.get("part")]
+    rows = _chart_rows(content)
     districts = "，".join(f"D{i + 1} = {r['domain']}" for i, r in enumerate(rows))
     return f"图中左栏 Satisfaction 为满意度，右栏 Participation 为参与度；{districts}。"
 
@@ -68,7 +74,7 @@ def chart_png(content: ReportContent) -> bytes:
 
 
 def _draw(plt, content: ReportContent, font: str | None) -> bytes:
-    rows = [r for r in content.table if r.get("sat") and r.get("part")]
+    rows = _chart_rows(content)
     labels = [r["domain"] if font else f"D{i + 1}" for i, r in enumerate(rows)]
     fig, axes = plt.subplots(1, 2, figsize=(8, 0.45 * len(rows) + 1.4), sharey=True)
     target = content.estimates.settings.target
