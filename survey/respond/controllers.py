@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -123,11 +124,37 @@ def landing(token: str):
     return render_page("respond/landing.html", (), channel=channel, q=q)
 
 
+#: Cache-Control of a questionnaire page (the answer to 开始 or 下一页/上一页): the
+#: phone keeps it, for its own Back button only. Without it (no-store), Back
+#: showed Chrome's "Confirm Form Resubmission" (ERR_CACHE_MISS) instead of the
+#: page before. ``private``: no proxy may keep it; ``no-cache``: never reused for
+#: a new request, only shown again by history navigation.
+KEPT_FOR_BACK = "private, no-cache"
+
+
+def kept_for_back(response):
+    """*response* (a questionnaire page) may stay in the phone's cache for Back."""
+    response = make_response(response)
+    response.headers["Cache-Control"] = KEPT_FOR_BACK
+    return response
+
+
+def forgetting_pages(response):
+    """*response* ends the questionnaire (the receipt, a screen-out, a full quota):
+    the browser drops the pages it kept for Back (``Clear-Site-Data``), as app.js
+    drops the answers kept in local storage, so that a shared phone's next person
+    cannot page back through them."""
+    response = make_response(response)
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
 def after_resident_request(response):
     """After each resident request: set the device cookie made during it, if any
-    (its form's CSRF token is bound to it), and keep the page out of every cache:
-    it carries the visitor's own tokens, answers or receipt code (a shared phone's
-    back button or a carrier's proxy must not show them to the next person)."""
+    (its form's CSRF token is bound to it), and keep the page out of every cache
+    unless it says otherwise (questionnaire pages, ``kept_for_back``): it carries
+    the visitor's own tokens, answers or receipt code (a carrier's proxy must not
+    keep them, nor the phone once the questionnaire ends)."""
     if "survey_new_device" in g:
         set_device_cookie(response, g.survey_new_device)
     response.headers.setdefault("Cache-Control", "no-store")
@@ -192,7 +219,7 @@ def _render_page(channel: Channel, state: FormState, values: dict, errors: dict,
         key = (state.page, tuple(question.id for question, _ in shown), tuple(districts))
         html = render_page("respond/page.html", key, channel=channel, q=q, state_token=token,
                            context=context)  # fmt: skip
-    return html, status
+    return kept_for_back((html, status))
 
 
 def page(token: str):
@@ -242,12 +269,13 @@ def page(token: str):
     reason = screen_out_reason(q, state.answers)
     if reason:
         count_event(channel.id, "screen_outs")
-        return render_template("respond/screened_out.html", channel=channel, message=reason)
+        html = render_template("respond/screened_out.html", channel=channel, message=reason)
+        return forgetting_pages(html)
 
     cells = quota_gate.cells_of(q, state.answers)
     if quota_gate.is_full_before_submit(channel, cells):
         count_event(channel.id, "quota_full")
-        return render_template("respond/quota_full.html", channel=channel)
+        return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
 
     if state.page + 1 < len(q.pages):
         state.page += 1
@@ -289,7 +317,7 @@ def page(token: str):
         quota_hook=quota_gate.reserve_places,
     )
     if result.quota_full:
-        return render_template("respond/quota_full.html", channel=channel)
+        return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
     if result.created:
         _count("submit_channel", str(channel.id))
         _count("submit_client", client)
@@ -348,8 +376,9 @@ def thanks(token: str, receipt: str):
     if code is None:  # forged, or a receipt of another channel
         abort(404)
     q = questionnaire_of(channel.wave.questionnaire)
-    return render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code,
+    html = render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code,
                            receipt=receipt)  # fmt: skip
+    return forgetting_pages(html)
 
 
 def csrf_error(reason):

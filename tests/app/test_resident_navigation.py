@@ -1,18 +1,19 @@
 """Getting about the resident's pages: the text-size toggle on every page (the
 questionnaire's pages answer a POST, which a link cannot repeat), 上一页 keeping
 what is entered on the page left, POST-only addresses opened directly, and
-answers kept on a shared phone forgotten when the questionnaire ends early."""
+answers kept on a shared phone forgotten when the questionnaire ends early, and
+the pages the phone may keep for its Back button."""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from survey.extensions import db
-from survey.models import Response
+from survey.models import QuotaCell, Response, Wave
 from tests.conftest import form_tokens
-from tests.resident import STANDARD_PAGES, channel_token, start, submit_page
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
 
 LARGE_BODY = '<body class="large">'
 
@@ -259,3 +260,42 @@ def test_a_page_kept_after_back_is_not_shown_to_anyone_else(app, demo_wave):
     _html(submit_page(alice, token, html, STANDARD_PAGES[1]))
     bob = _to_last_page(app.test_client(), token)
     assert "多种树" not in bob and 'value="heard" checked' not in bob
+
+
+def test_resident_pages_kept_only_for_back_and_forgotten_at_the_end(client, app, demo_wave):
+    """Questionnaire pages may stay in the phone's own cache for its Back button
+    (never a proxy's, never reused for a new request); every other page is never
+    kept, and the pages that end the questionnaire make the browser drop them."""
+    token = channel_token(app)
+    landing = client.get(f"/s/{token}")
+    assert landing.headers["Cache-Control"] == "no-store"
+    first = start(client, token)
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    assert "Clear-Site-Data" not in first.headers
+    invalid = submit_page(client, token, first.get_data(as_text=True), {})
+    assert invalid.status_code == 422 and invalid.headers["Cache-Control"] == "private, no-cache"
+    done = complete(client, token)
+    assert done.status_code == 303 and done.headers["Cache-Control"] == "no-store"
+    thanks = client.get(done.headers["Location"])
+    assert thanks.status_code == 200 and thanks.headers["Cache-Control"] == "no-store"
+    assert thanks.headers["Clear-Site-Data"] == '"cache"'
+    assert client.get("/withdraw").headers["Cache-Control"] == "no-store"
+    assert "Clear-Site-Data" not in client.get("/withdraw").headers
+
+
+def test_screen_out_and_full_quota_forget_the_pages_kept_for_back(client, app, demo_wave):
+    token = channel_token(app)
+    first = start(client, token)
+    page = {**STANDARD_PAGES[0], "age_group": "under18"}
+    out = submit_page(client, token, first.get_data(as_text=True), page)
+    assert "18 岁及以上" in out.get_data(as_text=True)
+    assert out.headers["Cache-Control"] == "no-store"
+    assert out.headers["Clear-Site-Data"] == '"cache"'
+    with app.app_context(), db.write() as session:
+        session.execute(update(QuotaCell).where(QuotaCell.wave_id == demo_wave).values(target=0))
+        session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="close"))
+    first = start(client, token)
+    full = submit_page(client, token, first.get_data(as_text=True), STANDARD_PAGES[0])
+    assert "名额已满" in full.get_data(as_text=True)
+    assert full.headers["Cache-Control"] == "no-store"
+    assert full.headers["Clear-Site-Data"] == '"cache"'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from survey.extensions import db
@@ -108,3 +109,52 @@ def test_first_page_uses_at_most_three_requests(app, live_server, phone, demo_wa
     click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
     assert len(seen) <= 3, seen
     assert all(u.startswith(live_server) for u in seen)  # no third-party requests
+
+
+def test_phone_back_button_shows_the_page_before(app, live_server, phone, demo_wave):
+    """The phone's own Back button, not only 上一页: the page before comes back
+    with what was entered, from the phone's cache (no "Confirm Form Resubmission",
+    nothing sent again). Once the receipt is shown, the questionnaire's pages are
+    gone from the cache: the next person on a shared phone cannot page back to them."""
+    token = channel_token(app)
+    page = phone.new_page()
+    posts = []  # as the server saw them (Playwright also reports pages from the cache)
+    inner = app.wsgi_app
+
+    def counting(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST":
+            posts.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    app.wsgi_app = counting
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    page.get_by_label("30-39岁").check()
+    page.get_by_label("是", exact=True).first.check()
+    page.locator("input[name=env_staff][value=no]").check()
+    page.get_by_label("男").check()
+    page.get_by_label("农村").check()
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    assert page.locator("input[name=s_air]").count()
+    sent = len(posts)
+    page.go_back(wait_until="load")  # raised net::ERR_CACHE_MISS while pages were no-store
+    assert page.get_by_label("30-39岁").is_checked()
+    assert len(posts) == sent  # shown from the cache, not posted again
+    page.get_by_label("女").check()  # a changed answer, sent on from the page before
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    for qid in ("s_air", "s_water", "s_drinking", "s_green", "s_sanitation", "s_noise"):
+        page.locator(f"input[name={qid}][value='4']").check()
+    page.locator("input[name=s_government][value='5']").check()
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    page.get_by_label("垃圾分类").check()
+    page.get_by_label("知道", exact=True).check()
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    assert page.locator(".receipt strong").inner_text()
+    (stored,) = _stored(app)
+    assert stored.sex == "女"
+    sent = len(posts)
+    with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
+        page.go_back(wait_until="load")  # the last page is no longer kept
+    page.wait_for_load_state("load")  # Chromium's own error page
+    assert page.locator("input[name=activities]").count() == 0
+    assert len(posts) == sent
