@@ -317,3 +317,26 @@ def test_thanks_page_shows_only_codes_the_site_signed(client, app, demo_wave):
     assert page.status_code == 200 and code in page.get_data(as_text=True)
     wrong_key = URLSafeSerializer("another secret", salt="survey-receipt").dumps(code)
     assert client.get(base + wrong_key).status_code == 404
+
+
+def test_pages_with_an_error_status_are_compressed_too(client, app, demo_wave):
+    """Flask-Compress leaves non-2xx responses alone; the page a resident sees
+    after missing a question (422) goes out as compressed as any other."""
+    import gzip
+
+    token = channel_token(app)
+    first = start(client, token)
+    data = form_tokens(first.get_data(as_text=True))
+    plain = client.post(f"/s/{token}/page", data=data)
+    packed = client.post(f"/s/{token}/page", data=data, headers={"Accept-Encoding": "gzip"})
+    assert plain.status_code == packed.status_code == 422
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    body = gzip.decompress(packed.get_data())
+    assert body == plain.get_data() and "请选择一项".encode() in body
+    assert int(packed.headers["Content-Length"]) == len(packed.get_data()) < len(body) / 2
+    # Any page with an error status: an unknown channel (404).
+    missing = client.get("/s/no-such-channel-token", headers={"Accept-Encoding": "gzip"})
+    assert missing.status_code == 404 and missing.headers["Content-Encoding"] == "gzip"
+    assert "二维码".encode() in gzip.decompress(missing.get_data())
