@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
 from analysis import AnalysisError, estimate_domains
-from analysis.estimate import weight_cells
+from analysis.estimate import ALL, weight_cells
+from analysis.targets import UNDECIDED
 from survey.extensions import db
 from survey.models import Response, Wave
 from survey.operations.dataset import CELL_COLUMNS, population_rows, wave_columns
@@ -38,9 +39,9 @@ MARGINS = ("sex", "age_group", "urban_rural")
 MARGIN_LABELS = {"sex": "性别", "age_group": "年龄组", "urban_rural": "城乡"}
 
 
-def margin_names(settings: Settings) -> str:
-    """The raking margins in words: 性别、年龄组."""
-    return "、".join(MARGIN_LABELS.get(m, m) for m in settings.margins)
+def margin_names(settings: Settings, sep: str = "、") -> str:
+    """The weighting margins in words: 性别、年龄组 (or joined by *sep*)."""
+    return sep.join(MARGIN_LABELS.get(m, m) for m in settings.margins)
 
 
 def _in_chinese(exc: AnalysisError, settings: Settings) -> str:
@@ -88,6 +89,11 @@ class WaveEstimates:
     weights: dict[str, float] = field(default_factory=dict)
     #: Districts of the frame without any valid response (not estimated).
     missing_districts: list[str] = field(default_factory=list)
+    #: Per headline indicator: the districts of the frame it has no estimate for
+    #: (no valid response, or no answer that counts, e.g. every item 说不清). The
+    #: city row of such an indicator covers the other districts only, so it is
+    #: given no verdict: its status is 待定 whatever its interval.
+    unestimated: dict[str, list[str]] = field(default_factory=dict)
 
 
 def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
@@ -133,6 +139,15 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     out = WaveEstimates(settings, headline, labels, n=len(columns), diagnostics=result.diagnostics)
     out.missing_districts = missing
     out.rows = [r for r in result.rows if r.indicator in names]
+    districts = list(dict.fromkeys([*(row["district"] for row in population), *missing]))
+    for name in names:
+        have = {r.domain for r in out.rows if r.indicator == name}
+        lacking = [d for d in districts if d not in have]
+        if lacking:
+            out.unestimated[name] = lacking
+            out.rows = [replace(r, status=UNDECIDED)
+                        if r.domain == ALL and r.indicator == name else r
+                        for r in out.rows]  # fmt: skip
     for item, name in zip(q.indicator(sat).items if sat else [], item_names, strict=True):
         by_domain = {r.domain: r for r in result.rows if r.indicator == name}
         out.items.append((q.question(item).text, by_domain))

@@ -19,6 +19,21 @@ def pct(x: float) -> str:
     return f"{x * 100:.2f}%"
 
 
+def share(x: float) -> str:
+    """A level or target as people write it: 0.95 → "95%", 0.975 → "97.5%" (not
+    int(57.99…) = 57 for 0.58)."""
+    return f"{round(x * 100, 4):g}%"
+
+
+def verdict(*rows) -> str:
+    """The table's verdict of a district from its indicators' rows (None: an
+    indicator not estimated): 达标 only when every one is."""
+    statuses = [r.status if r else None for r in rows]
+    if "未达标" in statuses:
+        return "未达标"
+    return "达标" if all(s == "达标" for s in statuses) else "待定"
+
+
 @dataclass
 class ReportContent:
     wave: Wave
@@ -26,6 +41,11 @@ class ReportContent:
     method: list[str] = field(default_factory=list)
     scoring: list[str] = field(default_factory=list)
     table: list[dict] = field(default_factory=list)  # per domain: satisfaction & participation rows
+    #: The results table as both renderers print it: header and rows of text.
+    table_header: list[str] = field(default_factory=list)
+    table_cells: list[list[str]] = field(default_factory=list)
+    #: The chart's caption (its target line).
+    chart_caption: str = ""
     findings: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     weakest: list[str] = field(default_factory=list)
@@ -63,29 +83,45 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
         .where(Channel.wave_id == wave.id)
     ).one()  # fmt: skip
     visits, starts, screen, full, done = (int(c or 0) for c in counts)
-    excluded = db.session.scalar(
+    withdrawn = db.session.scalar(
         select(func.count(Response.id)).where(
-            Response.wave_id == wave.id, Response.excluded.is_(True)
+            Response.wave_id == wave.id, Response.withdrawn_at.is_not(None)
         )
     )
+    excluded = db.session.scalar(
+        select(func.count(Response.id)).where(
+            Response.wave_id == wave.id,
+            Response.excluded.is_(True),
+            Response.withdrawn_at.is_(None),
+        )
+    )
+    level, goal = share(settings.level), share(settings.target)
     plan = db.session.get(QuotaPlan, wave.id)
     all_sat = next(r for r in est.rows if r.domain == "ALL" and r.indicator == sat)
     dates = f"{wave.starts_on or '—'} 至 {wave.ends_on or '—'}"
-    method = {"raking": f"在各区县内按{margin_names(settings)}边际进行迭代加权（raking）",
-              "poststratify": "按区县 × 性别 × 年龄组事后分层加权",
+    margins = margin_names(settings)
+    method = {"raking": f"在各区县内按{margins}边际进行迭代加权（raking）",
+              "poststratify": f"按区县 × {margin_names(settings, ' × ')}事后分层加权",
               "none": "仅使用设计权数（区县人口 / 区县样本量）"}[settings.weighting]  # fmt: skip
+    # Visits count a device once per 10 minutes and an address at most 60 times
+    # (survey/respond/visits.py): behind a carrier's shared address they can be
+    # fewer than the starts, and are then no count of people reached.
+    reached = f"访问问卷首页 {visits} 人次，" if visits >= starts else ""
+    dropped = f"经质量核查剔除 {excluded} 份" + (
+        f"，受访者凭回执码撤回 {withdrawn} 份" if withdrawn else ""
+    )
     out.method = [
         f"调查组织：{wave.organizer or wave.city.name}。实地调查时间：{dates}。",
         "调查方式：在各区县张贴二维码海报、由调查员出示二维码等方式，居民用手机扫码匿名在线填答。",
         "调查对象：在本地居住满 6 个月、年满 18 周岁的城乡居民；生态环境部门工作人员不参加调查（问卷首页甄别）。",
         "抽样设计：以第七次全国人口普查常住人口为抽样框，按区县 × 性别 × 年龄组设置配额（最大余数法分配）。"
         + (f"计划样本量 {plan.total} 份。" if plan else ""),
-        f"样本情况：访问问卷首页 {visits} 人次，开始填答 {starts} 人，甄别退出 {screen} 人，"
-        f"因配额已满结束 {full} 人，提交问卷 {done} 份；经质量核查剔除 {excluded} 份，有效问卷 {est.n} 份。",
+        f"样本情况：{reached}开始填答 {starts} 人，甄别退出 {screen} 人，"
+        f"因配额已满结束 {full} 人，提交问卷 {done} 份；{dropped}，有效问卷 {est.n} 份。",
         f"加权方法：{method}"
         + {
-            "raking": f"，使各区县加权后的{margin_names(settings)}结构与人口普查一致。",
-            "poststratify": "，使各区县加权后的性别、年龄结构与人口普查一致。",
+            "raking": f"，使各区县加权后的{margins}结构与人口普查一致。",
+            "poststratify": f"，使各区县加权后{margins}各组合的人口比例与人口普查一致。",
             "none": "，未按性别、年龄结构校准。",
         }[settings.weighting]  # fmt: skip
         + "配额和扫码样本不是概率样本，加权假定在每个加权单元内作答者与未作答者相似。"
@@ -94,8 +130,8 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
             if all_sat.se > 0 and all_sat.deff == all_sat.deff
             else ""
         ),
-        f"置信区间：{int(settings.level * 100)}% 置信区间（{settings.ci} 方法，标准误按线性化方法计算并考虑分层与加权），"
-        f"下限不低于 {settings.target * 100:.0f}% 为“达标”，上限低于 {settings.target * 100:.0f}% 为“未达标”，否则为“待定”（尚不能下结论）。",
+        f"置信区间：{level} 置信区间（{settings.ci} 方法，标准误按线性化方法计算并考虑分层与加权），"
+        f"下限不低于 {goal} 为“达标”，上限低于 {goal} 为“未达标”，否则为“待定”（尚不能下结论）。",
     ]
     for ind in q.scoring:
         if ind.name == sat:
@@ -113,30 +149,47 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
         slot = by_domain.setdefault(r.domain, {"domain": "全市" if r.domain == "ALL" else r.domain})
         slot["sat" if r.indicator == sat else "part"] = r
     out.table = list(by_domain.values())
+    out.table_header = ["区县", "有效样本", "满意度", f"{level}置信区间", "参与度",
+                        f"{level}置信区间", f"是否达到{goal}"]  # fmt: skip
+    out.chart_caption = f"图：各区县满意度、参与度估计值及置信区间（虚线为 {goal} 目标）"
+
+    def said(label: str, r) -> str:
+        if r is None:
+            return f"{label}没有可计入的回答，未作估计"
+        return f"{label} {pct(r.estimate)}（{pct(r.ci_low)}–{pct(r.ci_high)}，{r.status}）"
+
     for row in out.table:
         s, p = row.get("sat"), row.get("part")
-        if s and p:
-            out.findings.append(
-                f"{row['domain']}：满意度 {pct(s.estimate)}（{pct(s.ci_low)}–{pct(s.ci_high)}，{s.status}），"
-                f"参与度 {pct(p.estimate)}（{pct(p.ci_low)}–{pct(p.ci_high)}，{p.status}）。"
-            )
-    failing = [
-        r["domain"]
-        for r in out.table
-        if any(x and x.status == "未达标" for x in (r.get("sat"), r.get("part")))
-    ]
-    undecided = [r["domain"] for r in out.table if r["domain"] not in failing
-                 and any(x and x.status == "待定" for x in (r.get("sat"), r.get("part")))]  # fmt: skip
+        out.findings.append(f"{row['domain']}：{said('满意度', s)}，{said('参与度', p)}。")
+        cells = [row["domain"], str(max(r.n for r in (s, p) if r))]
+        for r in (s, p):
+            cells += [pct(r.estimate), f"{pct(r.ci_low)}–{pct(r.ci_high)}"] if r else ["—", "—"]
+        row["verdict"] = verdict(s, p)
+        out.table_cells.append([*cells, row["verdict"]])
+    failing = [r["domain"] for r in out.table if r["verdict"] == "未达标"]
+    undecided = [r["domain"] for r in out.table if r["verdict"] == "待定"]
     if failing:
-        out.findings.append(f"未达到 80% 要求的：{'、'.join(failing)}，须针对薄弱环节加强工作。")
+        out.findings.append(f"未达到 {goal} 要求的：{'、'.join(failing)}，须针对薄弱环节加强工作。")
     if undecided:
         out.findings.append(
-            f"结果在抽样误差范围内、尚不能判定是否达标的：{'、'.join(undecided)}，建议扩大样本复核。"
+            f"尚不能判定是否达标的：{'、'.join(undecided)}（结果在抽样误差范围内，或样本不全），"
+            "建议扩大样本复核。"
         )
     if not failing and not undecided:
-        out.findings.append("各区县和全市的满意度、参与度均达到 80% 的要求。")
+        out.findings.append(f"各区县和全市的满意度、参与度均达到 {goal} 的要求。")
     if est.missing_districts:
         out.findings.append(f"以下区县尚无有效问卷，未作估计：{'、'.join(est.missing_districts)}。")
+    for name, label in ((sat, "满意度"), (part, "参与度")):
+        lacking = [d for d in est.unestimated.get(name, []) if d not in est.missing_districts]
+        if lacking:
+            out.findings.append(
+                f"以下区县的受访者对{label}相关题目全部回答“说不清/不了解”，{label}未作估计："
+                f"{'、'.join(lacking)}。"
+            )
+        if est.unestimated.get(name):
+            out.findings.append(
+                f"全市{label}只包括有估计值的区县，不代表全市，因此不作达标判定（待定）。"
+            )
 
     previous = _previous_wave(wave)
     if previous is not None:
@@ -149,12 +202,15 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
                 label = {sat: "满意度", part: "参与度"}.get(change.indicator)
                 if label:
                     where = "全市" if change.domain == "ALL" else change.domain
-                    out.changes.append(
-                        f"{where}{label}{pct(change.current)}，{change.describe()}。"
-                    )
+                    line = f"{where}{label}{pct(change.current)}，{change.describe()}。"
+                    partial = (est.unestimated.get(change.indicator) or
+                               before.unestimated.get(change.indicator))  # fmt: skip
+                    if change.domain == "ALL" and partial:
+                        line += "注意：两轮中至少一轮的全市结果不包括所有区县，两者不宜直接比较。"
+                    out.changes.append(line)
     for text, by in est.items[:3]:
         if "ALL" in by:
-            out.weakest.append(f"{text}（全市 {pct(by['ALL'].estimate)}）")
+            out.weakest.append(f"{_item_name(text)}（全市 {pct(by['ALL'].estimate)}）")
     for page in q.pages:
         lines = []
         for number, question in enumerate(page.questions, 1):

@@ -1,5 +1,5 @@
 """Render the report section as DOCX (python-docx) and as a printable HTML page,
-with a chart of each district's estimate, its interval and the 80% line."""
+with a chart of each district's estimate, its interval and the target line."""
 
 from __future__ import annotations
 
@@ -107,9 +107,11 @@ def render_docx(content: ReportContent, path: Path) -> None:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     doc = Document()
+    for section in doc.sections:  # A4, as Chinese reports are printed (python-docx: US Letter)
+        section.page_width, section.page_height = Mm(210), Mm(297)
     style = doc.styles["Normal"]
     style.font.name = "宋体"
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
@@ -125,30 +127,17 @@ def render_docx(content: ReportContent, path: Path) -> None:
     for line in content.scoring:
         doc.add_paragraph(line)
     doc.add_heading("三、调查结果", level=2)
-    table = doc.add_table(rows=1, cols=7)
+    table = doc.add_table(rows=1, cols=len(content.table_header))
     table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, ["区县", "有效样本", "满意度", "95%置信区间",
-                          "参与度", "95%置信区间", "是否达到80%"], strict=True):  # fmt: skip
+    for cell, text in zip(table.rows[0].cells, content.table_header, strict=True):
         cell.text = text
-    for row in content.table:
-        s, p = row.get("sat"), row.get("part")
-        if not (s and p):
-            continue
-        verdict = (
-            "达标"
-            if s.status == p.status == "达标"
-            else "未达标"
-            if "未达标" in (s.status, p.status)
-            else "待定"
-        )
-        values = [row["domain"], str(s.n), pct(s.estimate), f"{pct(s.ci_low)}–{pct(s.ci_high)}",
-                  pct(p.estimate), f"{pct(p.ci_low)}–{pct(p.ci_high)}", verdict]  # fmt: skip
+    for values in content.table_cells:
         for cell, text in zip(table.add_row().cells, values, strict=True):
             cell.text = text
     for line in content.findings:
         doc.add_paragraph(line)
     doc.add_picture(io.BytesIO(chart_png(content)))
-    doc.add_paragraph("图：各区县满意度、参与度估计值及置信区间（虚线为 80% 目标）")
+    doc.add_paragraph(content.chart_caption)
     key = chart_key(content)
     if key:
         doc.add_paragraph(key)

@@ -194,3 +194,119 @@ def test_a_link_from_another_site_does_not_make_a_report(app, demo_wave):
     made = client.get(url, headers={"Sec-Fetch-Site": "same-origin"})
     assert made.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     made.close()
+
+
+def _docx_text(client, url, tmp_path) -> tuple[str, Document]:
+    response = client.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    path = tmp_path / "r.docx"
+    path.write_bytes(response.get_data())
+    response.close()
+    doc = Document(str(path))
+    return "\n".join(p.text for p in doc.paragraphs), doc
+
+
+def test_level_and_target_chosen_are_the_ones_the_report_names(app, demo_wave, tmp_path):
+    """The table said "95%置信区间" and "是否达到80%", and the findings "未达到 80% 要求",
+    whatever level and target the intervals and statuses were made with; a level of
+    0.58 was printed as 57%."""
+    _fill(app)
+    client = _client(app)
+    query = "weighting=none&level=0.9&target=0.85"
+    text, doc = _docx_text(client, f"/staff/waves/{demo_wave}/report.docx?{query}", tmp_path)
+    header = [c.text for c in doc.tables[0].rows[0].cells]
+    assert header == ["区县", "有效样本", "满意度", "90%置信区间", "参与度", "90%置信区间",
+                      "是否达到85%"]  # fmt: skip
+    assert "虚线为 85% 目标" in text and "80%" not in text
+    assert "85% 要求" in text or "尚不能判定" in text
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)  # A4
+    html = client.get(f"/staff/waves/{demo_wave}/report?{query}").get_data(as_text=True)
+    assert "<th>90%置信区间</th>" in html and "<th>是否达到85%</th>" in html
+    assert "95%" not in html and "80%" not in html
+    odd = client.get(f"/staff/waves/{demo_wave}/report?weighting=none&level=0.58")
+    assert "58% 置信区间" in odd.get_data(as_text=True)
+
+
+def test_post_stratification_is_described_by_its_own_cells(app, demo_wave):
+    """事后分层 was always described as 区县 × 性别 × 年龄组, whatever the cells."""
+    from survey.operations.estimates import Settings
+
+    _fill(app)
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        settings = Settings(weighting="poststratify", margins=("age_group",))
+        text = "".join(build_content(wave, settings).method)
+    assert "按区县 × 年龄组事后分层加权" in text
+    assert (
+        "年龄组各组合的人口比例与人口普查一致" in text and "性别" not in text.split("加权方法")[1]
+    )
+
+
+def test_a_district_without_countable_answers_keeps_its_row_and_the_city_no_verdict(app, demo_wave):
+    """A district whose respondents all answered 说不清 to every satisfaction item had
+    no row in the table (yet was listed as undecided), and the city, which then
+    left out its population, was still declared 达标 or not."""
+    from tests.resident import STANDARD_PAGES, channel_token, complete
+
+    _fill(app)
+    token = channel_token(app, "崇阳县")
+    with app.app_context():
+        from survey.models import Response
+
+        for response in db.session.scalars(select(Response).filter_by(district="崇阳县")):
+            response.excluded = True
+        db.session.commit()
+    for sex in ("男", "女"):
+        pages = [dict(p) for p in STANDARD_PAGES]
+        pages[0].update(district="崇阳县", sex=sex)
+        pages[1] = {k: "dk" for k in pages[1]}
+        assert complete(app.test_client(), token, pages=pages).status_code == 303
+    from survey.operations.estimates import Settings, wave_estimates
+
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        est = wave_estimates(wave, Settings(weighting="none"))
+        content = build_content(wave, Settings(weighting="none"))
+    assert est.unestimated == {"satisfied": ["崇阳县"]}
+    city = {r.indicator: r for r in est.rows if r.domain == "ALL"}
+    assert city["satisfied"].status == "待定" and city["participated"].status != "待定"
+    row = next(cells for cells in content.table_cells if cells[0] == "崇阳县")
+    assert row[2:4] == ["—", "—"] and row[-1] != "达标"
+    text = "".join(content.findings)
+    assert "崇阳县：满意度没有可计入的回答，未作估计" in text
+    assert "全市满意度只包括有估计值的区县" in text
+    client = _client(app)
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none").get_data(as_text=True)
+    assert "没有可计入本指标的回答" in page and "崇阳县" in page
+
+
+def test_sample_funnel_reads_true_and_tells_withdrawals_from_exclusions(app, demo_wave):
+    """访问问卷首页 60 人次，开始填答 710 人: visits are counted once per device and at
+    most 60 per address in 10 minutes, so behind a shared address they were fewer
+    than the starts; and withdrawals were counted as exclusions by 质量核查."""
+    from survey.models import ChannelStats, Response
+    from survey.operations.quality import set_excluded
+    from survey.operations.responses import withdraw_response
+
+    _fill(app, n_per_district=3)
+    with app.app_context():
+        responses = list(db.session.scalars(select(Response).order_by(Response.id)))
+        set_excluded(responses[0].id, True, "test")
+        withdraw_response(responses[1].receipt_code)
+        for stats in db.session.scalars(select(ChannelStats)):
+            stats.visits = 1
+        db.session.commit()
+        from survey.operations.estimates import Settings
+
+        wave = db.session.get(Wave, demo_wave)
+        text = "".join(build_content(wave, Settings(weighting="none")).method)
+    assert "访问问卷首页" not in text and "开始填答 18 人" in text
+    assert "经质量核查剔除 1 份，受访者凭回执码撤回 1 份，有效问卷 16 份" in text
+
+
+def test_weakest_items_are_named_as_items(app, demo_wave):
+    _fill(app)
+    with app.app_context():
+        weakest = build_content(db.session.get(Wave, demo_wave)).weakest
+    assert weakest and all("您对" not in w and "？" not in w for w in weakest)
