@@ -1,10 +1,25 @@
-"""The variables of a microdata export and their labels (from the questionnaire)."""
+"""The variables of a microdata export and their labels (from the questionnaire).
+
+Codes. CSV and XLSX hold the questionnaire's codes as they are ("5", "dk").
+SPSS and Stata want numbers (:func:`numeric_codes`): a numeric code keeps its
+number; a variable without any numeric code numbers its answers 1, 2, … in the
+order of the options; every other code (such as ``dk``) takes a number above
+all of these: 99, 98, … (999, … when 99 is too small). The options that are not
+answers (``excluded_from_scoring``: 说不清/不了解) are declared missing: SPSS
+user-missing (the number stays, with its value label) and Stata extended
+missing ``.a``, ``.b``, … (with the value label), so that means and
+proportions leave them out as the estimates do.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from questionnaires import Questionnaire
+
+#: A code SPSS and Stata keep as its number: an integer written plainly, ≤ 8 digits.
+_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,7}")
 
 
 @dataclass
@@ -14,6 +29,62 @@ class Variable:
     kind: str  # "str" | "num" | "int"
     #: code -> label for coded variables (exported as integers in SPSS/Stata)
     values: dict[str, str] = field(default_factory=dict)
+    #: the codes that are not answers (说不清): missing values in SPSS and Stata
+    missing: tuple[str, ...] = ()
+
+
+def numeric_codes(v: Variable) -> dict[str, int]:
+    """The number of each of *v*'s codes in SPSS and Stata (see the module docstring)."""
+    numbers = {code: int(code) for code in v.values if _INTEGER.fullmatch(code)}
+    rest = [code for code in v.values if code not in numbers]
+    if not numbers:  # text codes only (know/heard/unknown): the answers are 1, 2, …
+        answers = [code for code in rest if code not in v.missing]
+        numbers = {code: i for i, code in enumerate(answers, 1)}
+        rest = [code for code in rest if code in v.missing]
+    if rest:  # above every other number: the missing ones first (99 = 说不清)
+        rest.sort(key=lambda code: code not in v.missing)
+        top = 99
+        while top - len(rest) < max(numbers.values(), default=0):
+            top = top * 10 + 9
+        numbers.update({code: top - i for i, code in enumerate(rest)})
+    return {code: numbers[code] for code in v.values}
+
+
+def stata_missing(v: Variable) -> dict[str, str]:
+    """Code → letter of the extended missing value (.a, .b, …) in Stata."""
+    if len(v.missing) > 26:
+        raise ValueError(f"{v.name}: Stata has 26 extended missing values (.a–.z)")
+    return {code: chr(ord("a") + i) for i, code in enumerate(v.missing)}
+
+
+def code_table(v: Variable, fmt: str) -> str:
+    """*v*'s codes and labels as the file of format *fmt* (csv, xlsx, sav, dta) holds them."""
+    if not v.values:
+        return ""
+    if fmt in ("csv", "xlsx"):
+        return "; ".join(f"{code}={label}" for code, label in v.values.items())
+    numbers, letters = numeric_codes(v), stata_missing(v)
+    parts = []
+    for code, label in v.values.items():
+        if code in v.missing and fmt == "dta":
+            parts.append(f".{letters[code]}={label}（扩展缺失值）")
+        elif code in v.missing:
+            parts.append(f"{numbers[code]}={label}（用户缺失值）")
+        else:
+            parts.append(f"{numbers[code]}={label}")
+    return "; ".join(parts)
+
+
+#: What the codebook says of codes (the XLSX's note sheet).
+CODING_NOTE = "\n".join((
+    "代码：CSV 和 Excel 保存问卷中的选项代码（如满意度 5=满意 … 1=不满意，dk=说不清/不了解）。",
+    "SPSS（.sav）和 Stata（.dta）保存数字：数字代码保持不变（5 仍为 5）；没有数字代码的题目"
+    "按选项顺序编为 1、2、…；其他代码（如 dk）编为 99（99 不够大时为 999 等），"
+    "各格式的代码见“变量说明”表。",
+    "说不清/不了解等不计分的选项：SPSS 中为用户缺失值（如 99，保留值标签），Stata 中为扩展缺失值"
+    " .a（保留值标签），计算均值、比例时不计入，与本系统的估计一致；CSV/Excel 中为 dk，"
+    "分析前请设为缺失。",
+))  # fmt: skip
 
 
 PARADATA = [
@@ -64,7 +135,9 @@ def variables(q: Questionnaire, with_weight: bool, with_excluded: bool) -> list[
                                     {"0": "未选", "1": "选中"}))  # fmt: skip
         elif question.type in ("single_choice", "scale"):
             out.append(Variable(question.id, question.text, "str",
-                                {o.value: o.label for o in question.options}))  # fmt: skip
+                                {o.value: o.label for o in question.options},
+                                tuple(o.value for o in question.options
+                                      if o.excluded_from_scoring)))  # fmt: skip
         elif question.type == "integer":
             out.append(Variable(question.id, question.text, "num"))
         else:

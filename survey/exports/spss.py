@@ -7,13 +7,15 @@ format as ReadStat (pyreadstat, haven) writes and reads it: header, variable
 records (text longer than 255 bytes split into 255-byte segments), value
 labels, machine information (UTF-8), long variable names, very long strings,
 dictionary end, then the cases: 8 bytes a number (system-missing for none),
-text padded with spaces.
+text padded with spaces. A numeric variable may declare user-missing values
+(说不清): its variable record then holds up to three values, or a range (and
+one value), after its label.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -55,14 +57,38 @@ class _Var:
         return (self.width + 7) // 8 * 8
 
 
-def _variable_record(var_type: int, name: str, label: bytes | None, fmt: int, units: int) -> bytes:
-    out = struct.pack("<iiiiii8s", 2, var_type, label is not None, 0, fmt, fmt,
+def _variable_record(var_type: int, name: str, label: bytes | None, fmt: int, units: int,
+                     missing: tuple[int, list[float]] = (0, [])) -> bytes:  # fmt: skip
+    kind, values = missing  # n_missing_values: 1–3 values, -2 a range, -3 a range and a value
+    out = struct.pack("<iiiiii8s", 2, var_type, label is not None, kind, fmt, fmt,
                       name.encode().ljust(8))  # fmt: skip
     if label is not None:
         out += struct.pack("<i", len(label)) + label.ljust((len(label) + 3) // 4 * 4, b" ")
+    out += struct.pack(f"<{len(values)}d", *values)
     for _ in range(min(units - 1, 31)):  # continuation records of a text variable
         out += struct.pack("<iiiiii8s", 2, -1, 0, 0, 0, 0, b"\0" * 8)
     return out
+
+
+def _missing_values(name: str, codes: Sequence[float],
+                    others: Iterable[float]) -> tuple[int, list[float]]:  # fmt: skip
+    """The missing-values field of a numeric variable whose *codes* are user-missing:
+    up to three values, else a range holding none of the *others* (the variable's
+    other labelled values), with one value outside it if need be."""
+    codes = sorted(set(codes))
+    if len(codes) <= 3:
+        return len(codes), [float(c) for c in codes]
+    others = [x for x in others if x not in codes]
+
+    def clear(low, high):
+        return not any(low <= x <= high for x in others)
+
+    if clear(codes[0], codes[-1]):
+        return -2, [float(codes[0]), float(codes[-1])]
+    for single, rest in ((codes[0], codes[1:]), (codes[-1], codes[:-1])):
+        if clear(rest[0], rest[-1]):
+            return -3, [float(rest[0]), float(rest[-1]), float(single)]
+    raise ValueError(f"{name}: SPSS cannot declare these missing values: {codes}")
 
 
 def _info(subtype: int, size: int, data: bytes) -> bytes:
@@ -75,10 +101,13 @@ def write_sav(
     batches: Callable[[], Iterable[pl.DataFrame]],
     value_labels: Mapping[str, Mapping[int, str]],
     label: str = "",
+    missing: Mapping[str, Sequence[int]] | None = None,
 ) -> int:
     """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
     fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
-    each time it is called. Returns the number of cases."""
+    each time it is called; ``missing`` names the user-missing values of numeric
+    variables. Returns the number of cases."""
+    missing = missing or {}
     n, schema, widths = scan([name for name, _ in columns], batches())  # pass 1
     variables = [_Var(i, name, text, schema[name], widths.get(name, 1))
                  for i, (name, text) in enumerate(columns)]  # fmt: skip
@@ -96,7 +125,11 @@ def write_sav(
             offsets[var.name] = at
             title = cut_utf8(var.label, 255) if var.label else None
             if not var.text:
-                fh.write(_variable_record(0, var.short, title, _format(5, 8, var.decimals), 1))
+                declared = (_missing_values(var.name, missing[var.name],
+                                            value_labels.get(var.name, {}))
+                            if missing.get(var.name) else (0, []))  # fmt: skip
+                fh.write(_variable_record(0, var.short, title, _format(5, 8, var.decimals), 1,
+                                          declared))  # fmt: skip
             else:
                 first = min(var.width, 255)
                 fmt = _format(1, first, 0)

@@ -10,12 +10,17 @@ writes those long texts as ``strL``. Memory is that of one batch.
 Layout (Stata's "dta_118" description): header, map of section offsets,
 variable types, names, sort list, formats, value-label names, variable labels,
 characteristics, data, strLs, value labels. Little-endian throughout.
+
+Missing values: "." for none; a numeric variable's codes that are not answers
+(说不清) become the extended missing values .a, .b, … (Stata's "missing values"
+section: for ``int`` 32,742 on, for ``long`` 2,147,483,622 on, for ``double``
+2^1023 plus k·2^(1023-12)); their value labels are keyed by the ``long`` form.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +35,8 @@ MAX_STR = 2045
 MISSING_DOUBLE_BITS = 0x7FE0000000000000  # Stata's "." for doubles (2^1023)
 MISSING_LONG = 2_147_483_621
 MISSING_INT = 32_741
+#: Extended missing values .a … .z: k = 1 … 26 added to ".".
+EXTENDED = 26
 
 SECTIONS = ("stata_dta", "map", "variable_types", "varnames", "sortlist", "formats",
             "value_label_names", "variable_labels", "characteristics", "data", "strls",
@@ -69,12 +76,24 @@ def write_dta(
     batches: Callable[[], Iterable[pl.DataFrame]],
     value_labels: Mapping[str, Mapping[int, str]],
     label: str = "",
+    missing: Mapping[str, Sequence[int]] | None = None,
 ) -> int:
     """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
     fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
-    each time it is called. Returns the number of rows."""
+    each time it is called; ``missing[name]`` are values of a numeric column
+    written as .a, .b, … (in that order; their value labels follow them).
+    Returns the number of rows."""
     n, schema, widths = scan([name for name, _ in columns], batches())  # pass 1
     cols = [_Column(name, text, schema[name], widths.get(name, 1)) for name, text in columns]
+    extended = {}  # column name -> {value: k} for .a (k = 1), .b, …
+    for c in cols:
+        codes = (missing or {}).get(c.name) or ()
+        if codes and c.kind not in ("double", "long", "int"):
+            raise ValueError(f"{c.name}: only numbers have extended missing values")
+        if len(codes) > EXTENDED:
+            raise ValueError(f"{c.name}: more than {EXTENDED} extended missing values")
+        if codes:
+            extended[c.name] = {int(code): k for k, code in enumerate(codes, 1)}
     offsets: dict[str, int] = {}
     with open(path, "wb") as fh:
 
@@ -117,7 +136,7 @@ def write_dta(
         for frame in batches():  # pass 2: the rows
             rows = np.zeros(frame.height, dtype=row_type)
             for i, c in enumerate(cols):
-                rows[f"c{i}"] = _values(c, frame[c.name], i + 1, first)
+                rows[f"c{i}"] = _values(c, frame[c.name], i + 1, first, extended.get(c.name))
             fh.write(rows.tobytes())
             first += frame.height
         fh.write(b"</data>")
@@ -137,7 +156,7 @@ def write_dta(
         mark("value_labels")
         fh.write(b"<value_labels>")
         for name, labels in value_labels.items():
-            table = _label_table(labels)
+            table = _label_table(labels, extended.get(name, {}))
             fh.write(b"<lbl>" + struct.pack("<I", len(table)) + _fixed(name, 129) + b"\0" * 3
                      + table + b"</lbl>")  # fmt: skip
         fh.write(b"</value_labels>")
@@ -149,13 +168,22 @@ def write_dta(
     return n
 
 
-def _values(col: _Column, series: pl.Series, v: int, first: int) -> np.ndarray:
-    if col.kind == "double":
-        return double_bits(series, MISSING_DOUBLE_BITS)
-    if col.kind == "long":
-        return series.fill_null(MISSING_LONG).to_numpy().astype("<i4")
-    if col.kind == "int":
-        return series.fill_null(MISSING_INT).to_numpy().astype("<i2")
+def _values(col: _Column, series: pl.Series, v: int, first: int,
+            extended: Mapping[int, int] | None = None) -> np.ndarray:  # fmt: skip
+    if col.kind in ("double", "long", "int"):
+        if col.kind == "double":
+            out = double_bits(series, MISSING_DOUBLE_BITS)
+        else:
+            none = MISSING_LONG if col.kind == "long" else MISSING_INT
+            out = series.fill_null(none).to_numpy().astype("<i4" if col.kind == "long" else "<i2")
+        if extended:  # .a, .b, … in place of the codes that are not answers
+            numbers = series.cast(pl.Float64).to_numpy()
+            for code, k in extended.items():
+                if col.kind == "double":
+                    out[numbers == code] = MISSING_DOUBLE_BITS + (k << 40)
+                else:
+                    out[numbers == code] = none + k
+        return out
     texts = series.cast(pl.String).fill_null("")
     if col.kind == "strl":  # (v, o): variable and observation of the GSO, (0, 0) when empty
         filled = (texts.str.len_bytes() > 0).to_numpy()
@@ -164,12 +192,17 @@ def _values(col: _Column, series: pl.Series, v: int, first: int) -> np.ndarray:
     return np.array([t.encode("utf-8") for t in texts.to_list()], dtype=f"S{col.width}")
 
 
-def _label_table(labels: Mapping[int, str]) -> bytes:
-    texts = [str(text).encode("utf-8") + b"\0" for text in labels.values()]
+def _label_table(labels: Mapping[int, str], extended: Mapping[int, int]) -> bytes:
+    """A value-label table, in ascending order of value (as Stata keeps them); a
+    value written as .a, .b, … is keyed by its ``long`` form (after every number)."""
+    pairs = sorted((MISSING_LONG + extended[int(k)] if int(k) in extended else int(k), text)
+                   for k, text in labels.items())  # fmt: skip
+    keys = [key for key, _ in pairs]
+    texts = [str(text).encode("utf-8") + b"\0" for _, text in pairs]
     offsets, at = [], 0
     for raw in texts:
         offsets.append(at)
         at += len(raw)
     n = len(texts)
     return (struct.pack("<ii", n, at) + struct.pack(f"<{n}i", *offsets)
-            + struct.pack(f"<{n}i", *(int(k) for k in labels)) + b"".join(texts))  # fmt: skip
+            + struct.pack(f"<{n}i", *keys) + b"".join(texts))  # fmt: skip

@@ -9,7 +9,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from survey.exports.codebook import Variable
+from survey.exports.codebook import CODING_NOTE, Variable, code_table, numeric_codes
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -74,12 +74,13 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
         data.append(cells)
         count += 1
     book_sheet = book.create_sheet("变量说明")
-    book_sheet.append(["变量", "说明", "类型", "值标签"])
+    book_sheet.append(["变量", "说明", "类型", "值标签（CSV、Excel 的代码）",
+                       "SPSS（.sav）的代码", "Stata（.dta）的代码"])  # fmt: skip
     for v in variables:
-        values = "; ".join(f"{k}={lab}" for k, lab in v.values.items())
-        book_sheet.append([v.name, safe_text(v.label), v.kind, safe_text(values)])
+        book_sheet.append([v.name, safe_text(v.label), v.kind,
+                           *(safe_text(code_table(v, fmt)) for fmt in ("xlsx", "sav", "dta"))])  # fmt: skip
     info = book.create_sheet("说明")
-    for line in note.splitlines():
+    for line in [*note.splitlines(), *CODING_NOTE.splitlines()]:
         info.append([safe_text(line)])
     book.save(path)
     return count
@@ -87,18 +88,22 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
 
 def compact_columns(variables: list[Variable]):
     """Expressions that turn a columnar batch into what SPSS and Stata store:
-    coded text → small integers 1..k with value labels, 0/1 and counts as small
-    integers, text as text ("" for missing); and the value labels."""
+    coded text → the numbers of ``codebook.numeric_codes`` with value labels,
+    0/1 and counts as integers, text as text ("" for missing); the value labels;
+    and the numbers that are missing values (说不清), by variable."""
     import polars as pl
 
-    value_labels, casts = {}, []
+    value_labels, casts, missing = {}, [], {}
     for v in variables:
         col = pl.col(v.name)
         if v.values and v.kind == "str":
-            codes = {code: i + 1 for i, code in enumerate(v.values)}
-            casts.append(col.cast(pl.String).replace_strict(codes, default=None,
-                                                            return_dtype=pl.Int16))  # fmt: skip
+            codes = numeric_codes(v)
+            small = all(-32767 <= n <= 32740 for n in codes.values())  # Stata's int
+            casts.append(col.cast(pl.String).replace_strict(
+                codes, default=None, return_dtype=pl.Int16 if small else pl.Int32))  # fmt: skip
             value_labels[v.name] = {codes[k]: lab for k, lab in v.values.items()}
+            if v.missing:
+                missing[v.name] = [codes[k] for k in v.missing]
         elif v.values:
             casts.append(col.cast(pl.Int16, strict=False))
             value_labels[v.name] = {int(k): lab for k, lab in v.values.items()}
@@ -108,7 +113,7 @@ def compact_columns(variables: list[Variable]):
             casts.append(col.cast(pl.Float64, strict=False))
         else:
             casts.append(col.cast(pl.String).fill_null(""))
-    return casts, value_labels
+    return casts, value_labels, missing
 
 
 def write_labelled(fmt: str, path: Path, variables: list[Variable],
@@ -119,10 +124,11 @@ def write_labelled(fmt: str, path: Path, variables: list[Variable],
     from survey.exports import spss, stata
 
     write = spss.write_sav if fmt == "sav" else stata.write_dta
-    casts, value_labels = compact_columns(variables)
+    casts, value_labels, missing = compact_columns(variables)
     return write(
         path, [(v.name, v.label) for v in variables],
         lambda: (frame.select(casts) for frame in batches()), value_labels, label,
+        missing=missing,
     )  # fmt: skip
 
 

@@ -215,10 +215,12 @@ def test_xlsx_beyond_the_sheet_limit_is_refused_clearly(app, demo_wave, filled, 
 
 @pytest.mark.parametrize("fmt", ["sav", "dta"])
 def test_spss_and_stata_hold_the_csv_values(app, demo_wave, filled, tmp_path, fmt):
-    """Every variable of every row in the .sav/.dta equals the CSV export (codes
-    mapped back to the answer values); read by ReadStat, and .dta also by pandas."""
+    """Every variable of every row in the .sav/.dta equals the CSV export (numbers
+    mapped back to the answer codes by the codebook; 说不清 read as the declared
+    missing value); read by ReadStat, and .dta also by pandas."""
     import pandas as pd
 
+    from survey.exports.codebook import numeric_codes, stata_missing
     from survey.models import Wave
     from survey.operations.exports import prepare, write_file
 
@@ -230,16 +232,21 @@ def test_spss_and_stata_hold_the_csv_values(app, demo_wave, filled, tmp_path, fm
         variables = prepare(wave, False)[1]
         write_file(wave, fmt, tmp_path / f"x.{fmt}")
     reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
-    frames = [reader(str(tmp_path / f"x.{fmt}"))[0]]
+    frames = [reader(str(tmp_path / f"x.{fmt}"), user_missing=True)[0]]
     if fmt == "dta":
-        frames.append(pd.read_stata(tmp_path / "x.dta", convert_categoricals=False))
+        frames.append(pd.read_stata(tmp_path / "x.dta", convert_categoricals=False,
+                                    convert_missing=True))  # fmt: skip
     for frame in frames:
         assert len(frame) == len(rows) == 2
         for v in variables:
             for got, row in zip(frame[v.name], rows, strict=True):
                 want = row[v.name]
+                if isinstance(got, pd.io.stata.StataMissingValue):  # pandas: ".", ".a"
+                    got = None if got.string == "." else got.string[1:]
                 if v.values and v.kind == "str":
-                    got = "" if pd.isna(got) else list(v.values)[int(got) - 1]
+                    back = {n: code for code, n in numeric_codes(v).items()}
+                    back.update({k: code for code, k in stata_missing(v).items()})
+                    got = "" if not isinstance(got, str) and pd.isna(got) else back[got]
                 elif v.kind in ("num", "int"):
                     got, want = (
                         (None if pd.isna(got) else float(got)),
@@ -250,6 +257,75 @@ def test_spss_and_stata_hold_the_csv_values(app, demo_wave, filled, tmp_path, fm
                         1:
                     ]  # the CSV neutralises formulas for spreadsheets; SPSS/Stata do not
                 assert got == want, (fmt, v.name, got, want)
+
+
+SATISFACTION = {5: "满意", 4: "比较满意", 3: "一般", 2: "不太满意", 1: "不满意"}
+
+
+def test_spss_keeps_the_questionnaire_codes_and_declares_dont_know_missing(
+    app, demo_wave, filled, tmp_path
+):
+    """The .sav numbered the options by position (5=满意 became 1, 说不清 6) and
+    declared nothing missing: SPSS counted 说不清 as the worst score. Now 5 stays
+    5, dk is 99 and user-missing, with its value label."""
+    client, csrf, _ = filled
+    path = tmp_path / "x.sav"
+    path.write_bytes(_post(client, demo_wave, "microdata.sav", csrf))
+    frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    assert list(frame["s_air"]) == [5, 5] and list(frame["s_green"]) == [2, 2]
+    assert list(frame["s_drinking"]) == [99, 99]
+    assert meta.variable_value_labels["s_air"] == {**SATISFACTION, 99: "说不清/不了解"}
+    assert meta.missing_ranges["s_drinking"] == [{"lo": 99.0, "hi": 99.0}]
+    assert "activities_none" not in meta.missing_ranges  # 0/1 and text: nothing declared
+    # Text codes only (know/heard/unknown): numbered 1, 2, 3 as before.
+    assert list(frame["awareness"]) == [2, 2]
+    assert meta.variable_value_labels["awareness"] == {1: "知道", 2: "听说过", 3: "不知道"}
+    plain, _ = pyreadstat.read_sav(str(path))  # without user_missing: 说不清 is missing
+    assert plain["s_drinking"].isna().all() and plain["s_air"].mean() == 5
+
+
+def test_stata_keeps_the_questionnaire_codes_and_dont_know_is_extended_missing(
+    app, demo_wave, filled, tmp_path
+):
+    """In the .dta 5 stays 5 and 说不清 is .a with its value label: missing for
+    Stata's means, told apart from an unanswered question (.)."""
+    import pandas as pd
+
+    client, csrf, _ = filled
+    path = tmp_path / "x.dta"
+    path.write_bytes(_post(client, demo_wave, "microdata.dta", csrf))
+    frame, meta = pyreadstat.read_dta(str(path), user_missing=True)
+    assert list(frame["s_air"]) == [5, 5] and list(frame["s_green"]) == [2, 2]
+    assert list(frame["s_drinking"]) == ["a", "a"]
+    assert meta.variable_value_labels["s_air"] == {**SATISFACTION, "a": "说不清/不了解"}
+    assert meta.missing_user_values["s_drinking"] == ["a"]
+    plain, _ = pyreadstat.read_dta(str(path))
+    assert plain["s_drinking"].isna().all() and plain["s_air"].mean() == 5
+    other = pd.read_stata(path, convert_categoricals=False, convert_missing=True)
+    assert [m.string for m in other["s_drinking"]] == [".a", ".a"]
+    with pd.io.stata.StataReader(path) as reader:
+        # pandas shows the raw key of .a: its `long` form, 2,147,483,621 + 1
+        assert reader.value_labels()["s_air"] == {**SATISFACTION, 2_147_483_622: "说不清/不了解"}
+
+
+def test_xlsx_codebook_gives_the_codes_of_every_format(app, demo_wave, filled):
+    client, csrf, _ = filled
+    book = load_workbook(io.BytesIO(_post(client, demo_wave, "microdata.xlsx", csrf)))
+    rows = list(book["变量说明"].iter_rows(values_only=True))
+    assert rows[0][3:] == (
+        "值标签（CSV、Excel 的代码）",
+        "SPSS（.sav）的代码",
+        "Stata（.dta）的代码",
+    )
+    entries = {row[0]: row for row in rows[1:]}
+    csv_codes, sav_codes, dta_codes = entries["s_air"][3:]
+    assert csv_codes.startswith("5=满意; 4=比较满意") and csv_codes.endswith("; dk=说不清/不了解")
+    assert sav_codes.startswith("5=满意; 4=比较满意")
+    assert sav_codes.endswith("; 99=说不清/不了解（用户缺失值）")
+    assert dta_codes.endswith("; .a=说不清/不了解（扩展缺失值）")
+    assert entries["awareness"][4] == "1=知道; 2=听说过; 3=不知道"
+    note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
+    assert "用户缺失值" in note and "扩展缺失值" in note
 
 
 def _open_descriptors() -> int:

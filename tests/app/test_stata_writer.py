@@ -81,3 +81,33 @@ def test_written_in_passes_and_read_back_by_two_readers(tmp_path):
     with pd.io.stata.StataReader(path) as reader:
         assert reader.variable_labels()["s_air"] == "您对本地空气质量是否满意？"
         assert reader.value_labels()["s_air"] == {1: "非常不满意", 5: "非常满意"}
+
+
+def test_extended_missing_values_in_every_numeric_type(tmp_path):
+    """Codes named missing are written as .a, .b (int, long and double alike) and
+    keep their value labels, keyed by the long form of .a/.b; "." stays ".";
+    ReadStat and pandas read them as missing, and tell .a from . when asked."""
+
+    def batches():
+        return [pl.DataFrame({
+            "i": pl.Series([5, 99, 98, None], dtype=pl.Int16),
+            "l": pl.Series([5, 99, 98, None], dtype=pl.Int32),
+            "d": pl.Series([5.0, 99.0, 98.0, None], dtype=pl.Float64),
+        })]  # fmt: skip
+
+    labels = {n: {5: "满意", 99: "说不清", 98: "拒答"} for n in "ild"}
+    missing = {n: [99, 98] for n in "ild"}
+    path = tmp_path / "m.dta"
+    write_dta(path, [(n, n) for n in "ild"], batches, labels, missing=missing)
+    frame, meta = pyreadstat.read_dta(str(path), user_missing=True)
+    for n in "ild":
+        # ("." is checked by pandas below: pyreadstat 1.3.8 with user_missing=True gives
+        # a raw number for "." in an int or long column; R haven reads it as NA)
+        assert list(frame[n])[:3] == [5, "a", "b"]
+        assert meta.variable_value_labels[n] == {5: "满意", "a": "说不清", "b": "拒答"}
+    plain, _ = pyreadstat.read_dta(str(path))
+    assert all(plain[n][0] == 5 and plain[n][1:].isna().all() for n in "ild")
+    other = pd.read_stata(path, convert_categoricals=False, convert_missing=True)
+    for n in "ild":
+        assert other[n][0] == 5
+        assert [m.string for m in other[n][1:]] == [".a", ".b", "."]
