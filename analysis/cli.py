@@ -43,6 +43,11 @@ Intervals (--ci) for proportions: logit and beta (Korn-Graubard) as R's svycipro
 or wilson with the effective sample size; scores get a t interval.
 Status against --target: 达标 when the lower bound >= target, 未达标 when the upper
 bound < target, otherwise 待定 (inconclusive).  For 0-100 scores the target is x100.
+Always 待定: a district with fewer than 2 respondents for the indicator, the city
+when some district has fewer than 2, and a score whose se is 0.  A standard error
+that is zero up to rounding (e.g. each respondent alone in a raking cell) counts as
+0, as when all answers are the same: Clopper-Pearson interval with n, deff empty,
+n_eff = n.
 
 Exit status: 0 success, 2 bad input (nothing written).
 """

@@ -11,8 +11,8 @@ import numpy as np
 
 from analysis.errors import AnalysisError
 from analysis.frame import build_frame, encode
-from analysis.intervals import ci_mean, ci_proportion
-from analysis.targets import prob_below_target, target_status
+from analysis.intervals import ci_mean, ci_proportion, negligible_se
+from analysis.targets import MIN_RESPONDENTS, UNDECIDED, prob_below_target, target_status
 from analysis.variance import Projection, stratified_variance
 from analysis.weighting import (
     Weighting,
@@ -169,14 +169,16 @@ class _Estimator:
         *scope* (sorted indices) limits the computation to the rows of one
         district: calibration blocks never span districts, so the influence
         values of a district's estimate are zero elsewhere.
-        Returns (estimate, variance, srs_variance_for_deff).
+        A variance that is zero up to rounding (:func:`negligible_se`, e.g. every
+        respondent alone in a calibration cell, so all residuals are ~1e-17) is 0.
         """
         w = self.w[rows]
         total = w.sum()
         values = y[rows]
+        n = len(rows)
         if values.min() == values.max():
             # Everyone gave the same value: no sampling variance, no design effect.
-            return float(values[0]), 0.0, float("nan")
+            return _Moments(float(values[0]), 0.0, float("nan"), n)
         est = float(np.dot(w, values) / total)
         if scope is None:
             scope = np.arange(len(self.w))
@@ -184,10 +186,27 @@ class _Estimator:
         x[np.searchsorted(scope, rows)] = w * (values - est) / total
         z = self.projection.residuals(x, scope)
         var = stratified_variance(z, self.domains[scope], self.n_domains)
-        n = len(rows)
-        s2 = n / (n - 1) * float(np.dot(w, (y[rows] - est) ** 2) / total) if n > 1 else 0.0
+        spread = float(np.dot(w, (values - est) ** 2) / total)  # weighted variance of y
+        degenerate = negligible_se(math.sqrt(max(var, 0.0)), math.sqrt(spread), n)
+        s2 = n / (n - 1) * spread if n > 1 else 0.0
         vsrs = s2 * (total - n) / (total * n) if total > n else float("nan")
-        return est, var, vsrs
+        return _Moments(est, 0.0 if degenerate else var, vsrs, n)
+
+
+@dataclass
+class _Moments:
+    """A domain's weighted mean and linearised variance (see mean_and_variance)."""
+
+    estimate: float
+    variance: float
+    #: Variance of a simple random sample of the same size (for the design effect).
+    srs_variance: float
+    n: int
+
+    @property
+    def estimable(self) -> bool:
+        """Enough respondents to estimate a variance at all."""
+        return self.n >= MIN_RESPONDENTS
 
 
 def estimate_domains(
@@ -237,6 +256,15 @@ def estimate_domains(
     Degrees of freedom: n_d − 1 for a district, n − H for the city (H districts).
     The design effect is R's ``svymean(deff = TRUE)``: the design variance over
     the variance of a simple random sample of the same size without replacement.
+
+    A variance that is zero up to rounding (e.g. a district's respondents each alone
+    in a raking cell, so that every calibration residual is ~1e-17) is 0, as when
+    every answer is the same: ``se`` 0, a proportion's interval Clopper–Pearson with
+    n, ``deff`` NaN and ``n_eff`` = n. No verdict (status 待定, ``p_below_target``
+    NaN) for a domain with fewer than ``MIN_RESPONDENTS`` (2) respondents, for a
+    score with ``se`` 0, and for the city when some district has fewer than 2
+    respondents (its share of the city's variance cannot be estimated; R's survey
+    package refuses such a stratum: ``lonely.psu = "fail"``).
     """
     margins = tuple(margins)
     say = progress or (lambda _msg: None)
@@ -265,40 +293,64 @@ def estimate_domains(
         )
         kinds_out[name] = kind
         goal = target if kind == "proportion" else 100 * target
+        # A district with fewer than 2 respondents leaves the city's variance without
+        # its share: the city then gets no verdict either (R: lonely.psu = "fail").
+        city_estimable = True
         for d, label in enumerate(frame.domains):
             scope = np.sort(order[bounds[d] : bounds[d + 1]])
             idx = scope[valid[scope]]
             if len(idx) == 0:
                 continue
-            rows.append(
-                _row(estimator, y, idx, label, name, kind, len(idx) - 1, ci, level, goal, scope)
+            row, moments = _row(
+                estimator, y, idx, label, name, kind, len(idx) - 1, ci, level, goal, scope
             )
+            rows.append(row)
+            city_estimable &= moments.estimable
         idx = np.flatnonzero(valid)
         if len(idx):
             h = len(np.unique(domains[idx]))
-            rows.append(_row(estimator, y, idx, ALL, name, kind, len(idx) - h, ci, level, goal))
+            row, _ = _row(
+                estimator, y, idx, ALL, name, kind, len(idx) - h, ci, level, goal,
+                verdict=city_estimable,
+            )  # fmt: skip
+            rows.append(row)
     diagnostics = weighting_result.diagnostics(domains, frame.domains)
     return EstimateResult(rows, weighting_result.weights, diagnostics, kinds_out)
 
 
-def _row(estimator, y, idx, domain, name, kind, df, ci, level, goal, scope=None) -> EstimateRow:
-    est, var, vsrs = estimator.mean_and_variance(y, idx, scope)
-    se = math.sqrt(max(var, 0.0))
+def _row(
+    estimator, y, idx, domain, name, kind, df, ci, level, goal, scope=None, verdict=True
+) -> tuple[EstimateRow, _Moments]:
+    """One estimate row, and the moments it came from.
+
+    A variance that is zero up to rounding is 0, as when every answer is the same:
+    the interval of a proportion is then Clopper–Pearson with n (see
+    :func:`ci_proportion`), the design effect NaN and the effective sample size n
+    (what that interval uses). The status is 待定 (no verdict) when the domain has
+    fewer than ``MIN_RESPONDENTS`` respondents, for a mean (score) whose variance
+    is 0 (its t interval is a single point), and when *verdict* is False (the city
+    with a district of fewer than ``MIN_RESPONDENTS`` respondents).
+    """
+    m = estimator.mean_and_variance(y, idx, scope)
+    se = math.sqrt(max(m.variance, 0.0))
     n = len(idx)
     df = max(df, 1)
     if kind == "proportion":
-        low, high = ci_proportion(est, se, n, df, ci, level)
+        low, high = ci_proportion(m.estimate, se, n, df, ci, level)
         method = ci
     else:
-        low, high = ci_mean(est, se, df, level)
+        low, high = ci_mean(m.estimate, se, df, level)
         method = "t"
-    deff = float(var / vsrs) if vsrs and vsrs > 0 and not math.isnan(vsrs) else float("nan")
-    n_eff = float(n / deff) if deff > 0 and not math.isnan(deff) else float(n)
-    return EstimateRow(
+    vsrs = m.srs_variance
+    usable = m.variance > 0 and vsrs > 0 and not math.isnan(vsrs)
+    deff = float(m.variance / vsrs) if usable else float("nan")
+    n_eff = float(n / deff) if usable else float(n)
+    verdict = verdict and m.estimable and (kind == "proportion" or se > 0)
+    row = EstimateRow(
         domain=domain,
         indicator=name,
         n=n,
-        estimate=float(est),
+        estimate=float(m.estimate),
         se=float(se),
         ci_low=float(low),
         ci_high=float(high),
@@ -307,6 +359,7 @@ def _row(estimator, y, idx, domain, name, kind, df, ci, level, goal, scope=None)
         n_eff=n_eff,
         df=df,
         target=goal,
-        status=target_status(low, high, goal),
-        p_below_target=prob_below_target(est, se, goal, df),
+        status=target_status(low, high, goal, n) if verdict else UNDECIDED,
+        p_below_target=prob_below_target(m.estimate, se, goal, df) if verdict else float("nan"),
     )
+    return row, m

@@ -11,11 +11,32 @@
 
 At p = 0 or 1 the design variance is zero and these formulas degenerate; we then
 return the exact Clopper–Pearson interval with the domain's sample size (never NaN).
+The same holds when the standard error is zero only up to rounding (see
+:func:`negligible_se`): e.g. a district of two respondents, each alone in a raking
+cell, has calibration residuals of about 1e-17 and "se" of about 2e-17, which is not
+a measure of precision but floating-point noise.
 """
 
 from __future__ import annotations
 
 import math
+
+#: A standard error at most this fraction of ``sd / sqrt(n)`` (the simple random
+#: sampling standard error; ``sd = sqrt(p (1 - p))`` for a proportion) is zero up to
+#: rounding. Real design effects are nowhere near 1e-16 = SE_TOLERANCE².
+SE_TOLERANCE = 1e-8
+
+
+def negligible_se(se: float, sd: float, n: float) -> bool:
+    """True when *se* is zero up to floating-point rounding (or not a number).
+
+    *sd* is the standard deviation of one response (``sqrt(p (1 - p))`` for a
+    proportion) and *n* the number of respondents: *se* counts as zero when it is
+    at most ``SE_TOLERANCE · sd / sqrt(n)``.
+    """
+    if not se > 0:  # zero, negative or NaN
+        return True
+    return se <= SE_TOLERANCE * sd / math.sqrt(max(n, 1.0))
 
 
 def _clopper_pearson(p: float, n: float, level: float) -> tuple[float, float]:
@@ -49,7 +70,7 @@ def ci_proportion(
 
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
-    if p <= 0 or p >= 1 or se <= 0:
+    if p <= 0 or p >= 1 or negligible_se(se, math.sqrt(p * (1 - p)), n):
         return _clopper_pearson(min(max(p, 0.0), 1.0), max(n, 1.0), level)
     alpha = 1 - level
     if method == "logit":

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 PASS, FAIL, UNDECIDED = "达标", "未达标", "待定"
 
+#: The fewest respondents that allow a verdict. With one respondent the sampling
+#: variance cannot be estimated at all (R's survey package refuses such a stratum:
+#: ``options(survey.lonely.psu = "fail")``), so the interval says nothing and the
+#: status is 待定 whatever the interval. Two is the least that gives a variance;
+#: with so few respondents the interval is wide (t with 1 degree of freedom) and
+#: usually gives 待定 by itself.
+MIN_RESPONDENTS = 2
 
-def target_status(ci_low: float, ci_high: float, target: float) -> str:
-    """达标 when the lower bound ≥ target, 未达标 when the upper bound < target, else 待定."""
+
+def target_status(ci_low: float, ci_high: float, target: float, n: int | None = None) -> str:
+    """达标 when the lower bound ≥ target, 未达标 when the upper bound < target, else 待定.
+
+    With *n* (respondents) below :data:`MIN_RESPONDENTS` it is always 待定.
+    """
+    if n is not None and n < MIN_RESPONDENTS:
+        return UNDECIDED
     if ci_low >= target:
         return PASS
     if ci_high < target:
