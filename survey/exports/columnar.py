@@ -75,7 +75,7 @@ class ColumnarExport:
         neutralise: bool = True,
     ):
         self.variables = variables
-        #: Formula-like text gets a leading apostrophe (for spreadsheets: CSV, XLSX).
+        #: Formula-like text gets a leading apostrophe (the CSV, for spreadsheets).
         self.neutralise = neutralise
         self.weights = weights
         self.channel_labels = {int(k): str(v) for k, v in channel_labels.items()}

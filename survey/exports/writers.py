@@ -1,6 +1,8 @@
-"""File writers. Every text cell that a spreadsheet could read as a formula
-(starting with =, +, -, @, tab or CR) is neutralised with a leading apostrophe;
-numbers stay numbers."""
+"""File writers. In CSV every text cell that a spreadsheet could read as a
+formula (starting with =, +, -, @, tab or CR) is neutralised with a leading
+apostrophe; the microdata workbook (XLSX) instead writes every text as a typed
+string cell (``t="inlineStr"``, never a formula ``<f>``), so the text stays as
+typed; numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -58,30 +60,34 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
+
+    def cells(sheet, values: Iterable) -> list:
+        """Text as typed string cells: openpyxl makes a str starting with "=" a
+        formula; a cell of type "s" is written as an inline string, as typed,
+        which Excel and LibreOffice show and never evaluate (no apostrophe)."""
+        out = []
+        for value in values:
+            if isinstance(value, str):
+                value = WriteOnlyCell(sheet, value=value)
+                value.data_type = "s"
+            out.append(value)
+        return out
+
     data = book.create_sheet("数据")
-    data.append([v.name for v in variables])
+    data.append(cells(data, [v.name for v in variables]))
     count = 0
     for row in rows:
-        cells = []
-        for v in variables:
-            value = row.get(v.name)
-            if isinstance(value, str):
-                cell = WriteOnlyCell(data, value=safe_text(value))
-                cell.data_type = "s"  # always text, never a formula
-                cells.append(cell)
-            else:
-                cells.append(value)
-        data.append(cells)
+        data.append(cells(data, [row.get(v.name) for v in variables]))
         count += 1
     book_sheet = book.create_sheet("变量说明")
-    book_sheet.append(["变量", "说明", "类型", "值标签（CSV、Excel 的代码）",
-                       "SPSS（.sav）的代码", "Stata（.dta）的代码"])  # fmt: skip
+    book_sheet.append(cells(book_sheet, ["变量", "说明", "类型", "值标签（CSV、Excel 的代码）",
+                                         "SPSS（.sav）的代码", "Stata（.dta）的代码"]))  # fmt: skip
     for v in variables:
-        book_sheet.append([v.name, safe_text(v.label), v.kind,
-                           *(safe_text(code_table(v, fmt)) for fmt in ("xlsx", "sav", "dta"))])  # fmt: skip
+        book_sheet.append(cells(book_sheet, [v.name, v.label, v.kind,
+                                             *(code_table(v, fmt) for fmt in ("xlsx", "sav", "dta"))]))  # fmt: skip
     info = book.create_sheet("说明")
     for line in [*note.splitlines(), *CODING_NOTE.splitlines()]:
-        info.append([safe_text(line)])
+        info.append(cells(info, [line]))
     book.save(path)
     return count
 

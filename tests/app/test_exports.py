@@ -70,15 +70,32 @@ def test_csv_has_bom_weights_and_safe_cells(app, demo_wave, filled):
 
 
 def test_xlsx_codebook_and_text_cells(app, demo_wave, filled):
+    """Text that looks like a formula is written as typed, in a string cell (an
+    inline string, no <f> anywhere): the spreadsheet shows it and never evaluates
+    it, with no apostrophe added (the CSV keeps the apostrophe: it has no types)."""
+    import re
+    import zipfile
+
     client, csrf, _ = filled
-    book = load_workbook(io.BytesIO(_post(client, demo_wave, "microdata.xlsx", csrf)))
+    raw = _post(client, demo_wave, "microdata.xlsx", csrf)
+    book = load_workbook(io.BytesIO(raw))
     data, codebook = book["数据"], book["变量说明"]
     header = [c.value for c in data[1]]
     suggestion = [row[header.index("suggestion")].value for row in data.iter_rows(min_row=2)]
-    assert "'" + INJECTION in suggestion
+    assert INJECTION in suggestion and "'" + INJECTION not in suggestion
+    channels = {row[header.index("channel")].value for row in data.iter_rows(min_row=2)}
+    assert channels == {"+cmd|' /C calc'!A0"}
     assert all(
-        row[header.index("suggestion")].data_type == "s" for row in data.iter_rows(min_row=2)
+        row[header.index(name)].data_type == "s"
+        for row in data.iter_rows(min_row=2)
+        for name in ("suggestion", "channel")
     )
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        xml = {n: archive.read(n).decode() for n in sheets}
+    assert not any("<f>" in text or "<f " in text for text in xml.values())
+    cell = re.search(r'<c r="[A-Z]+\d+" t="inlineStr"><is><t>=HYPERLINK\(', xml[sheets[0]])
+    assert cell, "the formula-like answer is an inline string cell"
     entries = {row[0].value: row for row in codebook.iter_rows(min_row=2)}
     assert "5=满意" in entries["s_air"][3].value
     assert "说明" in book.sheetnames
