@@ -77,3 +77,36 @@ def test_year_over_year_wording():
     assert change.describe() == "比上年上升0.26个百分点，变化在抽样误差范围内"
     big = compare_waves([_row("A", 0.90, 0.01)], [_row("A", 0.80, 0.01)])[0]
     assert big.significant and "下降" not in big.describe()
+
+
+def _sized(domain, est, se, n):
+    return EstimateRow(domain, "satisfied", n, est, se, 0, 1, "logit", 1, n, n - 1, 0.8, "待定")
+
+
+@pytest.mark.parametrize(
+    ("current", "previous"),
+    [
+        # 30 of 30 satisfied (se 0): its Clopper–Pearson interval contains last year's 89.8%.
+        (_sized("A", 1.0, 0.0, 30), _sized("A", 0.898, 0.02, 400)),
+        (_sized("A", 0.5, 0.0, 2), _sized("A", 0.898, 0.02, 400)),  # raking noise, set to 0
+        (_sized("A", 0.5, 6e-17, 2), _sized("A", 0.898, 0.02, 400)),  # the noise itself
+        (_sized("A", 0.898, 0.02, 400), _sized("A", 0.0, 0.0, 1)),  # one respondent last year
+        (_sized("A", 0.95, 0.01, 1), _sized("A", 0.80, 0.02, 400)),  # n = 1 with an se
+    ],
+)
+def test_change_without_a_usable_se_is_inconclusive(current, previous):
+    """The old code called all of these 变化超出抽样误差 (se of the difference ≈ 0.02)."""
+    low, high = proportion_confint(30, 30, method="beta")
+    assert low < 0.898 < high  # why 30 of 30 is no evidence of a change from 89.8%
+    (change,) = compare_waves([current], [previous])
+    assert not change.significant and not change.conclusive
+    text = change.describe()
+    assert "无法判断变化是否超出抽样误差" in text and "超出抽样误差，" not in text
+    assert text.startswith("比上年上升" if change.difference > 0 else "比上年下降")
+
+
+def test_change_with_usable_se_is_conclusive():
+    change = compare_waves([_sized("A", 0.95, 0.01, 200)], [_sized("A", 0.80, 0.02, 400)])[0]
+    assert change.conclusive and change.significant
+    assert type(change.significant) is bool and type(change.conclusive) is bool
+    assert change.describe() == "比上年上升15.00个百分点，变化超出抽样误差"
