@@ -86,6 +86,12 @@ CODING_NOTE = "\n".join((
     "分析前请设为缺失。",
 ))  # fmt: skip
 
+#: Said of the weights when the excluded responses are in the file too.
+EXCLUDED_WEIGHT_NOTE = (
+    "已剔除的答卷（excluded=1）权数为空（缺失）：有效答卷的权数之和等于各区县的人口数，"
+    "对权数列求和即得人口总数；剔除的答卷不参与加权。"
+)
+
 
 PARADATA = [
     # The response's number, not its receipt code: whoever holds the receipt code
@@ -111,8 +117,9 @@ def variables(q: Questionnaire, with_weight: bool, with_excluded: bool) -> list[
     out = list(PARADATA)
     if with_excluded:
         out.append(Variable("excluded", "已剔除（1=是，不属于有效数据）", "int"))
-    if with_weight:
-        out.append(Variable("weight", "加权权数", "num"))
+    if with_weight:  # an excluded response has none: the weights add up to the population
+        out.append(Variable("weight", "加权权数（已剔除的答卷为空）" if with_excluded
+                            else "加权权数", "num"))  # fmt: skip
     labels = {ind.name: ind.label for ind in q.scoring}
     for ind in q.scoring:
         out.append(Variable(ind.name, f"指标：{labels[ind.name]}", "num"))
@@ -176,8 +183,8 @@ def fast_row_builder(q: Questionnaire, with_excluded: bool):
         ]  # fmt: skip
         if with_excluded:
             values.append(int(r.excluded))
-        if weight is not False:
-            values.append(weight)
+        if weight is not False:  # an excluded response has no weight
+            values.append(None if r.excluded else weight)
         values += [ind.get(key) for _name, key in item_cols]
         for qid, options in questions:
             answer = a.get(qid)

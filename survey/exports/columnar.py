@@ -115,8 +115,9 @@ class ColumnarExport:
         ]  # fmt: skip
         if include_excluded:
             exprs.append(pl.col("excluded"))
-        if self.weights is not None:
-            exprs.append(pl.col("weight"))
+        if self.weights is not None:  # an excluded response has no weight
+            exprs.append(pl.when(pl.col("excluded") == 1).then(None)
+                         .otherwise(pl.col("weight")).alias("weight"))  # fmt: skip
         indicator_fields = {}
         for scoring in q.scoring:
             keys = [(scoring.name, scoring.name)]

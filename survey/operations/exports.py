@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Integer, func, select
 
 from survey.exports import writers
-from survey.exports.codebook import variables
+from survey.exports.codebook import EXCLUDED_WEIGHT_NOTE, variables
 from survey.extensions import db
 from survey.models import Response, Wave
 from survey.operations.audit import record
@@ -61,6 +61,8 @@ def prepare(wave: Wave, include_excluded: bool, weighted: bool = True):
         except OperationError as exc:  # no frame, no valid response, raking failed
             weights, why_not = None, str(exc).rstrip("。")
     note = method_note(wave, settings, weights is not None, why_not)
+    if include_excluded and weights is not None:
+        note += "\n" + EXCLUDED_WEIGHT_NOTE
     return q, variables(q, weights is not None, include_excluded), weights, note
 
 

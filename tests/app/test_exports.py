@@ -212,6 +212,49 @@ def test_exported_weights_are_the_estimates_weights(app, demo_wave, filled):
         assert float(row["weight"]) == pytest.approx(expected[row["respondent_id"]], rel=1e-9)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])
+def test_excluded_responses_have_no_weight(app, demo_wave, filled, tmp_path, fmt):
+    """With 包含已剔除 the excluded rows kept their cell's weight, so a district's
+    weights added up to more than its population. An excluded row's weight is
+    empty: the weights of the file add up to the frame's totals."""
+    import pandas as pd
+
+    from survey.operations.dataset import population_rows
+
+    client, csrf, excluded = filled
+    for _ in range(2):
+        complete(app.test_client(), channel_token(app, "咸安区"), district="咸安区")
+    with app.app_context():
+        last = db.session.scalar(select(Response).order_by(Response.id.desc()).limit(1))
+        set_excluded(last.id, True, "test")
+        population = {}
+        for row in population_rows(demo_wave):
+            population[row["district"]] = population.get(row["district"], 0) + row["population"]
+    raw = _post(client, demo_wave, f"microdata.{fmt}", csrf, include_excluded="1")
+    if fmt == "csv":
+        frame = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), dtype={"respondent_id": str})
+    elif fmt == "xlsx":
+        frame = pd.read_excel(io.BytesIO(raw), sheet_name="数据", dtype={"respondent_id": str})
+    else:
+        (tmp_path / f"x.{fmt}").write_bytes(raw)
+        reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+        frame = reader(str(tmp_path / f"x.{fmt}"))[0]
+    assert len(frame) == 5 and frame["excluded"].sum() == 2
+    assert frame.loc[frame["excluded"] == 1, "weight"].isna().all()
+    assert frame.loc[frame["excluded"] == 0, "weight"].notna().all()
+    assert {str(last.id), excluded} == set(frame.loc[frame["excluded"] == 1, "respondent_id"])
+    totals = frame.groupby("district")["weight"].sum()
+    assert totals["咸安区"] == pytest.approx(population["咸安区"], rel=1e-9)
+    assert totals["嘉鱼县"] == pytest.approx(population["嘉鱼县"], rel=1e-9)
+    assert totals["赤壁市"] == 0  # its only response is excluded
+    if fmt == "xlsx":  # and the codebook says so
+        book = load_workbook(io.BytesIO(raw))
+        note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
+        assert "已剔除的答卷（excluded=1）权数为空" in note
+        labels = {r[0]: r[1] for r in book["变量说明"].iter_rows(values_only=True)}
+        assert labels["weight"] == "加权权数（已剔除的答卷为空）"
+
+
 def test_xlsx_beyond_the_sheet_limit_is_refused_clearly(app, demo_wave, filled, monkeypatch):
     """More rows than an Excel sheet holds: a clear message pointing to CSV/SAV/DTA,
     no file and no audit record of an export that did not happen."""
