@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from questionnaires import Questionnaire
+from survey.admin.controllers import CST  # Beijing time, as the audit log shows it
 
 #: A code SPSS and Stata keep as its number: an integer written plainly, ≤ 8 digits.
 _INTEGER = re.compile(r"0|-?[1-9][0-9]{0,7}")
@@ -75,7 +76,7 @@ def code_table(v: Variable, fmt: str) -> str:
     return "; ".join(parts)
 
 
-#: What the codebook says of codes (the XLSX's note sheet).
+#: What the codebook says of codes and times (the XLSX's note sheet).
 CODING_NOTE = "\n".join((
     "代码：CSV 和 Excel 保存问卷中的选项代码（如满意度 5=满意 … 1=不满意，dk=说不清/不了解）。",
     "SPSS（.sav）和 Stata（.dta）保存数字：数字代码保持不变（5 仍为 5）；没有数字代码的题目"
@@ -84,6 +85,7 @@ CODING_NOTE = "\n".join((
     "说不清/不了解等不计分的选项：SPSS 中为用户缺失值（如 99，保留值标签），Stata 中为扩展缺失值"
     " .a（保留值标签），计算均值、比例时不计入，与本系统的估计一致；CSV/Excel 中为 dk，"
     "分析前请设为缺失。",
+    "时间：开始时间（started_at）和提交时间（submitted_at）均为北京时间（UTC+8），与管理页面和操作日志一致。",
 ))  # fmt: skip
 
 #: Said of the weights when the excluded responses are in the file too.
@@ -104,8 +106,8 @@ PARADATA = [
     Variable("questionnaire", "问卷及版本", "str"),
     Variable("channel_id", "采集点编号", "int"),
     Variable("channel", "采集点", "str"),
-    Variable("started_at", "开始时间（UTC）", "str"),
-    Variable("submitted_at", "提交时间（UTC）", "str"),
+    Variable("started_at", "开始时间（北京时间）", "str"),
+    Variable("submitted_at", "提交时间（北京时间）", "str"),
     Variable("duration_seconds", "填答用时（秒）", "num"),
     Variable("device_class", "设备类型", "str"),
     Variable("over_quota", "超额样本（1=是）", "int"),
@@ -177,8 +179,8 @@ def fast_row_builder(q: Questionnaire, with_excluded: bool):
         ind = r.indicators or {}
         values = [
             str(r.id), r.district, r.sex, r.age_group, r.urban_rural, qlabel, r.channel_id,
-            channel_label, r.started_at.isoformat(timespec="seconds"),
-            r.submitted_at.isoformat(timespec="seconds"), round(r.duration_seconds, 1),
+            channel_label, (r.started_at + CST).isoformat(timespec="seconds"),
+            (r.submitted_at + CST).isoformat(timespec="seconds"), round(r.duration_seconds, 1),
             r.device_class, int(r.over_quota), ",".join(r.flags or ()),
         ]  # fmt: skip
         if with_excluded:

@@ -23,11 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from questionnaires import Questionnaire
+from survey.admin.controllers import CST  # Beijing time, as the audit log shows it
 from survey.exports.codebook import Variable
 from survey.operations.estimates import CellWeights
 
 #: The fields of each row's JSON text from the database. Timestamps come as the
-#: database's text ("2026-11-01 08:00:00[.ffffff]"), booleans as 0/1.
+#: database's text of UTC ("2026-11-01 08:00:00[.ffffff]"), exported in Beijing
+#: time (UTC+8, as staff pages show them); booleans as 0/1.
 RAW_COLUMNS = (
     "id", "district", "sex", "age_group", "urban_rural", "channel_id",
     "started_at", "submitted_at", "duration_seconds", "device_class", "over_quota",
@@ -106,8 +108,8 @@ class ColumnarExport:
             pl.col("channel_id")
             .replace_strict(self.channel_labels, default="", return_dtype=pl.String)
             .alias("channel"),
-            *(pl.col(c).str.slice(0, 19).str.replace(" ", "T", literal=True)
-              for c in ("started_at", "submitted_at")),
+            *((pl.col(c).str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S") + CST)
+              .dt.strftime("%Y-%m-%dT%H:%M:%S") for c in ("started_at", "submitted_at")),
             pl.col("duration_seconds").round(1),
             pl.col("device_class"),
             pl.col("over_quota"),

@@ -255,6 +255,41 @@ def test_excluded_responses_have_no_weight(app, demo_wave, filled, tmp_path, fmt
         assert labels["weight"] == "加权权数（已剔除的答卷为空）"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])
+def test_times_are_beijing_time(app, demo_wave, filled, tmp_path, fmt):
+    """Exports gave the stored UTC while staff pages and the audit log show Beijing
+    time: a response submitted at 04:30 on 2 November (Beijing) read 20:30 on
+    1 November. Every format now gives Beijing time, and says so."""
+    import datetime as dt
+
+    import pandas as pd
+
+    client, csrf, _ = filled
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Response).values(
+                started_at=dt.datetime(2026, 11, 1, 20, 25, 10, 500000),
+                submitted_at=dt.datetime(2026, 11, 1, 20, 30, 0, 123456)))  # fmt: skip
+    raw = _post(client, demo_wave, f"microdata.{fmt}", csrf)
+    labels = {}
+    if fmt == "csv":
+        frame = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), dtype=str)
+    elif fmt == "xlsx":
+        frame = pd.read_excel(io.BytesIO(raw), sheet_name="数据", dtype=str)
+        codebook = pd.read_excel(io.BytesIO(raw), sheet_name="变量说明")
+        labels = dict(zip(codebook["变量"], codebook["说明"], strict=True))
+    else:
+        (tmp_path / f"x.{fmt}").write_bytes(raw)
+        reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+        frame, meta = reader(str(tmp_path / f"x.{fmt}"))
+        labels = meta.column_names_to_labels
+    assert set(frame["started_at"]) == {"2026-11-02T04:25:10"}
+    assert set(frame["submitted_at"]) == {"2026-11-02T04:30:00"}
+    if labels:
+        assert labels["started_at"] == "开始时间（北京时间）"
+        assert labels["submitted_at"] == "提交时间（北京时间）"
+
+
 def test_xlsx_beyond_the_sheet_limit_is_refused_clearly(app, demo_wave, filled, monkeypatch):
     """More rows than an Excel sheet holds: a clear message pointing to CSV/SAV/DTA,
     no file and no audit record of an export that did not happen."""
