@@ -7,8 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from analysis.errors import AnalysisError
-from analysis.estimate import COLUMNS, estimate_domains
+from analysis.estimate import COLUMNS, estimate_domains, indicator_kind
 from analysis.io import (
     InputError,
     population_rows,
@@ -25,6 +27,9 @@ weighted to the population frame.  按区县估计满意度、参与度及其置
 RESPONSES.csv has one row per respondent: a respondent_id column, the --by column
 (district), every --margins column (e.g. sex, age_group) and the indicator columns
 (0/1, shares between 0 and 1, or 0-100 scores; an empty cell = not applicable).
+An indicator is a proportion when all its values lie in 0-1 and a score when most
+do not; most in 0-1 but some not (e.g. a 2 in a 0/1 column) is an error: correct
+the values, or state the kind with --proportion / --score.
 POPULATION.csv has the same grouping columns and a population column (residents
 aged 18+ per cell).  Both UTF-8 (with or without BOM); Chinese labels are fine.
 
@@ -70,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--indicators", default="satisfied,participated",
         help="comma-separated indicator columns (default: satisfied,participated)",
+    )  # fmt: skip
+    p.add_argument(
+        "--proportion", default="", metavar="COLUMNS",
+        help="comma-separated indicators that are 0/1 or shares (values must lie in 0-1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--score", default="", metavar="COLUMNS",
+        help="comma-separated indicators that are 0-100 scores (t interval, target x100)",
     )  # fmt: skip
     p.add_argument("--ci", choices=["logit", "beta", "wilson"], default="logit")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
@@ -128,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.responses}: column '{name}', line {line}: "
                 f"{columns[name][line - 2]!r} is not a number / 指标值必须是数字"
             )
+    kinds = _kinds(args, indicators, columns)
     result = estimate_domains(
         {k: columns[k] for k in (args.by, *margins)},
         {k: columns[k] for k in indicators},
@@ -140,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         target=args.target,
         min_cell=0 if args.no_collapse else args.min_cell,
         trim=args.trim,
+        kinds=kinds,
         progress=progress,
     )
     diag = result.diagnostics
@@ -177,6 +192,38 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     progress("done")
     return 0
+
+
+def _kinds(args: argparse.Namespace, indicators: list[str], columns: dict) -> dict[str, str]:
+    """Each indicator's kind: as stated with --proportion/--score, else from its
+    values (:func:`indicator_kind`: a 0/1 column with a stray 2 is an error)."""
+    stated: dict[str, str] = {}
+    for option, kind in (("--proportion", "proportion"), ("--score", "mean")):
+        for name in (c.strip() for c in getattr(args, option[2:]).split(",")):
+            if not name:
+                continue
+            if name not in indicators:
+                raise InputError(
+                    f"{option} {name}: not an indicator / “{name}”不在 --indicators 中"
+                    f"（指标：{', '.join(indicators)}）"
+                )
+            if stated.get(name, kind) != kind:
+                raise InputError(
+                    f"{name}: both --proportion and --score / 指标“{name}”不能同时是比例和得分"
+                )
+            stated[name] = kind
+    kinds = {}
+    for name in indicators:
+        text = np.array(columns[name], dtype=str)
+        text[text == ""] = "nan"
+        y = text.astype(float)  # every value was checked to be a number
+        try:
+            kinds[name] = indicator_kind(
+                y, name, stated.get(name), first_line=2, hint=f"--score {name}"
+            )
+        except AnalysisError as exc:
+            raise InputError(f"{args.responses}: {exc}") from exc
+    return kinds
 
 
 def _is_number(text: str) -> bool:

@@ -97,6 +97,56 @@ def _as_float(values: Sequence, name: str) -> np.ndarray:
     return out
 
 
+KINDS = ("proportion", "mean")
+
+
+def indicator_kind(
+    y: np.ndarray,
+    name: str,
+    kind: str | None = None,
+    first_line: int | None = None,
+    hint: str | None = None,
+) -> str:
+    """The kind of indicator *name* (``"proportion"`` or ``"mean"``), checked
+    against its values *y* (NaN = not applicable).
+
+    Without *kind*: proportion when every value lies in [0, 1], mean (a 0–100
+    score) when most values lie outside. When most lie in [0, 1] but some do not
+    (a 0/1 column with a typo such as 2), guessing either way is wrong (one 2 made
+    every row a score with target 80), so it is an error naming the values, as is
+    a proportion with a value outside [0, 1]. *first_line* is the file line of the
+    first value for the message (default: the values are counted from 1); *hint*
+    says how to declare a score (default: ``kinds={name: "mean"}``).
+    """
+    if kind == "mean":
+        return kind
+    if kind not in (None, "proportion"):
+        raise AnalysisError(
+            f"indicator '{name}': unknown kind {kind!r} / 指标类型应为 proportion 或 mean"
+        )
+    valid = ~np.isnan(y)
+    bad = np.flatnonzero(valid & ((y < -1e-9) | (y > 1 + 1e-9)))
+    if len(bad) == 0:
+        return "proportion"
+    if kind is None and len(bad) > np.count_nonzero(valid) / 2:
+        return "mean"
+    where = (
+        (lambda i: f"第 {first_line + i} 行为 {y[i]:g}")
+        if first_line is not None
+        else (lambda i: f"第 {i + 1} 个值为 {y[i]:g}")
+    )
+    shown = "，".join(where(int(i)) for i in bad[:5]) + ("，……" if len(bad) > 5 else "")
+    declared = (
+        "已声明为比例" if kind else f"其余 {np.count_nonzero(valid) - len(bad)} 个值都在 0–1 之间"
+    )
+    hint = hint or f"kinds={{'{name}': 'mean'}}"
+    raise AnalysisError(
+        f"indicator '{name}': {len(bad)} value(s) outside 0-1 / 指标“{name}”应为 0/1 或 "
+        f"0–1 之间的比例（{declared}），但有 {len(bad)} 个值超出 0–1：{shown}。"
+        f"请更正这些值；如果该列确实是 0–100 分的得分，请用 {hint} 指明"
+    )
+
+
 def make_weights(
     domains: np.ndarray,
     margin_codes: list[np.ndarray],
@@ -243,7 +293,8 @@ def estimate_domains(
         Target share (0.80). For 0–100 scores the target is 100 × target.
     kinds : mapping, optional
         ``"proportion"`` or ``"mean"`` per indicator; by default proportion when
-        every value lies in [0, 1].
+        every value lies in [0, 1], mean when most do not, and an error when most
+        values lie in [0, 1] but some do not (see :func:`indicator_kind`).
 
     Returns
     -------
@@ -288,9 +339,7 @@ def estimate_domains(
         if len(y) != len(domains):
             raise AnalysisError(f"indicator '{name}' has {len(y)} values for {len(domains)} rows")
         valid = ~np.isnan(y)
-        kind = (kinds or {}).get(name) or (
-            "proportion" if np.all((y[valid] >= 0) & (y[valid] <= 1)) else "mean"
-        )
+        kind = indicator_kind(y, name, (kinds or {}).get(name))
         kinds_out[name] = kind
         goal = target if kind == "proportion" else 100 * target
         # A district with fewer than 2 respondents leaves the city's variance without

@@ -139,3 +139,37 @@ def test_empty_margin_category_without_collapsing_is_an_error(chinese_city, tmp_
     assert "嘉鱼县" in err and "60岁及以上" in err and not out.exists()
     assert main([str(responses), "--population", str(population), "--output", str(out)]) == 0
     assert "collapsed: 嘉鱼县: age_group" in capsys.readouterr().err
+
+
+def test_a_stray_value_in_a_0_1_column_is_an_error(chinese_city, tmp_path, capsys):
+    """One participated=2 made every participated row a 0-100 score (ci_method t,
+    target 80.0, every district 未达标) and the old code exited 0."""
+    responses, population = chinese_city
+    lines = responses.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[9].endswith(",1,1")
+    lines[9] = lines[9][: -len(",1,1")] + ",1,2"  # line 10 of the file
+    responses.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "never.csv"
+    assert main([str(responses), "--population", str(population), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "“participated”" in err and "第 10 行为 2" in err and "--score participated" in err
+    assert not out.exists()
+    # Stating it a proportion does not make 2 one.
+    args = [str(responses), "--population", str(population), "--output", str(out)]
+    assert main([*args, "--proportion", "participated"]) == 2
+    assert "第 10 行为 2" in capsys.readouterr().err and not out.exists()
+
+
+def test_indicator_kinds_can_be_stated(chinese_city, tmp_path, capsys):
+    responses, population = chinese_city
+    out = tmp_path / "e.csv"
+    args = [str(responses), "--population", str(population), "--output", str(out)]
+    assert main([*args, "--score", "participated"]) == 0
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    part = [r for r in rows if r["indicator"] == "participated"]
+    assert {(r["ci_method"], r["target"]) for r in part} == {("t", "80.0")}
+    assert {r["ci_method"] for r in rows if r["indicator"] == "satisfied"} == {"logit"}
+    capsys.readouterr()
+    assert main([*args, "--score", "age"]) == 2
+    assert "“age”不在 --indicators 中" in capsys.readouterr().err
+    assert main([*args, "--score", "satisfied", "--proportion", "satisfied"]) == 2
