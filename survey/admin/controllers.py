@@ -25,7 +25,7 @@ ACTION_LABELS = {
     "city_create": "创建城市", "wave_create": "创建调查轮次", "wave_update": "修改调查轮次",
     "frame_import": "导入人口数据", "quota_plan": "生成配额", "quota_change": "修改配额",
     "channel_create": "创建渠道", "channel_open": "开启渠道", "channel_close": "关闭渠道",
-    "response_exclude": "剔除答卷", "response_restore": "恢复答卷",
+    "response_exclude": "剔除答卷", "response_restore": "恢复答卷", "response_keep": "核查后保留答卷",
     "response_withdraw": "受访者撤回答卷", "paradata_purge": "清除过期散列",
     "export": "导出数据", "report": "生成报告",
 }  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.models.base import Base, utcnow
@@ -63,8 +63,12 @@ class Response(Base):
     client_hash: Mapped[str] = mapped_column(String(32), default="")
     #: Accepted although its quota cell was full (soft quota policy).
     over_quota: Mapped[bool] = mapped_column(default=False)
-    #: Excluded from estimates and exports of valid data by an organizer.
+    #: Excluded from estimates and exports of valid data by an organizer. An
+    #: excluded response holds no quota place (survey/operations/quality.py).
     excluded: Mapped[bool] = mapped_column(default=False)
+    #: An organizer has decided on this flagged response (excluded, kept or
+    #: restored): it no longer counts as 待核查.
+    reviewed: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Data-quality flags set at submit time: too_fast, straight_lined,
     #: repeated_device, honeypot, many_from_client ... (reviewed by organizers;
     #: survey/operations/quality.py lists them).

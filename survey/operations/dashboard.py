@@ -22,7 +22,7 @@ from survey.models import (
     Response,
     Wave,
 )
-from survey.operations.quality import local_day, median_from_buckets
+from survey.operations.quality import beijing_time, local_day, median_from_buckets
 
 FLAG_LABELS = {
     "too_fast": "用时过短（低于中位数的比例）",
@@ -130,12 +130,20 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         )
 
     flagged = session.execute(
-        select(Response.id, Response.district, Response.flags,
-               Response.excluded, Response.duration_seconds, Response.submitted_at)
+        select(Response.id, Response.district, Response.flags, Response.excluded,
+               Response.reviewed, Response.duration_seconds, Response.submitted_at)
         .where(Response.wave_id == wave.id, Response.is_flagged.is_(True))
-        .order_by(Response.id.desc())
+        .order_by(Response.reviewed, Response.id.desc())
         .limit(flagged_limit)
     ).all()  # fmt: skip
+    pending = session.scalar(
+        select(func.count(Response.id)).where(
+            Response.wave_id == wave.id,
+            Response.is_flagged.is_(True),
+            Response.reviewed.is_(False),
+            Response.excluded.is_(False),
+        )
+    )
     total_target = sum(b["target"] for b in per_district.values())
     total_achieved = sum(b["achieved"] for b in per_district.values())
     return {
@@ -143,6 +151,8 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
                  "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
                  "days_left": days_left, "policy": wave.quota_policy},
         "totals": {"target": total_target, "achieved": total_achieved,
+                   "over_quota": sum(b["over_quota"] for b in per_district.values()),
+                   "pending_review": pending,
                    "completions": sum(c["completions"] for c in channels),
                    "visits": sum(c["visits"] for c in channels),
                    "share": total_achieved / total_target if total_target else 0.0},
@@ -151,7 +161,9 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         "daily": [{"day": d, "completions": n} for d, n in sorted(daily.items())],
         "flagged": [{"id": r.id, "district": r.district,
                      "flags": list(r.flags), "excluded": r.excluded,
+                     "reviewed": r.reviewed or r.excluded,
                      "duration": r.duration_seconds,
-                     "submitted_at": r.submitted_at.isoformat(timespec="seconds")}
+                     "submitted_at": r.submitted_at.isoformat(timespec="seconds"),
+                     "submitted_beijing": beijing_time(r.submitted_at)}
                     for r in flagged],
     }  # fmt: skip

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import bindparam, exists, func, select, update
 
 from survey.extensions import db
-from survey.models import Channel, DurationBucket, Response, utcnow
+from survey.models import Channel, DurationBucket, QuotaCell, Response, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
 from survey.operations.process_local import cached
@@ -37,9 +37,18 @@ BUCKET = 10
 LAST_BUCKET = 3600
 
 
+#: China's time (UTC+8, no daylight saving): what staff read and write.
+BEIJING = timedelta(hours=8)
+
+
 def local_day(moment=None):
     """Calendar day in China (UTC+8) of a naive UTC time."""
-    return ((moment or utcnow()) + timedelta(hours=8)).date()
+    return ((moment or utcnow()) + BEIJING).date()
+
+
+def beijing_time(moment) -> str:
+    """A naive UTC time as staff read it: Beijing time, to the second."""
+    return (moment + BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def median_from_buckets(buckets: list[tuple[int, int]]) -> float | None:
@@ -126,21 +135,68 @@ def quality_flags(sub, duration: float, median_and_count, device_seen: bool) -> 
     return flags
 
 
+def _cell_of(response: Response):
+    """The WHERE clause of *response*'s quota cell."""
+    return (
+        QuotaCell.wave_id == response.wave_id,
+        QuotaCell.district == response.district,
+        QuotaCell.sex == response.sex,
+        QuotaCell.age_group == response.age_group,
+    )
+
+
+def give_back_place(session, response: Response) -> None:
+    """Free the quota place (or the over-quota count) a valid *response* holds:
+    it is being excluded or withdrawn."""
+    column = QuotaCell.over_quota if response.over_quota else QuotaCell.achieved
+    session.execute(
+        update(QuotaCell).where(*_cell_of(response), column > 0).values({column: column - 1})
+    )
+
+
+def _take_place(session, response: Response) -> None:
+    """A restored *response* takes a place in its cell again; when the cell has
+    filled meanwhile it is counted over quota (restoring never refuses)."""
+    within = session.execute(
+        update(QuotaCell)
+        .where(*_cell_of(response), QuotaCell.achieved < QuotaCell.target)
+        .values(achieved=QuotaCell.achieved + 1)
+    ).rowcount
+    if within:
+        response.over_quota = False
+        return
+    over = session.execute(
+        update(QuotaCell).where(*_cell_of(response)).values(over_quota=QuotaCell.over_quota + 1)
+    ).rowcount
+    response.over_quota = bool(over)  # no cell (a district outside the plan): as it was
+
+
 def set_excluded(
     response_id: int, excluded: bool, reason: str = "", wave_id: int | None = None
 ) -> Response:
-    """Exclude a response from estimates and exports of valid data, or restore it;
-    with *wave_id*, only a response of that wave."""
+    """Exclude a response from estimates and exports of valid data, or keep it
+    (restore an excluded one, or mark a flagged one as reviewed and valid); with
+    *wave_id*, only a response of that wave.
+
+    An excluded response holds no quota place: excluding gives its place back
+    (under the close policy the cell then takes another resident), restoring
+    takes one again. Either way the response counts as reviewed.
+    """
     with db.write() as session:
         response = session.get(Response, response_id)
         if response is None or (wave_id is not None and response.wave_id != wave_id):
             raise OperationError("本轮调查没有这份答卷。")
         if response.withdrawn_at is not None:
             raise OperationError("这份答卷已由受访者撤回，不能恢复。")
-        session.execute(
-            update(Response).where(Response.id == response_id).values(excluded=excluded)
-        )
-        record(session, "response_exclude" if excluded else "response_restore", "response",
-               response_id, {"reason": reason[:200]})  # fmt: skip
-    response.excluded = excluded
+        if excluded and not response.excluded:
+            give_back_place(session, response)
+            action = "response_exclude"
+        elif not excluded and response.excluded:
+            _take_place(session, response)
+            action = "response_restore"
+        else:
+            action = "response_exclude" if excluded else "response_keep"
+        response.excluded = excluded
+        response.reviewed = True
+        record(session, action, "response", response_id, {"reason": reason[:200]})
     return response

@@ -599,8 +599,8 @@ def withdraw_response(receipt_code: str) -> bool:
     from flask import has_request_context
     from flask_login import current_user
 
-    from survey.models import QuotaCell
     from survey.operations.audit import record
+    from survey.operations.quality import give_back_place
 
     code = normal_receipt_code(receipt_code)
     with db.write() as session:
@@ -609,18 +609,8 @@ def withdraw_response(receipt_code: str) -> bool:
         )
         if response is None:
             return False
-        if not response.over_quota:
-            session.execute(
-                update(QuotaCell)
-                .where(
-                    QuotaCell.wave_id == response.wave_id,
-                    QuotaCell.district == response.district,
-                    QuotaCell.sex == response.sex,
-                    QuotaCell.age_group == response.age_group,
-                    QuotaCell.achieved > 0,
-                )
-                .values(achieved=QuotaCell.achieved - 1)
-            )
+        if not response.excluded:  # an excluded response holds no place already
+            give_back_place(session, response)
         # What stays is a tombstone: the submission id (a retry finds it), the wave
         # and channel, the day. Page-1 answers (district, sex, age …) and exact times
         # are the respondent's too, and go with the rest.

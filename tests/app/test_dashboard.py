@@ -9,7 +9,7 @@ from survey.models import AuditEvent, Channel, DailyCount, DurationBucket, Respo
 from survey.operations.dataset import valid_responses
 from survey.operations.quality import median_from_buckets
 from tests.conftest import form_tokens
-from tests.resident import STANDARD_PAGES, channel_token, complete
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
 from tests.staff import log_in, make_user
 
 
@@ -188,3 +188,102 @@ def test_devices_seen_answers_for_each_device_of_a_batch(app, demo_wave):
         assert devices_seen(conn, demo_wave, ["0" * 32]) == set()
         assert devices_seen(conn, demo_wave + 1000, known) == set()  # another wave
         assert devices_seen(conn, demo_wave, ["", ""]) == set()
+
+
+def _cell(app, wave_id, district="咸安区", sex="男", age_group="30-39岁"):
+    from survey.models import QuotaCell
+
+    with app.app_context():
+        cell = db.session.scalar(
+            select(QuotaCell).filter_by(
+                wave_id=wave_id, district=district, sex=sex, age_group=age_group
+            )  # fmt: skip
+        )
+        return cell.id, cell.achieved, cell.over_quota
+
+
+def test_an_excluded_response_gives_its_quota_place_back(app, demo_wave):
+    """Excluding a speeder or a bot left its quota place taken: under the close
+    policy its cell stayed full short of its valid sample, and the dashboard
+    counted it. Restoring takes a place again, over quota if the cell filled."""
+    from survey.models import QuotaCell, Wave
+    from survey.operations.quality import set_excluded
+    from survey.operations.responses import withdraw_response
+
+    cell_id = _cell(app, demo_wave)[0]
+    with app.app_context(), db.write() as session:
+        session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="close"))
+        session.execute(update(QuotaCell).where(QuotaCell.id == cell_id).values(target=2))
+    token = channel_token(app)
+    for _ in range(2):
+        assert complete(app.test_client(), token).status_code == 303
+
+    def told_full() -> bool:
+        client = app.test_client()
+        first_page = start(client, token).get_data(as_text=True)
+        return "名额已满" in submit_page(client, token, first_page, STANDARD_PAGES[0]).get_data(
+            as_text=True
+        )
+
+    assert told_full()
+    with app.app_context():
+        first, second = db.session.scalars(select(Response.id).order_by(Response.id)).all()
+        set_excluded(first, True, "用时过短", wave_id=demo_wave)
+    assert _cell(app, demo_wave)[1:] == (1, 0)
+    client = organizer_client(app)
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    assert data["totals"]["achieved"] == 1
+    assert not told_full()
+    assert complete(app.test_client(), token).status_code == 303  # the place freed is taken
+    assert told_full()
+    assert _cell(app, demo_wave)[1:] == (2, 0)
+    with app.app_context():
+        restored = set_excluded(first, False, wave_id=demo_wave)
+        assert restored.over_quota  # the cell had filled: counted over quota, not refused
+    assert _cell(app, demo_wave)[1:] == (2, 1)
+    with app.app_context():
+        set_excluded(first, True, wave_id=demo_wave)  # over quota: gives back that count
+        assert _cell(app, demo_wave)[1:] == (2, 0)
+        code = db.session.get(Response, first).receipt_code
+        assert withdraw_response(code)  # excluded already: nothing to give back twice
+        assert _cell(app, demo_wave)[1:] == (2, 0)
+        assert withdraw_response(db.session.get(Response, second).receipt_code)
+    assert _cell(app, demo_wave)[1:] == (1, 0)
+
+
+def test_flagged_responses_wait_for_review_until_excluded_or_kept(app, demo_wave):
+    """待核查答卷 counted every flagged response ever, excluded or restored, and
+    there was no way to keep one; its times were UTC where the audit log is in
+    Beijing time."""
+    token = channel_token(app)
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[-1]["website"] = "bot"
+    for _ in range(3):
+        complete(app.test_client(), token, pages=pages)
+    client = organizer_client(app)
+    url = f"/staff/waves/{demo_wave}/dashboard"
+    assert client.get(f"{url}.json").get_json()["totals"]["pending_review"] == 3
+    html = client.get(url).get_data(as_text=True)
+    assert "提交时间（北京时间）" in html and "UTC" not in html
+    with app.app_context():
+        a, b, c = db.session.scalars(select(Response).order_by(Response.id)).all()
+        assert a.submitted_at.strftime("%H:%M") not in html  # UTC is not shown
+        from datetime import timedelta
+
+        assert (a.submitted_at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") in html
+        ids = a.id, b.id
+    csrf = form_tokens(html)["csrf_token"]
+    exclude = f"/staff/waves/{demo_wave}/responses/{ids[0]}/exclude"
+    keep = f"/staff/waves/{demo_wave}/responses/{ids[1]}/exclude"
+    client.post(exclude, data={"csrf_token": csrf, "excluded": "1", "reason": "机器"})
+    client.post(keep, data={"csrf_token": csrf, "excluded": "0"})
+    data = client.get(f"{url}.json").get_json()
+    assert data["totals"]["pending_review"] == 1
+    assert [(r["excluded"], r["reviewed"]) for r in data["flagged"]] == [
+        (False, False), (False, True), (True, True)]  # fmt: skip
+    html = client.get(url).get_data(as_text=True)
+    assert "已保留" in html and "已剔除" in html and "待核查" in html
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(select(AuditEvent))]
+        assert actions.count("response_keep") == 1
+        assert len(list(db.session.scalars(valid_responses(demo_wave)))) == 2

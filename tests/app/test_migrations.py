@@ -16,3 +16,41 @@ def test_models_and_migrations_agree(database_url):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], diff
+
+
+def test_0008_counts_only_valid_responses_in_quota_cells(app, database_url, demo_wave):
+    """Before 0008 an excluded response kept its quota place; the migration
+    recounts each cell from its responses that are neither excluded nor withdrawn,
+    and marks the excluded ones reviewed."""
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from survey.extensions import db
+    from survey.migrate import alembic_config, upgrade
+    from survey.models import QuotaCell, Response
+    from tests.resident import channel_token, complete
+
+    token = channel_token(app)
+    for _ in range(3):
+        complete(app.test_client(), token)
+    with app.app_context():
+        key = db.session.execute(
+            select(Response.district, Response.sex, Response.age_group)
+        ).first()
+        db.session.close()  # no transaction of the app's left open while the schema changes
+    command.downgrade(alembic_config(database_url), "0007")
+    try:
+        engine = create_engine(database_url)
+        with engine.begin() as conn:  # as the code before 0008 left it: 1 excluded, 3 counted
+            first = conn.execute(text("SELECT min(id) FROM response")).scalar()
+            conn.execute(text("UPDATE response SET excluded = true WHERE id = :i"), {"i": first})
+        engine.dispose()
+    finally:
+        upgrade(database_url)
+    with app.app_context():
+        cell = db.session.scalar(
+            select(QuotaCell).filter_by(district=key[0], sex=key[1], age_group=key[2])
+        )
+        assert (cell.achieved, cell.over_quota) == (2, 0)
+        reviewed = dict(db.session.execute(select(Response.id, Response.reviewed)).all())
+        assert reviewed == {first: True, first + 1: False, first + 2: False}
