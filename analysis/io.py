@@ -17,28 +17,43 @@ class InputError(AnalysisError):
     """Bad input file: the message names the file, column and value."""
 
 
-def read_csv_columns(path: Path, required: Iterable[str]) -> tuple[dict[str, list[str]], int]:
-    """Columns of a UTF-8 CSV (BOM or not) as lists of strings; checks required columns.
+#: What Excel writes: UTF-8 (with a BOM or not), or GB18030/GBK on Chinese Windows;
+#: tried in this order, as the web app's frame import does.
+ENCODINGS = ("utf-8-sig", "gb18030")
 
+
+def read_csv_columns(path: Path, required: Iterable[str]) -> tuple[dict[str, list[str]], int]:
+    """Columns of a CSV file as lists of strings; checks required columns.
+
+    The file may be UTF-8 (BOM or not) or GB18030 (GBK), see :data:`ENCODINGS`.
     pandas' C parser reads a million rows in about a second (pandas comes with
     statsmodels); every value is kept as text, empty cells as "".
     """
     import pandas as pd
 
-    try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=True
+    for encoding in ENCODINGS:
+        try:
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding=encoding, skip_blank_lines=True
+            )
+            break
+        except UnicodeDecodeError:
+            continue
+        except FileNotFoundError as exc:
+            raise InputError(f"{path}: no such file / 文件不存在") from exc
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open ({exc.strerror}) / 无法打开文件") from exc
+        except pd.errors.EmptyDataError as exc:
+            raise InputError(f"{path}: the file is empty / 文件为空") from exc
+        except pd.errors.ParserError as exc:
+            raise InputError(
+                f"{path}: malformed CSV ({exc}) / CSV 格式错误（列数不一致？）"
+            ) from exc
+    else:
+        raise InputError(
+            f"{path}: neither UTF-8 nor GB18030 text / 文件编码无法识别："
+            "请保存为 UTF-8 或 GB18030（GBK）编码的 CSV"
         )
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file / 文件不存在") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open ({exc.strerror}) / 无法打开文件") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason}) / 文件不是 UTF-8 编码") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: the file is empty / 文件为空") from exc
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: malformed CSV ({exc}) / CSV 格式错误（列数不一致？）") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:

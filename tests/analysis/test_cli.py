@@ -173,3 +173,21 @@ def test_indicator_kinds_can_be_stated(chinese_city, tmp_path, capsys):
     assert main([*args, "--score", "age"]) == 2
     assert "“age”不在 --indicators 中" in capsys.readouterr().err
     assert main([*args, "--score", "satisfied", "--proportion", "satisfied"]) == 2
+
+
+def test_gb18030_files_are_read(chinese_city, tmp_path):
+    """What Excel on Chinese Windows writes; the old code said 'not UTF-8' (exit 2)."""
+    responses, population = chinese_city
+    for path in (responses, population):
+        path.write_bytes(path.read_text(encoding="utf-8-sig").encode("gb18030"))
+    out = tmp_path / "e.csv"
+    assert main([str(responses), "--population", str(population), "--output", str(out)]) == 0
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [r["domain"] for r in rows] == ["咸安区", "嘉鱼县", "ALL"] * 2
+
+
+def test_unreadable_encoding_is_reported(chinese_city, capsys):
+    responses, population = chinese_city
+    responses.write_bytes(responses.read_bytes() + b"r999,\xff\xff,\xff\xff,1,1,1,1\n")
+    assert main([str(responses), "--population", str(population)]) == 2
+    assert "UTF-8 或 GB18030" in capsys.readouterr().err
