@@ -31,7 +31,9 @@ An indicator is a proportion when all its values lie in 0-1 and a score when mos
 do not; most in 0-1 but some not (e.g. a 2 in a 0/1 column) is an error: correct
 the values, or state the kind with --proportion / --score.
 POPULATION.csv has the same grouping columns and a population column (residents
-aged 18+ per cell).  Both files UTF-8 (with or without BOM) or GB18030/GBK
+aged 18+ per cell); each cell once (two rows that agree on every column but
+population are an error; rows that differ only in a column not weighted on, e.g.
+urban_rural, are added up).  Both files UTF-8 (with or without BOM) or GB18030/GBK
 (what Excel on Chinese Windows writes); Chinese labels are fine.
 
 Design: respondents are independent, stratified by district; base weight =

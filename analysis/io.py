@@ -66,9 +66,19 @@ def read_csv_columns(path: Path, required: Iterable[str]) -> tuple[dict[str, lis
 
 
 def population_rows(path: Path, variables: list[str]) -> list[dict]:
+    """The frame's rows with *variables* and ``population`` (a number ≥ 0).
+
+    Two rows that agree on every column but ``population`` describe the same cell
+    twice: an error naming both lines (summing them would shift the estimates;
+    the web app's frame import refuses such a file too). Rows that differ in a
+    column that is not weighted on (e.g. urban/rural) are different cells and are
+    added up by :func:`analysis.frame.build_frame`.
+    """
     columns, count = read_csv_columns(path, [*variables, "population"])
     if count == 0:
         raise InputError(f"{path}: no population rows / 没有人口数据")
+    keys = [c for c in columns if c != "population"]
+    seen: dict[tuple, int] = {}
     rows = []
     for i in range(count):
         value = columns["population"][i]
@@ -81,6 +91,13 @@ def population_rows(path: Path, variables: list[str]) -> list[dict]:
                 f"{path}: column 'population', line {i + 2}: {value!r} is not a non-negative "
                 "number / 人口数必须是非负数字"
             )
+        key = tuple(columns[c][i].strip() for c in keys)
+        if key in seen:
+            raise InputError(
+                f"{path}: line {i + 2} repeats line {seen[key]} / 第 {i + 2} 行与第 "
+                f"{seen[key]} 行重复（{'、'.join(key)}），同一单元格只能有一行：请删除或合并重复的行"
+            )
+        seen[key] = i + 2
         row = {v: columns[v][i] for v in variables}
         row["population"] = number
         rows.append(row)

@@ -191,3 +191,30 @@ def test_unreadable_encoding_is_reported(chinese_city, capsys):
     responses.write_bytes(responses.read_bytes() + b"r999,\xff\xff,\xff\xff,1,1,1,1\n")
     assert main([str(responses), "--population", str(population)]) == 2
     assert "UTF-8 或 GB18030" in capsys.readouterr().err
+
+
+def test_duplicate_population_cell_is_an_error(chinese_city, tmp_path, capsys):
+    """The old code added the two rows up (咸安区's young men counted twice)."""
+    responses, population = chinese_city
+    text = population.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[1] == "咸安区,男,18-29岁,1000" and len(text.splitlines()) == 13
+    population.write_text(text + "咸安区,男,18-29岁,1000\n", encoding="utf-8")
+    out = tmp_path / "never.csv"
+    assert main([str(responses), "--population", str(population), "--output", str(out)]) == 2
+    assert "第 14 行与第 2 行重复（咸安区、男、18-29岁）" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cells_split_by_an_unweighted_column_are_added_up(chinese_city, tmp_path):
+    responses, population = chinese_city
+    lines = population.read_text(encoding="utf-8-sig").splitlines()
+    split = [lines[0].replace(",population", ",urban_rural,population")]
+    for line in lines[1:]:
+        cell, number = line.rsplit(",", 1)
+        split += [f"{cell},城镇,{int(number) - 100}", f"{cell},乡村,100"]
+    population.write_text("\n".join(split) + "\n", encoding="utf-8")
+    weights = tmp_path / "w.csv"
+    assert main([str(responses), "--population", str(population),
+                 "--weights-output", str(weights), "--output", str(tmp_path / "e.csv")]) == 0  # fmt: skip
+    w = list(csv.DictReader(weights.read_text(encoding="utf-8").splitlines()))
+    assert sum(float(r["weight"]) for r in w) == pytest.approx(2 * (1100 * 3) + 2 * (700 * 3))
