@@ -56,10 +56,15 @@ def _safe(name: str) -> str:
 
 
 def qr_svg(url: str, scale: int = 8) -> str:
-    """Inline SVG markup of a QR code (error correction M, quiet zone kept)."""
+    """Inline SVG markup of a QR code (error correction M, quiet zone kept), its
+    natural size *scale* pixels a module. It has a viewBox too, so that a style
+    giving it another size scales the whole code (segno writes width and height
+    only, and a smaller box cut the code to its top-left corner)."""
+    qr = segno.make(url, error="m")
     buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="svg", scale=scale, xmldecl=False, svgns=True)
-    return buf.getvalue().decode()
+    qr.save(buf, kind="svg", scale=scale, xmldecl=False, svgns=True)
+    width, height = qr.symbol_size(scale=scale)
+    return buf.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
 
 
 def write_channel_codes(channels, base_url: str, out_dir: Path) -> list[ChannelCode]:

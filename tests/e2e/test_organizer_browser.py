@@ -58,3 +58,42 @@ def test_organizer_flow(app, live_server, browser, phone, demo_wave):
     assert page.url.endswith("/dashboard")
     page.screenshot(path=str(app.instance_path) + "/dashboard.png", full_page=True)
     desk.close()
+
+
+def test_qr_codes_on_the_channels_page_scan(app, live_server, browser, demo_wave, tmp_path):
+    """The 采集点与二维码 page drew each code in a 90 px box with segno's 123 px
+    width and no viewBox: the box cut it to its top-left corner, and a screenshot
+    sent to an interviewer held a code no phone could read."""
+    import os
+    import shutil
+    import subprocess
+
+    from sqlalchemy import select
+
+    from survey.extensions import db
+    from survey.models import Channel
+
+    if not shutil.which("zbarimg"):
+        if os.environ.get("SURVEY_REQUIRE_BROWSER"):
+            pytest.fail("zbarimg (Debian zbar-tools) is required in CI")
+        pytest.skip("zbarimg not installed")
+    with app.app_context():
+        create_user("wang", PASSWORD, ["organizer"], "王组织")
+        tokens = set(db.session.scalars(select(Channel.token)))
+    desk = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN",
+                               device_scale_factor=2)  # fmt: skip
+    page = desk.new_page()
+    page.goto(f"{live_server}/staff/")
+    page.get_by_label("用户名").fill("wang")
+    page.get_by_label("密码").fill(PASSWORD)
+    click_and_load(page, page.get_by_role("button", name="登录"))
+    page.goto(f"{live_server}/staff/waves/{demo_wave}/channels")
+    code = page.locator(".qr svg").first
+    box = code.bounding_box()
+    assert 80 <= box["width"] <= 100  # the page's size for it, the whole code inside
+    shot = tmp_path / "code.png"
+    code.screenshot(path=str(shot))
+    read = subprocess.run(["zbarimg", "--quiet", "--raw", str(shot)], capture_output=True,
+                          text=True).stdout.strip()  # fmt: skip
+    assert read.startswith("http") and read.rsplit("/s/", 1)[-1] in tokens
+    desk.close()
