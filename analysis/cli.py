@@ -61,6 +61,13 @@ Exit status: 0 success, 2 bad input (nothing written).
 """
 
 
+METHODS = {
+    "raking": "边际迭代（raking）",
+    "poststratify": "事后分层",
+    "none": "不加权（仅设计权数）",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="survey-estimate",
@@ -118,13 +125,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--level must be between 0 and 1, got {args.level}")
     margins = [m.strip() for m in args.margins.split(",") if m.strip()]
     indicators = [i.strip() for i in args.indicators.split(",") if i.strip()]
-    progress(f"reading {args.responses}")
+    progress(f"读取 {args.responses}")
     columns, count = read_csv_columns(
         args.responses, ["respondent_id", args.by, *margins, *indicators]
     )
     if count == 0:
         raise InputError(f"{args.responses}: no respondents / 没有样本")
-    progress(f"{count} respondents; reading {args.population}")
+    progress(f"{count} 份答卷；读取 {args.population}")
     frame = population_rows(args.population, [args.by, *margins])
     for column in (args.by, *margins):
         known = {str(r[column]) for r in frame}
@@ -161,14 +168,19 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     diag = result.diagnostics
+    method = METHODS.get(diag["method"].removesuffix("+trim"), diag["method"])
+    if diag["method"].endswith("+trim"):
+        method += f"，截尾 {diag['trimmed_weights']} 个权数"
     print(
-        f"weighting: {diag['method']}, iterations {diag['iterations']}, "
-        f"converged {diag['converged']}, weights {diag['weight_min']:.1f}-{diag['weight_max']:.1f}, "
-        f"Kish deff {diag['kish_deff']:.3f}, n_eff {diag['n_eff']:.0f}",
+        f"加权：{method}，迭代 {diag['iterations']} 次，{'已收敛' if diag['converged'] else '未收敛'}，"
+        f"权数 {diag['weight_min']:.1f}–{diag['weight_max']:.1f}，"
+        f"Kish 设计效应 {diag['kish_deff']:.3f}，有效样本量 {diag['n_eff']:.0f}",
         file=sys.stderr,
     )
     for cell in diag["collapsed_cells"]:
-        print(f"collapsed: {cell}  [{diag['collapsing_rule']}]", file=sys.stderr)
+        print(f"合并单元：{cell}", file=sys.stderr)
+    if diag["collapsed_cells"]:
+        print(f"合并规则：{diag['collapsing_rule']}", file=sys.stderr)
     if args.format == "csv":
         text = rows_to_csv(result.rows, COLUMNS)
     else:
@@ -190,10 +202,10 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(args.weights_output, "\n".join(lines) + "\n")
     if args.output:
         write_atomic(args.output, text)
-        progress(f"wrote {args.output}")
+        progress(f"已写入 {args.output}")
     else:
         sys.stdout.write(text)
-    progress("done")
+    progress("完成")
     return 0
 
 

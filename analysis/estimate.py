@@ -325,7 +325,7 @@ def estimate_domains(
     frame = build_frame(population, by, margins)
     domains = encode(groups[by], frame.domains, by)
     margin_codes = [encode(groups[m], frame.categories[m], m) for m in margins]
-    say("weighting")
+    say("加权")
     weighting_result = make_weights(domains, margin_codes, frame, weighting, min_cell, trim)
     n_domains = len(frame.domains)
     estimator = _Estimator(domains, weighting_result, n_domains)
@@ -334,7 +334,7 @@ def estimate_domains(
     order = np.argsort(domains, kind="stable")
     bounds = np.searchsorted(domains[order], np.arange(n_domains + 1))
     for name, values in indicators.items():
-        say(f"estimating {name}")
+        say(f"估计 {name}")
         y = _as_float(values, name)
         if len(y) != len(domains):
             raise AnalysisError(f"indicator '{name}' has {len(y)} values for {len(domains)} rows")

@@ -80,11 +80,21 @@ def _weight_summary(w: np.ndarray) -> dict:
     }
 
 
+#: The collapsing rule as shown to users (diagnostics["collapsing_rule"]).
 RULE = (
-    "cells with fewer than {k} respondents are merged with the neighbouring category of the "
-    "last weighting variable within the district (then of earlier variables) / "
-    "样本量少于 {k} 的加权单元与同区县相邻类别合并"
+    "同一区县内，样本少于 {k} 人（或有样本而人口数为 0）的加权单元，与最后一个加权变量的"
+    "相邻类别合并（两侧都可合并时选样本较少的一侧，仍不够时再按前面的变量合并）；"
+    "迭代加权时各加权变量分别合并"
 )
+
+#: Chinese names of the usual weighting variables, for the diagnostics.
+VARIABLE_NAMES = {"sex": "性别", "age_group": "年龄组", "urban_rural": "城乡"}
+
+
+def _merged(district: str, names: list[str], n: int, variable: str = "") -> str:
+    """A collapsed cell as shown to users: 嘉鱼县：年龄组 50-59岁、60岁及以上 合并（共 5 人）."""
+    what = f"{VARIABLE_NAMES.get(variable, variable)} " if variable else ""
+    return f"{district}：{what}{'、'.join(names)} 合并（共 {n} 人）"
 
 
 def base_weights(domains: np.ndarray, frame: Frame) -> np.ndarray:
@@ -199,8 +209,8 @@ def poststratify_weights(
             targets.append(float(pop[g].sum()))
             cell_group[g] = gid
             if len(g) > 1:
-                names = ", ".join(_label(frame, list(frame.margins), keys[i]) for i in g)
-                collapsed.append(f"{label}: {names} (n={int(n[g].sum())})")
+                names = [_label(frame, list(frame.margins), keys[i]) for i in g]
+                collapsed.append(_merged(label, names, int(n[g].sum())))
         idx = np.array([index[c] for c in resp_cell[in_d].tolist()], dtype=np.int64)
         group_of[in_d] = cell_group[idx] if len(idx) else idx
     t = np.array(targets)
@@ -255,8 +265,8 @@ def rake_weights(
                 cat_group[g] = offset + len(targets)
                 targets.append(float(pop[g].sum()))
                 if len(g) > 1:
-                    names = ", ".join(frame.categories[frame.margins[j]][c] for c in g)
-                    collapsed.append(f"{label}: {frame.margins[j]} {names} (n={int(n[g].sum())})")
+                    names = [frame.categories[frame.margins[j]][c] for c in g]
+                    collapsed.append(_merged(label, names, int(n[g].sum()), frame.margins[j]))
             group_of[in_d] = cat_group[codes[in_d]]
         offset += len(targets)
         factors.append(group_of)

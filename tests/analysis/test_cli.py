@@ -138,7 +138,9 @@ def test_empty_margin_category_without_collapsing_is_an_error(chinese_city, tmp_
     err = capsys.readouterr().err
     assert "嘉鱼县" in err and "60岁及以上" in err and not out.exists()
     assert main([str(responses), "--population", str(population), "--output", str(out)]) == 0
-    assert "collapsed: 嘉鱼县: age_group" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "合并单元：嘉鱼县：年龄组 30-39岁、60岁及以上 合并（共 12 人）" in err
+    assert "合并规则：同一区县内" in err and "加权：边际迭代（raking），迭代" in err
 
 
 def test_a_stray_value_in_a_0_1_column_is_an_error(chinese_city, tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -74,11 +76,12 @@ def test_empty_cell_is_collapsed_and_reported():
     rows = _sample(drop={("甲区", "女", "40-49岁")})
     d, m = _codes(rows, frame)
     result = poststratify_weights(d, m, frame)
-    assert result.collapsed == [
-        f"甲区: 女/30-39岁, 女/40-49岁 (n={sum(1 for r in rows if r[:3] == ('甲区', '女', '30-39岁'))})"
-    ]
+    n = sum(1 for r in rows if r[:3] == ("甲区", "女", "30-39岁"))
+    assert result.collapsed == [f"甲区：女/30-39岁、女/40-49岁 合并（共 {n} 人）"]
     assert result.weights[d == 0].sum() == pytest.approx(frame.domain_totals()[0])
-    assert "neighbouring" in result.rule
+    # Users read the rule (the estimates page, the CLI): Chinese, no English sentence.
+    assert "少于 1 人" in result.rule and "相邻类别合并" in result.rule
+    assert not re.search("[A-Za-z]{2,}", result.rule)
 
 
 def test_raking_collapses_an_empty_margin_category():
@@ -86,7 +89,7 @@ def test_raking_collapses_an_empty_margin_category():
     rows = _sample(drop={("乙县", s, "18-29岁") for s in ("男", "女")})
     d, m = _codes(rows, frame)
     result = rake_weights(d, m, frame)
-    assert any("乙县: age_group 18-29岁, 30-39岁" in c for c in result.collapsed)
+    assert "乙县：年龄组 18-29岁、30-39岁 合并（共 13 人）" in result.collapsed
 
 
 def test_raking_without_collapsing_room_is_a_clear_error():
@@ -94,7 +97,7 @@ def test_raking_without_collapsing_room_is_a_clear_error():
     rows = [r for r in _sample() if not (r[0] == "乙县" and r[1] == "女")]
     d, m = _codes(rows, frame)
     result = rake_weights(d, m, frame)  # sexes merged within 乙县: still possible
-    assert any("乙县: sex" in c for c in result.collapsed)
+    assert any(c.startswith("乙县：性别 男、女 合并") for c in result.collapsed)
     only_men = [r for r in _sample() if r[1] == "男"]
     d, m = _codes(only_men, frame)
     frame2 = build_frame([r for r in _frame_rows()], "district", ["age_group", "sex"])
