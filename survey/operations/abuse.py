@@ -89,6 +89,17 @@ def allows(key: str, limit: int, window_seconds: int, now: float | None = None) 
     return _local(current_app._get_current_object(), delay).allows(key, window, limit)
 
 
+def forgive(key: str, window_seconds: int, now: float | None = None) -> None:
+    """Take back one request that :func:`hit` counted for *key* in this window: it
+    turned out not to be one the limit is for (a successful log-in is no guess)."""
+    key, window, now, delay = _where(key, window_seconds, now)
+    if delay <= 0:
+        with db.write() as session:
+            _add(session, [(key, window, -1)])
+        return
+    _local(current_app._get_current_object(), delay).forgive(key, window)
+
+
 def seconds_left(window_seconds: int, now: float | None = None) -> int:
     """Seconds until the current window of that length ends (when a refused
     client's count starts again from nothing), at least 1."""
@@ -157,6 +168,12 @@ class _LocalCounts(PeriodicFlush):
             entry.pending += 1
             self.start_once()
             return entry.known + entry.pending <= limit
+
+    def forgive(self, key: str, window: int) -> None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None and entry.window == window:
+                entry.pending -= 1
 
     def allows(self, key: str, window: int, limit: int) -> bool:
         with self.lock:
