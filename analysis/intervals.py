@@ -6,6 +6,15 @@
   an intercept-only quasibinomial ``svyglm`` on the logit scale.
 - beta (Korn & Graubard 1998): Clopper–Pearson with the effective sample size
   ``n_eff = p (1 - p) / se² · (t_{n-1} / t_{df})²`` (``n`` = respondents in the domain).
+  For a district ``df = n_d - 1``, so the factor is 1. This is R's
+  ``svyciprop(~y, d, method = "beta")`` on a design ``d`` built and calibrated from
+  that district's respondents alone (``nrow(d) - 1 = degf(d) = n_d - 1``), and on the
+  whole design for the city (``n - 1`` and ``n - H``). It is *not*
+  ``svyby(~y, ~district, design, svyciprop, method = "beta")`` (nor ``svyciprop`` on
+  ``subset(design, district == ...)``): a subset of a calibrated design keeps all n
+  rows, so R scales by ``(t_{n-1} / t_{n_d-1})²`` < 1 and its interval is slightly
+  wider (city4, D01, raking: lower bound 0.68762 there, 0.68830 here and on the
+  district's own design; survey 4.1.1).
 - wilson: Wilson's score interval with the effective sample size ``p(1-p)/se²``
   and the normal quantile.
 

@@ -130,3 +130,25 @@ def test_cell_weights_match_r(city, method):
         expected = reference_weights[(city, method, r["respondent_id"])]
         got = by_cell[(r["district"], r["sex"], r["age_group"])]
         assert got == pytest.approx(expected, rel=1e-8)
+
+
+@pytest.mark.parametrize(("city", "method"), CASES)
+def test_beta_convention_against_svyby(city, method):
+    """Our district beta intervals are R's svyciprop on the district's own design
+    (checked above), not svyby's on the whole design, which uses n = all respondents
+    in t(n - 1) (analysis/intervals.py). Plugging that n in reproduces svyby."""
+    from analysis import ci_proportion
+
+    result, _ = ours(city, method, "beta")
+    n_all = {row.indicator: row.n for row in result.rows if row.domain == "ALL"}
+    compared = 0
+    for row in result.rows:
+        ref = reference()[(city, method, row.indicator, row.domain)]
+        low, high = _num(ref["svyby_beta_low"]), _num(ref["svyby_beta_high"])
+        if math.isnan(low):
+            continue
+        assert low < row.ci_low and high > row.ci_high  # svyby's is slightly wider
+        as_svyby = ci_proportion(row.estimate, row.se, n_all[row.indicator], row.df, "beta")
+        assert as_svyby == pytest.approx((low, high), abs=1e-5)
+        compared += 1
+    assert compared > 0

@@ -11,6 +11,9 @@
 # Intervals: svyciprop(method = "logit", df = n_d - 1) on the district domain
 # (df = n - H overall); svyciprop(method = "beta") on a design of that district alone
 # (so that nrow(design) - 1 = degf = n_d - 1), and on the whole design overall.
+# svyby_beta_*: for comparison, what svyby(~y, ~district, cal, svyciprop, method = "beta")
+# gives, i.e. svyciprop(method = "beta") on subset(cal, district == d): the subset keeps
+# all n rows, so R scales n_eff by (qt(n - 1) / qt(n_d - 1))^2 (analysis/intervals.py).
 suppressPackageStartupMessages(library(survey))
 options(survey.lonely.psu = "fail", digits = 15)
 here <- "tests/analysis"
@@ -67,6 +70,7 @@ for (city in cities) {
       rows$n <- c(as.vector(tapply(!is.na(d[[y]]), d$district, sum)[as.character(by$district)]),
                   sum(!is.na(d[[y]])))
       rows$logit_low <- NA; rows$logit_high <- NA; rows$beta_low <- NA; rows$beta_high <- NA
+      rows$svyby_beta_low <- NA; rows$svyby_beta_high <- NA
       if (y %in% proportions) {
         for (k in seq_len(nrow(rows))) {
           dom <- rows$domain[k]
@@ -82,6 +86,10 @@ for (city in cities) {
           bt <- svyciprop(f, alone, method = "beta", na.rm = TRUE)
           rows$logit_low[k] <- confint(lg)[1]; rows$logit_high[k] <- confint(lg)[2]
           rows$beta_low[k] <- confint(bt)[1]; rows$beta_high[k] <- confint(bt)[2]
+          if (dom != "ALL") {
+            sb <- svyciprop(f, sub, method = "beta", na.rm = TRUE)
+            rows$svyby_beta_low[k] <- confint(sb)[1]; rows$svyby_beta_high[k] <- confint(sb)[2]
+          }
         }
       }
       rows$city <- city; rows$method <- method; rows$indicator <- y
@@ -91,7 +99,8 @@ for (city in cities) {
 }
 res <- do.call(rbind, out)
 res <- res[, c("city", "method", "indicator", "domain", "n", "estimate", "se", "deff",
-               "logit_low", "logit_high", "beta_low", "beta_high")]
+               "logit_low", "logit_high", "beta_low", "beta_high",
+               "svyby_beta_low", "svyby_beta_high")]
 header <- paste0("# R ", R.version$major, ".", R.version$minor, ", survey ",
                  packageVersion("survey"), "; produced by: Rscript tests/analysis/reference/make_reference.R")
 target <- file.path(here, "reference", "r_estimates.csv")
