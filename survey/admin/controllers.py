@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, Wave
 from survey.operations.errors import OperationError
+from survey.operations.quality import BEIJING
 from survey.operations.users import create_user, reset_password, set_active, set_roles
 from survey.operations.waves import create_wave_from_form, update_wave
 from survey.web import get_or_404
 
 PAGE_SIZE = 50
 #: China Standard Time: the audit log is shown, and filtered by day, in local time.
-CST = timedelta(hours=8)
+CST = BEIJING
 
 ACTION_LABELS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
@@ -109,6 +110,7 @@ def waves():
                 )
             )
         ),
+        cst=CST,
     )
 
 

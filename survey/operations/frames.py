@@ -56,6 +56,11 @@ def _table_from_csv(data: bytes) -> tuple[list[list[str]], str]:
 
 
 def _table_from_xlsx(data: bytes) -> list[list[str]]:
+    return _sheets_from_xlsx(data)[0][1]
+
+
+def _sheets_from_xlsx(data: bytes) -> list[tuple[str, list[list[str]]]]:
+    """Every sheet of a workbook, by name, as cells of text."""
     from openpyxl import load_workbook
 
     try:
@@ -65,12 +70,13 @@ def _table_from_xlsx(data: bytes) -> list[list[str]]:
             "无法读取 Excel 文件：它不是有效的 .xlsx（可能是旧的 .xls 格式或文件已损坏）。"
             f"请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后重新上传。（技术信息：{exc}）"
         ]) from exc  # fmt: skip
-    sheet = book.worksheets[0]
-    table = [
-        ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
-    ]
+    sheets = [
+        (sheet.title, [["" if v is None else str(v) for v in row]
+                       for row in sheet.iter_rows(values_only=True)])
+        for sheet in book.worksheets
+    ]  # fmt: skip
     book.close()
-    return table
+    return sheets
 
 
 def read_table(data: bytes, filename: str) -> tuple[list[list[str]], str]:
@@ -82,20 +88,43 @@ def read_table(data: bytes, filename: str) -> tuple[list[list[str]], str]:
     return _table_from_csv(data)
 
 
+def _nonblank(table: list[list[str]]) -> list[list[str]]:
+    return [row for row in table if any(cell.strip() for cell in row)]
+
+
+def _header(table: list[list[str]]) -> list[str]:
+    """The first row's column names, aliases (区县, 性别 …) made canonical."""
+    return [ALIASES.get(h.strip().lower(), ALIASES.get(h.strip(), h.strip())) for h in table[0]]
+
+
+def _missing(header: list[str]) -> list[str]:
+    return [c for c in REQUIRED if c not in header]
+
+
 def read_frame_file(data: bytes, filename: str) -> FrameFile:
     """Parse the upload into rows; structural problems raise :class:`FrameError`."""
     if not data.strip():
         raise FrameError(["文件为空。"])
-    table, encoding = read_table(data, filename)
-    table = [row for row in table if any(cell.strip() for cell in row)]
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        # The sheet that has the columns: a workbook often starts with a sheet of
+        # notes (说明) before the data.
+        sheets = [(name, _nonblank(table)) for name, table in _sheets_from_xlsx(data)]
+        found = next((t for _, t in sheets if t and not _missing(_header(t))), None)
+        table, encoding = found or sheets[0][1], "xlsx"
+        where = "、".join(f"“{name}”" for name, _ in sheets)
+        where = f"（已查看工作表：{where}；请把人口数据放在其中一个工作表，第一行为表头）"
+    else:
+        table, encoding = read_table(data, filename)
+        table, where = _nonblank(table), ""
     if not table:
         raise FrameError(["文件中没有数据。"])
-    header = [ALIASES.get(h.strip().lower(), ALIASES.get(h.strip(), h.strip())) for h in table[0]]
-    missing = [c for c in REQUIRED if c not in header]
+    header = _header(table)
+    missing = _missing(header)
     if missing:
         raise FrameError(
             [
                 f"缺少列：{', '.join(missing)}（需要 district/区县、sex/性别、age_group/年龄组、population/人口数）"
+                + where
             ]
         )
     index = {name: header.index(name) for name in (*REQUIRED, "urban_rural") if name in header}

@@ -151,3 +151,29 @@ def test_a_file_that_is_not_xlsx_says_what_to_do(app, demo_wave):
             import_frame(_wave(app, demo_wave), b"\xd0\xcf\x11\xe0 old xls", "frame.xlsx")
     (message,) = refused.value.problems
     assert message.startswith("无法读取 Excel 文件：它不是有效的 .xlsx") and "另存为" in message
+
+
+def test_a_workbook_with_a_notes_sheet_first_is_read_from_its_data_sheet(app, demo_wave):
+    """A workbook whose first sheet is 说明 gave "缺少列：district, sex, age_group,
+    population", naming no sheet; the sheet with the columns is now found, and when
+    none has them the message names the sheets looked at."""
+    from openpyxl import Workbook
+
+    def workbook(with_data: bool) -> bytes:
+        book = Workbook()
+        book.active.title = "说明"
+        book.active.append(["本表为 2020 年人口普查常住人口（18 岁及以上）"])
+        data = book.create_sheet("数据")
+        for line in FRAME.splitlines() if with_data else ["区县,人数"]:
+            parts = line.split(",")
+            data.append([int(p) if p.isdigit() else p for p in parts])
+        buf = io.BytesIO()
+        book.save(buf)
+        return buf.getvalue()
+
+    with app.app_context():
+        assert import_frame(_wave(app, demo_wave), workbook(True), "frame.xlsx") == 120
+        with pytest.raises(FrameError) as refused:
+            import_frame(_wave(app, demo_wave), workbook(False), "frame.xlsx")
+    (message,) = refused.value.problems
+    assert "缺少列" in message and "“说明”、“数据”" in message

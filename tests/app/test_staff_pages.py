@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -212,3 +213,20 @@ def test_wave_names_are_unique_in_a_city_and_can_be_corrected(app, demo_wave):
 def test_waves_page_without_a_city_says_how_to_create_one(app):
     page = client_as(app, "administrator").get("/staff/admin/waves").get_data(as_text=True)
     assert "survey create-city" in page
+
+
+def test_questionnaires_offered_for_a_new_wave_can_be_told_apart(app, demo_wave):
+    """The 新建轮次 list showed title and version only: two questionnaires with the
+    same title (a copy edited for a pilot) were two identical entries."""
+    from questionnaires import STANDARD_PATH, load_questionnaire_text
+    from survey.operations.questionnaires import register_questionnaire
+
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    with app.app_context():
+        pilot = text.replace("id: eco-satisfaction-standard", "id: pilot-2027", 1)
+        register_questionnaire(load_questionnaire_text(pilot))
+    html = client_as(app, "administrator").get("/staff/admin/waves").get_data(as_text=True)
+    listed = html.split('id="questionnaire_id"')[1].split("</select>")[0]
+    options = re.findall(r'<option value="\d+">([^<]*)</option>', listed)
+    assert len(options) == 2 and len(set(options)) == 2
+    assert any("pilot-2027 v1" in o for o in options) and all("导入于" in o for o in options)
