@@ -25,13 +25,26 @@ ACTION_LABELS = {
     "user_deactivate": "停用账号", "password_reset": "重置密码", "password_change": "修改密码",
     "city_create": "创建城市", "wave_create": "创建调查轮次", "wave_update": "修改调查轮次",
     "frame_import": "导入人口数据", "quota_plan": "生成配额", "quota_change": "修改配额",
-    "channel_create": "创建渠道", "channel_open": "开启渠道", "channel_close": "关闭渠道",
+    "channel_create": "创建采集点", "channel_open": "开启采集点", "channel_close": "关闭采集点",
     "response_exclude": "剔除答卷", "response_restore": "恢复答卷", "response_keep": "核查后保留答卷",
     "response_withdraw": "受访者撤回答卷", "paradata_purge": "清除过期散列",
     "export": "导出数据", "report": "生成报告",
 }  # fmt: skip
-OBJECT_LABELS = {"user": "账号", "city": "城市", "wave": "调查轮次", "channel": "渠道",
+OBJECT_LABELS = {"user": "账号", "city": "城市", "wave": "调查轮次", "channel": "采集点",
                  "quota_cell": "配额单元", "response": "答卷"}  # fmt: skip
+
+
+#: The keys of events' details, as the log shows them (keys not listed: as they are).
+DETAIL_LABELS = {
+    "reason": "原因", "label": "名称", "cell": "单元", "old": "原值", "new": "新值",
+    "format": "格式", "rows": "行数", "what": "内容", "total": "总样本量",
+    "per_district": "各区县", "min": "每区县至少", "username": "用户名", "roles": "角色",
+    "name": "名称", "city": "城市", "province": "省份", "districts": "区县数",
+    "population": "人口", "file": "文件", "encoding": "编码", "days": "保留天数",
+    "wave_id": "调查轮次", "district": "区县",
+}  # fmt: skip
+#: Values recorded as codes, in words.
+DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表"}
 
 
 def _detail_text(detail) -> str:
@@ -44,7 +57,9 @@ def _detail_text(detail) -> str:
             value = "、".join(map(str, value))
         elif isinstance(value, dict):
             value = "，".join(f"{k} {v}" for k, v in value.items())
-        parts.append(f"{key}：{value}")
+        elif isinstance(value, str):
+            value = DETAIL_VALUES.get(value, value)
+        parts.append(f"{DETAIL_LABELS.get(key, key)}：{value}")
     return "；".join(parts)
 
 

@@ -170,13 +170,28 @@ def create_wave(
 
 
 def create_channel(wave: Wave, district: District, label: str) -> Channel:
-    """Create an open channel with an unguessable token and zeroed counters."""
+    """Create an open channel with an unguessable token and zeroed counters (audited)."""
+    from survey.operations.audit import record
+
     if district.city_id != wave.city_id:
         raise OperationError(f"区县 {district.name} 不属于本轮调查的城市。")
     label = label.strip()
     if not label:
         raise OperationError("请填写采集点名称（例如：社区海报、访问员姓名）。")
     with db.write() as session:
+        # Two channels of one name could not be told apart on the dashboard, the
+        # posters or the audit log.
+        taken = session.scalar(
+            select(Channel.id).where(
+                Channel.wave_id == wave.id,
+                Channel.district_id == district.id,
+                Channel.label == label[:200],
+            )
+        )
+        if taken is not None:
+            raise OperationError(
+                f"{district.name}已有名为“{label[:200]}”的采集点：请换一个名称（例如加上地点或日期）。"
+            )
         channel = Channel(
             wave_id=wave.id,
             district_id=district.id,
@@ -186,6 +201,8 @@ def create_channel(wave: Wave, district: District, label: str) -> Channel:
         session.add(channel)
         session.flush()
         session.add(ChannelStats(channel_id=channel.id))
+        record(session, "channel_create", "channel", channel.id,
+               {"label": channel.label, "district": district.name, "wave_id": wave.id})  # fmt: skip
     return channel
 
 

@@ -74,6 +74,16 @@ def test_channels_page_creates_channels_and_prints_posters(app, demo_wave):
         assert db.session.scalar(select(func.count(Channel.id))) == 7
     posters = client.get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
     assert posters.count('class="poster"') == 7 and "访问员 张三" in posters
+    # The same name twice in a district could not be told apart anywhere: refused.
+    again = client.post(url + "/new", data={"csrf_token": form_tokens(page)["csrf_token"],
+                        "district_id": district_id, "label": " 访问员 张三 "},
+                        follow_redirects=True)  # fmt: skip
+    assert "已有名为“访问员 张三”的采集点" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Channel.id))) == 7
+    # Audited, named a 采集点 (as on the pages), its details in Chinese.
+    log = client.get("/staff/audit").get_data(as_text=True)
+    assert "创建采集点" in log and "名称：访问员 张三；区县：" in log and "label：" not in log
 
 
 def test_admin_creates_users_and_waves(app, demo_wave):
@@ -107,7 +117,7 @@ def test_audit_log_filters_and_cannot_be_edited(app, demo_wave):
     rows = page.split("<tbody>")[1]
     assert "导入人口数据" in rows and "生成配额" not in rows and "共 1 条" in page
     # Chinese as it is (it was \\u54b8…, shown by |tojson), times in Beijing time.
-    assert "\\u" not in rows and "rows：" in rows and "北京时间" in page
+    assert "\\u" not in rows and "行数：120" in rows and "北京时间" in page
     with app.app_context():
         at = db.session.scalar(select(AuditEvent.at).filter_by(action="frame_import"))
     assert f"{at + timedelta(hours=8):%Y-%m-%d %H:%M}" in rows
