@@ -26,8 +26,23 @@ def _client(app):
     return client
 
 
-def test_docx_numbers_equal_the_estimates_export(app, demo_wave, tmp_path):
+def _fill_varied(app):
+    """_fill's answers, where satisfaction follows the age group exactly (raking on
+    age then explains it all: a standard error of 0), plus answers that differ
+    within age groups, as real ones do."""
+    from tests.resident import STANDARD_PAGES, channel_token, complete
+
     _fill(app)
+    for district in ("咸安区", "赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
+        for sex, age in (("男", "18-29岁"), ("女", "30-39岁")):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(district=district, sex=sex, age_group=age)
+            pages[1] = {k: "1" for k in pages[1]}
+            complete(app.test_client(), channel_token(app, district), pages=pages)
+
+
+def test_docx_numbers_equal_the_estimates_export(app, demo_wave, tmp_path):
+    _fill_varied(app)
     client = _client(app)
     response = client.get(f"/staff/waves/{demo_wave}/report.docx")
     assert response.status_code == 200
