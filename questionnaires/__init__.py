@@ -15,7 +15,9 @@ from pathlib import Path
 from questionnaires.loader import (
     Problem,
     QuestionnaireError,
+    decode_questionnaire,
     load_questionnaire,
+    load_questionnaire_bytes,
     load_questionnaire_text,
 )
 from questionnaires.model import Indicator, Option, Page, Question, Questionnaire
@@ -38,7 +40,9 @@ __all__ = [
     "Question",
     "Questionnaire",
     "QuestionnaireError",
+    "decode_questionnaire",
     "load_questionnaire",
+    "load_questionnaire_bytes",
     "load_questionnaire_text",
     "standard_questionnaire",
 ]

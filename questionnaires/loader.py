@@ -32,6 +32,8 @@ from questionnaires.model import (
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 METHODS = ("top_two_box", "score", "any_of", "yes_no")
+#: File encodings tried in order, as survey/operations/frames.py does for CSV frames.
+ENCODINGS = ("utf-8-sig", "gb18030")
 DEFAULT_SCREEN_OUT = (
     "感谢您的关注！本次调查的对象是在本地居住半年以上的 18 岁及以上居民，您无需继续填写。"
 )
@@ -62,13 +64,51 @@ def _schema() -> dict:
 
 
 def load_questionnaire(path: str | Path) -> Questionnaire:
-    """Read, validate and build the questionnaire in *path*."""
+    """Read, validate and build the questionnaire in *path* (UTF-8 or GB18030)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionnaireError([Problem(path.name, None, f"无法读取文件（{exc}）")]) from exc
-    return load_questionnaire_text(text, filename=path.name)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QuestionnaireError([Problem(path.name, None, _unreadable(exc))]) from exc
+    return load_questionnaire_bytes(data, filename=path.name)
+
+
+def load_questionnaire_bytes(data: bytes, filename: str = "<upload>") -> Questionnaire:
+    """Decode (see :func:`decode_questionnaire`), validate and build an uploaded file."""
+    return load_questionnaire_text(decode_questionnaire(data, filename), filename=filename)
+
+
+def decode_questionnaire(data: bytes, filename: str = "<upload>") -> str:
+    """The text of a questionnaire file saved as UTF-8 (with or without BOM) or GB18030/GBK.
+
+    Tried in that order, like the population-frame importer: Notepad and WPS on
+    Chinese Windows often save GBK, which GB18030 includes.
+    """
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise QuestionnaireError(
+        [
+            Problem(
+                filename,
+                None,
+                "文件编码无法识别：请在记事本或 WPS 中“另存为”，编码选 UTF-8"
+                "（或 GB18030/GBK）后重新导入。",
+            )
+        ]
+    )
+
+
+def _unreadable(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "无法读取文件：找不到这个文件，请检查文件名和所在文件夹。"
+    if isinstance(exc, IsADirectoryError):
+        return "无法读取文件：这是一个文件夹，请给出问卷文件（.yaml）。"
+    if isinstance(exc, PermissionError):
+        return "无法读取文件：没有读取权限，请检查文件权限。"
+    return f"无法读取文件（{exc.strerror or exc}）。"
 
 
 def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionnaire:

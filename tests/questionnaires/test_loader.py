@@ -10,6 +10,7 @@ from questionnaires import (
     STANDARD_PATH,
     QuestionnaireError,
     load_questionnaire,
+    load_questionnaire_bytes,
     load_questionnaire_text,
     standard_questionnaire,
 )
@@ -83,3 +84,37 @@ def test_content_hash_ignores_comments_and_layout_but_not_text():
 def test_non_mapping_file_is_rejected():
     with pytest.raises(QuestionnaireError, match="问卷定义"):
         load_questionnaire_text("- just\n- a list\n", "list.yaml")
+
+
+# --- File encodings: Notepad/WPS on Chinese Windows often save GBK (part of GB18030).
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-8-sig", "utf-8"])
+def test_file_saved_as_gb18030_gbk_or_utf8_loads_identically(tmp_path, encoding):
+    source = DATA / "single_choice.yaml"
+    expected = load_questionnaire(source)
+    saved = tmp_path / f"{encoding}.yaml"
+    saved.write_bytes(source.read_text(encoding="utf-8").encode(encoding))
+    q = load_questionnaire(saved)
+    assert q.content_hash == expected.content_hash
+    assert q.question("color").options[0].label == "红"
+
+
+def test_bytes_loader_accepts_gb18030_like_the_file_loader():
+    text = (DATA / "single_choice.yaml").read_text(encoding="utf-8")
+    q = load_questionnaire_bytes(text.encode("gb18030"), "upload.yaml")
+    assert q.question("pet").text == "宠物"
+
+
+def test_undecodable_file_is_refused_with_a_chinese_hint(tmp_path):
+    saved = tmp_path / "utf16.yaml"
+    saved.write_bytes("id: t\n标题".encode("utf-16"))  # Notepad's "Unicode"
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire(saved)
+    assert str(info.value).startswith("utf16.yaml: 文件编码无法识别")
+    assert "UTF-8" in str(info.value) and "codec" not in str(info.value)
+
+
+def test_missing_file_is_reported_in_chinese(tmp_path):
+    with pytest.raises(QuestionnaireError, match="找不到这个文件"):
+        load_questionnaire(tmp_path / "nope.yaml")
