@@ -167,25 +167,41 @@ def _semantic_problems(data: dict, filename: str) -> list[Problem]:
 
     seen: dict[str, dict] = {}
     order: dict[str, int] = {}
+    places: dict[str, list[str]] = {}
     roles: dict[str, str] = {}
     page_ids = set()
-    for page in data["pages"]:
+    for page_no, page in enumerate(data["pages"], 1):
         if page["id"] in page_ids:
             bad(None, f"页面 id 重复：{page['id']}")
         page_ids.add(page["id"])
-        for q in page["questions"]:
+        for question_no, q in enumerate(page["questions"], 1):
             qid = q["id"]
+            places.setdefault(qid, []).append(f"第 {page_no} 页第 {question_no} 题")
             if not ID_RE.match(qid):
                 bad(qid, "题目 id 只能包含小写字母、数字和下划线，并以字母开头")
-            if qid in seen:
-                bad(qid, "题目 id 重复")
-            seen[qid] = q
-            order[qid] = len(order)
+            seen.setdefault(qid, q)
+            order.setdefault(qid, len(order))
             qtype = q["type"]
             if qtype not in QUESTION_TYPES:
                 bad(qid, f"未知的题型 {qtype!r}（可用：{', '.join(QUESTION_TYPES)}）")
                 continue
             _check_question(q, qtype, bad, roles)
+    duplicated = {qid: where for qid, where in places.items() if len(where) > 1}
+    if duplicated:
+        # show_if and scoring name questions by id: with an id used twice they would
+        # be checked against the wrong question and report follow-on errors that
+        # hide the real one. They are checked once the ids are unique.
+        problems[:0] = [
+            Problem(
+                filename,
+                qid,
+                f"题目 id 重复：{qid} 同时用于{'和'.join(where)}。每道题的 id 必须不同，"
+                "请给其中一题改用别的 id（并相应修改引用它的跳题条件和计分）。"
+                "id 不重复后，才会继续检查跳题条件（show_if）和计分（scoring）。",
+            )
+            for qid, where in duplicated.items()
+        ]
+        return problems
     for qid, q in seen.items():
         if "show_if" in q:
             _check_condition(q["show_if"], qid, seen, order, bad)

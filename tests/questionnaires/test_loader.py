@@ -20,6 +20,7 @@ DATA = Path(__file__).parent / "data"
 BAD = {
     "unknown_type.yaml": ("q1", "未知的题型 'slider'"),
     "duplicate_id.yaml": ("q1", "题目 id 重复"),
+    "duplicate_id_scored.yaml": ("s_air", "同时用于第 1 页第 1 题和第 2 页第 1 题"),
     "option_without_label.yaml": ("q1", "缺少 label"),
     "skip_to_missing.yaml": ("q2", "show_if 指向不存在的题目 q9"),
     "skip_bad_value.yaml": ("q2", "不存在的选项值 zzz"),
@@ -118,3 +119,40 @@ def test_undecodable_file_is_refused_with_a_chinese_hint(tmp_path):
 def test_missing_file_is_reported_in_chinese(tmp_path):
     with pytest.raises(QuestionnaireError, match="找不到这个文件"):
         load_questionnaire(tmp_path / "nope.yaml")
+
+
+def test_duplicate_id_is_reported_alone_with_both_places():
+    """Scoring and show_if checks would look at the wrong s_air and report
+    follow-on errors ("计分题目必须是量表题" ...) that hide the real problem."""
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire(DATA / "bad" / "duplicate_id_scored.yaml")
+    problems = info.value.problems
+    assert len(problems) == 1, [str(p) for p in problems]
+    assert problems[0].question == "s_air"
+    assert problems[0].message.startswith(
+        "题目 id 重复：s_air 同时用于第 1 页第 1 题和第 2 页第 1 题"
+    )
+    assert "量表" not in str(info.value)
+
+
+def test_duplicate_id_comes_first_and_other_question_checks_still_run():
+    text = """
+id: t-dup
+version: 1
+title: 重复
+pages:
+  - id: p1
+    title: 第一页
+    questions:
+      - {id: q0, type: bogus, text: 一}
+      - {id: q1, type: single_choice, text: 二, options: [{value: a, label: A}, {value: b, label: B}]}
+      - {id: q1, type: text, text: 三}
+scoring:
+  x: {method: yes_no, item: q1, positive: [a]}
+"""
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire_text(text, "dup.yaml")
+    messages = [p.message for p in info.value.problems]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("题目 id 重复：q1 同时用于第 1 页第 2 题和第 1 页第 3 题")
+    assert "未知的题型 'bogus'" in messages[1]
