@@ -34,6 +34,15 @@ class Wave(Base):
     quota_policy: Mapped[str] = mapped_column(String(10), default="close")
     #: Creation time.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The earlier wave the report compares with (None: the city's latest wave
+    #: before this one), chosen by a statistician, e.g. to skip a pilot.
+    previous_wave_id: Mapped[int | None] = mapped_column(ForeignKey("wave.id"))
+    #: Last year's published figures, for a city whose earlier surveys were not
+    #: run on this platform: {domain ("全市" or a district): {"satisfaction": %,
+    #: "participation": %}}. When set, the report compares with these.
+    previous_figures: Mapped[dict | None]
+    #: Where those figures come from (a report's title, a year), for the report.
+    previous_source: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     city: Mapped[City] = relationship()
     questionnaire: Mapped[QuestionnaireVersion] = relationship()

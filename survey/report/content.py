@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from analysis import compare_waves
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, QuotaPlan, Response, Wave
+from survey.operations.comparison import previous_of
 from survey.operations.errors import OperationError
 from survey.operations.estimates import Settings, WaveEstimates, margin_names, wave_estimates
 from survey.operations.questionnaires import questionnaire_of
@@ -53,17 +54,34 @@ class ReportContent:
     estimates: WaveEstimates | None = None
 
 
-def _previous_wave(wave: Wave) -> Wave | None:
-    return db.session.scalar(
-        select(Wave).where(Wave.city_id == wave.city_id, Wave.id < wave.id).order_by(Wave.id.desc())
-    )
-
-
 def _item_name(text: str) -> str:
     """A satisfaction question as an item of a sentence: "总体来看，您对当地政府开展
     生态文明建设工作是否满意？" → "政府开展生态文明建设工作"."""
     name = re.sub(r"^.*?您对(本地|当地)", "", text)
     return re.sub(r"(是否满意)?[？?]$", "", name).strip() or text
+
+
+def _published_changes(est: WaveEstimates, previous, roles: dict[str, str]) -> list[str]:
+    """Lines comparing this year's estimates with last year's published figures
+    (percentages without standard errors: no statement on sampling error)."""
+    lines = []
+    for r in est.rows:
+        role = roles.get(r.indicator)
+        where = "全市" if r.domain == "ALL" else r.domain
+        before = previous.figures.get(where, {}).get(role) if role else None
+        if before is None:
+            continue
+        label = "满意度" if role == "satisfaction" else "参与度"
+        diff = r.estimate * 100 - before
+        word = "上升" if diff > 0.005 else "下降" if diff < -0.005 else ""
+        change = f"比上年{word}{abs(diff):.2f}个百分点" if word else "与上年持平"
+        lines.append(f"{where}{label}{pct(r.estimate)}，{change}（上年 {before:.2f}%）。")
+    if lines:
+        lines.insert(
+            0,
+            f"上年数据：{previous.source}（公布值，未附抽样误差，故不判断变化是否超出抽样误差）。",
+        )
+    return lines
 
 
 def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent:
@@ -191,10 +209,14 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
                 f"全市{label}只包括有估计值的区县，不代表全市，因此不作达标判定（待定）。"
             )
 
-    previous = _previous_wave(wave)
-    if previous is not None:
+    previous = previous_of(wave)
+    if previous is not None and previous.figures:
+        out.changes = _published_changes(
+            est, previous, {sat: "satisfaction", part: "participation"}
+        )
+    elif previous is not None and previous.wave is not None:
         try:
-            before = wave_estimates(previous, settings)
+            before = wave_estimates(previous.wave, settings)
         except OperationError:
             before = None
         if before:
@@ -208,6 +230,8 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
                     if change.domain == "ALL" and partial:
                         line += "注意：两轮中至少一轮的全市结果不包括所有区县，两者不宜直接比较。"
                     out.changes.append(line)
+            if out.changes:
+                out.changes.insert(0, f"上年数据：本平台{previous.wave.name}调查。")
     for text, by in est.items[:3]:
         if "ALL" in by:
             out.weakest.append(f"{_item_name(text)}（全市 {pct(by['ALL'].estimate)}）")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Wave
+from survey.models import District, Wave
 from survey.operations.audit import record
+from survey.operations.comparison import earlier_waves, figures_text, set_comparison
 from survey.operations.errors import OperationError
 from survey.operations.estimates import settings_from
 from survey.report.content import build_content
@@ -62,3 +64,25 @@ def report_docx(wave_id: int):
             mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         )  # fmt: skip
         return attachment(sent, name, f"wave-{wave.id}-report.docx")
+
+
+def comparison(wave_id: int):
+    """What the report's 与上年比较 compares with: an earlier wave on the platform
+    (the latest by default), or last year's published figures."""
+    wave = get_or_404(Wave, wave_id)
+    text, source = figures_text(wave.previous_figures), wave.previous_source
+    if request.method == "POST":
+        try:
+            set_comparison(wave, request.form)
+        except OperationError as exc:
+            flash(str(exc), "error")
+            text = request.form.get("previous_figures", "")
+            source = request.form.get("previous_source", "")
+        else:
+            flash("已保存：报告的“与上年比较”将按此生成。")
+            return redirect(url_for("report.comparison", wave_id=wave.id))
+    example = db.session.scalar(
+        select(District.name).filter_by(city_id=wave.city_id).order_by(District.sort_order)
+    )
+    return render_template("report/comparison.html", wave=wave, earlier=earlier_waves(wave),
+                           figures=text, source=source, example=example)  # fmt: skip

@@ -325,3 +325,71 @@ def test_weakest_items_are_named_as_items(app, demo_wave):
     with app.app_context():
         weakest = build_content(db.session.get(Wave, demo_wave)).weakest
     assert weakest and all("您对" not in w and "？" not in w for w in weakest)
+
+
+def test_first_year_on_the_platform_compares_with_published_figures(app, demo_wave, tmp_path):
+    """A city whose earlier surveys were run elsewhere had no 与上年比较 at all
+    ("本市尚无上一轮调查数据"), though the change is always reported: last year's
+    published figures can be entered, and the report compares with them."""
+    _fill(app)
+    client = _client(app)
+    url = f"/staff/waves/{demo_wave}/comparison"
+    page = client.get(url).get_data(as_text=True)
+    assert "上年公布的结果" in page
+    csrf = form_tokens(page)["csrf_token"]
+    bad = client.post(url, data={"csrf_token": csrf, "previous_source": "2025年度报告",
+                                 "previous_figures": "全市, 97.8, 94.18\n武汉市, 90, 90\n咸安区, 120, x"},
+                      follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "第 2 行：“武汉市”不是本市的区县" in bad and "不在 0–100 之间" in bad
+    assert "不是数字" in bad and "武汉市, 90, 90" in bad  # what was typed stays in the form
+    with app.app_context():
+        assert db.session.get(Wave, demo_wave).previous_figures is None  # nothing half saved
+    no_source = client.post(url, data={"csrf_token": csrf, "previous_figures": "全市, 97.8, 94.18"},
+                            follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "请填写上年结果的来源" in no_source
+    saved = client.post(url, data={"csrf_token": csrf, "previous_source": "2025年度调查报告",
+                                   "previous_figures": "全市，97.80%，94.18\n咸安区\t98.06\t—"},
+                        follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "已保存" in saved and "全市, 97.8, 94.18" in saved and "咸安区, 98.06, " in saved
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        content = build_content(wave)
+        city = next(r for r in content.estimates.rows
+                    if r.domain == "ALL" and r.indicator == "satisfied")  # fmt: skip
+        actions = [e.action for e in db.session.scalars(select(AuditEvent))]
+    assert "wave_comparison" in actions
+    text = "".join(content.changes)
+    assert "上年数据：2025年度调查报告（公布值" in text
+    diff = city.estimate * 100 - 97.80
+    word = "上升" if diff > 0 else "下降"
+    assert (
+        f"全市满意度{pct(city.estimate)}，比上年{word}{abs(diff):.2f}个百分点（上年 97.80%）"
+        in text
+    )
+    assert "咸安区满意度" in text and "咸安区参与度" not in text  # not published: not compared
+    assert "超出抽样误差" not in text.replace("不判断变化是否超出抽样误差", "")
+    docx, _ = _docx_text(client, f"/staff/waves/{demo_wave}/report.docx", tmp_path)
+    assert "比上年" in docx and "本市尚无上一轮调查数据" not in docx
+
+
+def test_the_wave_compared_with_can_be_chosen(app, demo_wave):
+    """The report compared with the city's latest earlier wave: a pilot created
+    after last year's survey became 上年. The earlier wave can be chosen."""
+    from survey.operations.comparison import previous_of
+
+    with app.app_context():
+        old = db.session.get(Wave, demo_wave)
+        pilot = create_wave(old.city, "2026年度试点", old.questionnaire)
+        new = create_wave(old.city, "2027年度", old.questionnaire)
+        new_id, pilot_id = new.id, pilot.id
+        assert previous_of(new).wave.id == pilot_id  # the default: the latest before
+    client = _client(app)
+    url = f"/staff/waves/{new_id}/comparison"
+    csrf = form_tokens(client.get(url).get_data(as_text=True))["csrf_token"]
+    client.post(url, data={"csrf_token": csrf, "previous_wave_id": str(demo_wave)})
+    with app.app_context():
+        assert previous_of(db.session.get(Wave, new_id)).wave.id == demo_wave
+    later = client.post(f"/staff/waves/{demo_wave}/comparison",
+                        data={"csrf_token": csrf, "previous_wave_id": str(new_id)},
+                        follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "只能选择本市在本轮之前的调查轮次" in later
