@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from questionnaires import Questionnaire
-from survey.admin.controllers import CST  # Beijing time, as the audit log shows it
 from survey.exports.codebook import Variable
 from survey.operations.estimates import CellWeights
+from survey.operations.quality import BEIJING  # what staff pages and the audit log show
 
 #: The fields of each row's JSON text from the database. Timestamps come as the
 #: database's text of UTC ("2026-11-01 08:00:00[.ffffff]"), exported in Beijing
@@ -108,7 +108,7 @@ class ColumnarExport:
             pl.col("channel_id")
             .replace_strict(self.channel_labels, default="", return_dtype=pl.String)
             .alias("channel"),
-            *((pl.col(c).str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S") + CST)
+            *((pl.col(c).str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S") + BEIJING)
               .dt.strftime("%Y-%m-%dT%H:%M:%S") for c in ("started_at", "submitted_at")),
             pl.col("duration_seconds").round(1),
             pl.col("device_class"),
