@@ -7,6 +7,7 @@ Nothing is returned unless the whole definition is valid.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -44,8 +45,15 @@ class Problem:
     file: str
     question: str | None
     message: str
+    #: Where, in organizer terms ("第 1 页第 5 题（id: s_noise）"), when the message
+    #: itself starts by naming the place (schema problems); ``None`` otherwise.
+    place: str | None = None
+    #: Line in the file (1-based) where the problem is, if known.
+    line: int | None = None
 
     def __str__(self) -> str:
+        if self.place is not None:
+            return f"{self.file}: {self.message}"
         where = f"题目 {self.question}: " if self.question else ""
         return f"{self.file}: {where}{self.message}"
 
@@ -114,7 +122,7 @@ def _unreadable(exc: OSError) -> str:
 def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionnaire:
     """Validate and build a questionnaire from YAML (or JSON) text."""
     try:
-        data = yaml.safe_load(text)
+        data, root = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
@@ -123,7 +131,7 @@ def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionna
         raise QuestionnaireError([problem]) from exc
     if not isinstance(data, dict):
         raise QuestionnaireError([Problem(filename, None, "文件内容应是一个问卷定义（键值对）")])
-    problems = _schema_problems(data, filename)
+    problems = _schema_problems(data, filename, root)
     if not problems:
         problems = _semantic_problems(data, filename)
     if problems:
@@ -131,32 +139,259 @@ def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionna
     return _build(data)
 
 
-def _question_at(data: dict, path: list) -> str | None:
-    """The id of the question a schema error path points into, if any."""
-    if len(path) >= 4 and path[0] == "pages" and path[2] == "questions":
-        try:
-            return str(data["pages"][path[1]]["questions"][path[3]].get("id") or f"#{path[3] + 1}")
-        except (IndexError, KeyError, TypeError, AttributeError):
-            return None
-    return None
+def _parse(text: str) -> tuple[Any, yaml.Node | None]:
+    """``yaml.safe_load``, also returning the node tree (it knows the lines)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return data, root
 
 
-def _schema_problems(data: dict, filename: str) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(_schema())
-    problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
-        path = list(error.path)
-        field = ".".join(str(p) for p in path) or "（顶层）"
-        if error.validator == "additionalProperties":
-            message = f"{field} 含有不认识的键：{error.message.split('(')[-1].rstrip(')')}"
-        elif error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else error.message
-            what = "label（文字）" if missing == "label" else missing
-            message = f"{field} 缺少 {what}"
+def _line_of(root: yaml.Node | None, path: list) -> int | None:
+    """The 1-based line of the deepest node on *path* (None for one-line text, e.g. JSON)."""
+    if root is None or root.end_mark.line == root.start_mark.line:
+        return None
+    node = root
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            found = [
+                v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(step)
+            ]
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value)
+        ):
+            found = [node.value[step]]
         else:
-            message = f"{field} 的值无效：{error.message}"
-        problems.append(Problem(filename, _question_at(data, path), message))
-    return problems
+            found = []
+        if not found:
+            break
+        node = found[-1]
+    return node.start_mark.line + 1
+
+
+#: What each key is called for organizers; some depend on where the key is.
+FIELD_NAMES = {
+    "id": "id（标识）",
+    "version": "version（版本号）",
+    "title": "title（标题）",
+    "intro": "intro（首页引导语）",
+    "estimated_minutes": "estimated_minutes（预计用时）",
+    "thanks": "thanks（感谢页文字）",
+    "screen_out_message": "screen_out_message（甄别结束语）",
+    "pages": "pages（页面列表）",
+    "questions": "questions（题目列表）",
+    "scoring": "scoring（计分）",
+    "headline": "headline（主要指标）",
+    "satisfaction": "satisfaction（满意度指标）",
+    "participation": "participation（参与度指标）",
+    "type": "type（题型）",
+    "text": "text（题目文字）",
+    "help": "help（补充说明）",
+    "required": "required（是否必答）",
+    "options": "options（选项）",
+    "options_from": "options_from（系统提供的选项）",
+    "min": "min（最小值）",
+    "max": "max（最大值）",
+    "max_length": "max_length（最多字数）",
+    "role": "role（单元变量）",
+    "show_if": "show_if（跳题条件）",
+    "value": "value（选项值）",
+    "label": "label（文字）",
+    "exclusive": "exclusive（互斥）",
+    "screen_out": "screen_out（甄别）",
+    "excluded_from_scoring": "excluded_from_scoring（不计入分母）",
+    "question": "question（条件所依据的题目）",
+    "equals": "equals（等于）",
+    "not_equals": "not_equals（不等于）",
+    "in": "in（属于其中之一）",
+    "includes": "includes（包含）",
+    "all": "all（全部满足）",
+    "any": "any（满足其一）",
+    "method": "method（计分方法）",
+    "kind": "kind（指标类型）",
+    "items": "items（计分题目）",
+    "item": "item（计分题目）",
+    "positive": "positive（计为正面的选项值）",
+    "points": "points（各选项得分）",
+    "activities": "activities（计入的活动选项）",
+}
+#: Keys whose meaning depends on what they belong to (entity kind, key).
+CONTEXT_FIELD_NAMES = {
+    ("questionnaire", "id"): "id（问卷标识）",
+    ("questionnaire", "title"): "title（问卷标题）",
+    ("page", "id"): "id（页面标识）",
+    ("page", "title"): "title（页面标题）",
+    ("question", "id"): "id（题目标识）",
+    ("option", "label"): "label（选项文字）",
+    ("indicator", "label"): "label（指标名称）",
+}
+TYPE_NAMES = {
+    "string": "文字",
+    "integer": "整数",
+    "number": "数字",
+    "boolean": "true 或 false",
+    "array": "列表（每项以“- ”开头，或写成 [甲, 乙]）",
+    "object": "键值对（“键: 值”）",
+    "null": "空",
+}
+PATTERN_NAMES = {
+    "^[a-z][a-z0-9-]{1,63}$": "只能用小写英文字母、数字和连字符（-），以字母开头，2～64 个字符",
+    "^[a-z][a-z0-9_]*$": "只能用小写英文字母、数字和下划线（_），以字母开头",
+}
+
+
+def _actual(value: Any) -> str:
+    if value is None:
+        return "空（冒号后什么也没写）"
+    if isinstance(value, bool):
+        return f"true/false（{str(value).lower()}）"
+    if isinstance(value, int):
+        return f"整数 {value}"
+    if isinstance(value, float):
+        return f"数字 {value}"
+    if isinstance(value, str):
+        return f"文字“{_short(value)}”"
+    if isinstance(value, list):
+        return "列表"
+    if isinstance(value, dict):
+        return "键值对"
+    return type(value).__name__
+
+
+def _short(value: Any, limit: int = 30) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _locate(data: Any, path: list) -> tuple[str, str | None, str, list]:
+    """Split a schema error path into the organizer's place, the question id, the
+    kind of thing at that place, and the rest of the path (keys inside it).
+
+    ``pages.0.questions.4.text`` → ("第 1 页第 5 题（id: s_noise）", "s_noise", "question", ["text"]).
+    """
+    if len(path) >= 2 and path[0] == "pages" and isinstance(path[1], int):
+        page = data["pages"][path[1]]
+        place = f"第 {path[1] + 1} 页"
+        if len(path) >= 4 and path[2] == "questions" and isinstance(path[3], int):
+            q = page["questions"][path[3]]
+            qid = q.get("id") if isinstance(q, dict) else None
+            qid = qid if isinstance(qid, str) and qid else None
+            place += f"第 {path[3] + 1} 题" + (f"（id: {qid}）" if qid else "")
+            if len(path) >= 6 and path[4] == "options" and isinstance(path[5], int):
+                option = q["options"][path[5]]
+                value = option.get("value") if isinstance(option, dict) else None
+                named = isinstance(value, str | int) and not isinstance(value, bool)
+                shown = f"（value: {_short(value)}）" if named else ""
+                return f"{place}的第 {path[5] + 1} 个选项{shown}", qid, "option", path[6:]
+            return place, qid, "question", path[4:]
+        pid = page.get("id") if isinstance(page, dict) else None
+        if isinstance(pid, str) and pid:
+            place += f"（id: {pid}）"
+        return place, None, "page", path[2:]
+    if len(path) >= 2 and path[0] == "scoring":
+        return f"计分指标 {_short(path[1])}", None, "indicator", path[2:]
+    return "问卷", None, "questionnaire", path
+
+
+def _field(kind: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"第 {key + 1} 项"
+    return CONTEXT_FIELD_NAMES.get((kind, key)) or FIELD_NAMES.get(key) or str(key)
+
+
+def _subject(place: str, kind: str, rest: list) -> str:
+    """ "第 1 页第 5 题（id: s_noise）的 text（题目文字）"; the place alone when *rest* is empty."""
+    if not rest:
+        return place
+    field = _field(kind, rest[0])
+    for key in rest[1:]:
+        field += _field("", key) if isinstance(key, int) else f"的 {_field('', key)}"
+    if kind == "questionnaire":
+        return field
+    return f"{place}{' 的 ' if place[-1].isascii() else '的 '}{field}"
+
+
+def _schema_message(error: jsonschema.ValidationError, subject: str, kind: str, rest: list) -> str:
+    """One schema error as a Chinese sentence about *subject*, with what to do."""
+    value, expected, name = error.instance, error.validator_value, error.validator
+    inner_kind = kind if not rest else ""
+    if name == "required":
+        missing = error.message.rsplit(" is a required property", 1)[0].strip("'\"")
+        return f"{subject}缺少 {_field(inner_kind or kind, missing)}，请补上"
+    if name == "additionalProperties":
+        known = list(error.schema.get("properties") or {})
+        extra = [str(k) for k in value if k not in known] if isinstance(value, dict) else []
+        hints = []
+        for key in extra:
+            close = difflib.get_close_matches(key, known, n=1)
+            if close:
+                hints.append(f"“{key}”是不是想写“{close[0]}”")
+        hint = "；".join(hints) if hints else f"可用的键：{'、'.join(known)}"
+        return f"{subject}含有不认识的键：{'、'.join(extra)}（{hint}）。请检查拼写或删除"
+    if name == "minLength":
+        if expected == 1:
+            return f"{subject}不能为空，请填写"
+        return f"{subject}太短：至少 {expected} 个字"
+    if name == "maxLength":
+        return f"{subject}太长：最多 {expected} 个字（现在 {len(value)} 个字）"
+    if name == "type":
+        wanted = [expected] if isinstance(expected, str) else list(expected)
+        message = f"{subject}应是{'或'.join(TYPE_NAMES.get(t, t) for t in wanted)}，现在是{_actual(value)}"
+        if "string" in wanted and isinstance(value, bool):
+            message += (
+                "。YAML 会把不加引号的 yes/no/on/off/true/false 当作是/否，"
+                '需要文字时请加英文引号，如 "yes"'
+            )
+        elif "string" in wanted and isinstance(value, int | float):
+            message += f'。需要文字时请给数字加英文引号，如 "{value}"'
+        elif value is None:
+            message += "，请填写"
+        return message
+    if name == "enum":
+        allowed = "、".join(str(v) for v in expected)
+        return f"{subject}只能是 {allowed}（现在是{_actual(value)}）"
+    if name == "pattern":
+        rule = PATTERN_NAMES.get(expected, f"须符合格式 {expected}")
+        return f"{subject}格式不对：{rule}（现在是{_actual(value)}）"
+    if name == "minItems":
+        unit = {"pages": "页", "questions": "道题"}.get(rest[-1] if rest else "", "项")
+        if not value:
+            return f"{subject}不能是空的，至少需要 {expected} {unit}"
+        return f"{subject}至少需要 {expected} {unit}（现在 {len(value)} {unit}）"
+    if name == "minProperties":
+        return f"{subject}不能是空的"
+    if name == "minimum":
+        return f"{subject}不能小于 {expected}（现在是 {value}）"
+    if name == "maximum":
+        return f"{subject}不能大于 {expected}（现在是 {value}）"
+    return f"{subject}的值无效（{error.message}）"
+
+
+def _path_key(path: list) -> list[tuple[int, int | str]]:
+    return [(0, p) if isinstance(p, int) else (1, str(p)) for p in path]
+
+
+def _schema_problems(data: dict, filename: str, root: yaml.Node | None = None) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(_schema())
+    problems: list[Problem] = []
+    keys: list[tuple[int, list]] = []
+    for error in validator.iter_errors(data):
+        path = list(error.path)
+        technical = ".".join(str(p) for p in path) or "顶层"
+        try:
+            place, qid, kind, rest = _locate(data, path)
+        except (IndexError, KeyError, TypeError, AttributeError):
+            place, qid, kind, rest = "问卷", None, "questionnaire", path
+        line = _line_of(root, path)
+        message = _schema_message(error, _subject(place, kind, rest), kind, rest)
+        position = f"第 {line} 行，{technical}" if line else technical
+        problems.append(Problem(filename, qid, f"{message}。（{position}）", place, line))
+        keys.append((line or 0, _path_key(path)))
+    # In file order: the organizer reads the messages next to the file.
+    return [p for _, p in sorted(zip(keys, problems, strict=True), key=lambda kp: kp[0])]
 
 
 def _semantic_problems(data: dict, filename: str) -> list[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ BAD = {
     "role_twice.yaml": ("q2", "role sex 已由题目 q1 使用"),
     "exclusive_on_single.yaml": ("q1", "exclusive（互斥）只能用于多选题"),
     "yaml_syntax.yaml": (None, "YAML 格式错误"),
-    "unknown_key.yaml": ("q1", "不认识的键"),
+    "unknown_key.yaml": ("q1", "第 1 页第 1 题（id: q1）含有不认识的键：colour"),
+    "empty_text.yaml": ("s_noise", "第 1 页第 5 题（id: s_noise）的 text（题目文字）不能为空"),
 }
 
 
@@ -45,7 +47,11 @@ def test_bad_file_is_rejected_with_a_precise_message(name):
     assert matching, f"{fragment!r} not in {[str(p) for p in problems]}"
     if question:
         assert matching[0].question == question
-        assert f"{name}: 题目 {question}: " in str(info.value)
+        # Semantic problems are prefixed with the question; schema problems name
+        # page, question number and id in the sentence itself.
+        assert f"{name}: 题目 {question}: " in str(info.value) or (
+            f"{name}: 第 " in str(info.value) and f"（id: {question}）" in str(info.value)
+        )
 
 
 def test_every_problem_is_reported_at_once():
@@ -156,3 +162,88 @@ scoring:
     assert len(messages) == 2, messages
     assert messages[0].startswith("题目 id 重复：q1 同时用于第 1 页第 2 题和第 1 页第 3 题")
     assert "未知的题型 'bogus'" in messages[1]
+
+
+# --- Schema problems in Chinese, naming the place as organizers see it.
+
+ENGLISH = re.compile(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+")  # jsonschema's sentences
+
+
+def _schema_problems_of(text: str) -> list:
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire_text(text, "t.yaml")
+    return info.value.problems
+
+
+def test_empty_text_names_page_question_id_and_line_in_chinese():
+    with pytest.raises(QuestionnaireError) as info:
+        load_questionnaire(DATA / "bad" / "empty_text.yaml")
+    (problem,) = info.value.problems
+    assert str(problem) == (
+        "empty_text.yaml: 第 1 页第 5 题（id: s_noise）的 text（题目文字）不能为空，请填写。"
+        "（第 15 行，pages.0.questions.4.text）"
+    )
+    assert problem.question == "s_noise" and problem.line == 15
+
+
+SINGLE = (DATA / "single_choice.yaml").read_text(encoding="utf-8")
+
+SCHEMA_CASES = {
+    "required": (
+        SINGLE.replace("        text: 宠物\n", ""),
+        "第 1 页第 2 题（id: pet）缺少 text（题目文字），请补上",
+    ),
+    "type": (
+        SINGLE.replace("required: false", "required: 否"),
+        "第 1 页第 2 题（id: pet）的 required（是否必答）应是true 或 false，现在是文字“否”",
+    ),
+    "type_yes_unquoted": (
+        SINGLE.replace("value: red", "value: yes"),
+        "第 1 页第 1 题（id: color）的第 1 个选项的 value（选项值）应是文字或整数，"
+        "现在是true/false（true）。YAML 会把不加引号的 yes/no/on/off/true/false 当作是/否",
+    ),
+    "enum": (
+        SINGLE.replace("        required: false\n", "        options_from: cities\n"),
+        "第 1 页第 2 题（id: pet）的 options_from（系统提供的选项）只能是 districts",
+    ),
+    "additionalProperties": (
+        SINGLE.replace("        text: 宠物", "        txet: 宠物"),
+        "第 1 页第 2 题（id: pet）含有不认识的键：txet（“txet”是不是想写“text”）",
+    ),
+    "pattern": (
+        SINGLE.replace("id: t-single", "id: T_single"),
+        "id（问卷标识）格式不对：只能用小写英文字母、数字和连字符（-）",
+    ),
+    "page_pattern": (
+        SINGLE.replace("id: p1", "id: Page1"),
+        "第 1 页（id: Page1）的 id（页面标识）格式不对",
+    ),
+    "minItems": (
+        SINGLE.replace("positive: [green]", "positive: []"),
+        "计分指标 likes_green 的 positive（计为正面的选项值）不能是空的，至少需要 1 项",
+    ),
+    "minimum": (SINGLE.replace("version: 1", "version: 0"), "version（版本号）不能小于 1"),
+    "top_level_required": (
+        SINGLE.replace("title: 单选题\n", ""),
+        "t.yaml: 问卷缺少 title（问卷标题），请补上",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEMA_CASES))
+def test_schema_problems_are_chinese_and_say_where(kind):
+    text, expected = SCHEMA_CASES[kind]
+    problems = _schema_problems_of(text)
+    shown = [str(p) for p in problems]
+    assert any(expected in s for s in shown), shown
+    for problem in problems:
+        sentence = problem.message.rsplit("（", 1)[0]  # the technical path may follow
+        assert not ENGLISH.search(sentence), problem.message
+        assert problem.line is not None
+
+
+def test_schema_problems_are_listed_in_file_order():
+    text = SINGLE.replace("version: 1", "version: 0").replace("text: 宠物", "text: ''")
+    text = text.replace("id: t-single", "id: T")
+    lines = [p.line for p in _schema_problems_of(text)]
+    assert lines == sorted(lines) and len(lines) == 3
