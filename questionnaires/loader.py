@@ -136,7 +136,27 @@ def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionna
         problems = _semantic_problems(data, filename)
     if problems:
         raise QuestionnaireError(problems)
-    return _build(data)
+    return _build(data, warnings=tuple(_warnings(data, filename)))
+
+
+CHINESE_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _warnings(data: dict, filename: str) -> list[Problem]:
+    """What an organizer should check although the definition is valid."""
+    texts = [
+        str(text)
+        for page in data["pages"]
+        for q in page["questions"]
+        for text in [q["text"], *(o.get("label", "") for o in q.get("options") or [])]
+    ]
+    if not any(CHINESE_RE.search(text) for text in texts):
+        message = (
+            "题目文字和选项中没有一个汉字：居民看到的将不是中文问卷。"
+            "如果这是有意的（例如翻译测试），可以忽略；否则请检查是否选错了文件。"
+        )
+        return [Problem(filename, None, message)]
+    return []
 
 
 def _parse(text: str) -> tuple[Any, yaml.Node | None]:
@@ -606,7 +626,7 @@ def canonical_hash(data: dict) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-def _build(data: dict[str, Any]) -> Questionnaire:
+def _build(data: dict[str, Any], warnings: tuple[Problem, ...] = ()) -> Questionnaire:
     default_message = data.get("screen_out_message") or DEFAULT_SCREEN_OUT
     pages = []
     for page in data["pages"]:
@@ -681,4 +701,5 @@ def _build(data: dict[str, Any]) -> Questionnaire:
         headline=dict(data.get("headline") or {}),
         content_hash=canonical_hash(data),
         raw=data,
+        warnings=warnings,
     )

@@ -78,6 +78,9 @@ class Questionnaire:
     headline: dict[str, str]
     content_hash: str
     raw: dict[str, Any]
+    #: Things an organizer should look at that do not prevent loading (loader
+    #: ``Problem`` objects, e.g. no Chinese at all); the load command prints them.
+    warnings: tuple[Any, ...] = field(default=(), compare=False)
 
     # Built once per questionnaire (it is immutable): the resident's path looks
     # questions up dozens of times per request.

@@ -247,3 +247,27 @@ def test_schema_problems_are_listed_in_file_order():
     text = text.replace("id: t-single", "id: T")
     lines = [p.line for p in _schema_problems_of(text)]
     assert lines == sorted(lines) and len(lines) == 3
+
+
+# --- Warnings: valid, loaded, but worth a look (printed by the load command).
+
+
+def test_questionnaire_without_any_chinese_loads_with_a_warning():
+    q = load_questionnaire(DATA / "english_only.yaml")
+    assert q.questions  # not refused: translation tests are legitimate
+    (warning,) = q.warnings
+    assert str(warning).startswith("english_only.yaml: 题目文字和选项中没有一个汉字")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [STANDARD_PATH, *sorted(p for p in DATA.glob("*.yaml") if p.name != "english_only.yaml")],
+    ids=lambda p: p.name,
+)
+def test_chinese_questionnaires_have_no_warnings(path):
+    assert load_questionnaire(path).warnings == ()
+
+
+def test_one_chinese_option_is_enough_to_not_warn():
+    text = (DATA / "english_only.yaml").read_text(encoding="utf-8")
+    assert load_questionnaire_text(text.replace("Don't know", "说不清")).warnings == ()
