@@ -14,7 +14,7 @@ from survey.operations.cities import create_channel, set_channel_open
 from survey.operations.errors import OperationError
 from survey.operations.frames import FrameError, frame_summary, import_frame
 from survey.operations.quotas import make_plan, quota_cells, set_target
-from survey.qrcodes import qr_svg
+from survey.qrcodes import poster_minutes, qr_svg
 from survey.web import get_or_404
 
 
@@ -185,7 +185,9 @@ def posters(wave_id: int):
     wave = _wave(wave_id)
     base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
     items = []
-    for channel in db.session.scalars(select(Channel).filter_by(wave_id=wave.id, is_open=True)):
+    channels = list(db.session.scalars(select(Channel).filter_by(wave_id=wave.id, is_open=True)))
+    for channel in channels:
         url = f"{base}/s/{channel.token}"
         items.append((channel, {"url": url}, qr_svg(url)))
-    return render_template("posters.html", items=items, served=True)
+    return render_template("posters.html", items=items, served=True,
+                           minutes=poster_minutes(channels))  # fmt: skip

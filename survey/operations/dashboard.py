@@ -149,6 +149,8 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
     return {
         "wave": {"id": wave.id, "name": wave.name, "city": wave.city.name,
                  "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
+                 "started": wave.starts_on is None or today >= wave.starts_on,
+                 "pace_judged": judged,
                  "days_left": days_left, "policy": wave.quota_policy},
         "totals": {"target": total_target, "achieved": total_achieved,
                    "over_quota": sum(b["over_quota"] for b in per_district.values()),

@@ -287,3 +287,23 @@ def test_flagged_responses_wait_for_review_until_excluded_or_kept(app, demo_wave
         actions = [e.action for e in db.session.scalars(select(AuditEvent))]
         assert actions.count("response_keep") == 1
         assert len(list(db.session.scalars(valid_responses(demo_wave)))) == 2
+
+
+def test_the_pace_says_not_started_and_day_one_instead_of_normal(app, demo_wave):
+    """Before the start date and on the first day every district said 预判 正常,
+    though nothing had been judged."""
+    from datetime import timedelta
+
+    from survey.models import Wave
+    from survey.operations.quality import local_day
+
+    client = organizer_client(app)
+    url = f"/staff/waves/{demo_wave}/dashboard"
+    for offset, said in ((1, "尚未开始"), (0, "首日暂不预判")):
+        with app.app_context(), db.write() as session:
+            session.execute(update(Wave).where(Wave.id == demo_wave).values(
+                starts_on=local_day() + timedelta(days=offset),
+                ends_on=local_day() + timedelta(days=30)))  # fmt: skip
+        html = client.get(url).get_data(as_text=True)
+        progress = html.split("各区县进度")[1].split("</table>")[0]
+        assert progress.count(f"<td>{said}</td>") == 6, said

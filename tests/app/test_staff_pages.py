@@ -240,3 +240,16 @@ def test_questionnaires_offered_for_a_new_wave_can_be_told_apart(app, demo_wave)
     options = re.findall(r'<option value="\d+">([^<]*)</option>', listed)
     assert len(options) == 2 and len(set(options)) == 2
     assert any("pilot-2027 v1" in o for o in options) and all("导入于" in o for o in options)
+
+
+def test_posters_give_the_questionnaires_own_time(app, demo_wave, runner, tmp_path):
+    """Posters said 花 3–5 分钟 whatever the questionnaire, whose landing page says
+    大约需要 4 分钟."""
+    from survey.operations.questionnaires import questionnaire_of
+
+    with app.app_context():
+        minutes = questionnaire_of(db.session.get(Wave, demo_wave).questionnaire).estimated_minutes
+    html = (
+        client_as(app, "organizer").get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
+    )
+    assert f"花约 {minutes} 分钟" in html and "3–5" not in html
