@@ -158,3 +158,25 @@ def test_phone_back_button_shows_the_page_before(app, live_server, phone, demo_w
     page.wait_for_load_state("load")  # Chromium's own error page
     assert page.locator("input[name=activities]").count() == 0
     assert len(posts) == sent
+
+
+LINES = """el => { const r = document.createRange(); r.selectNodeContents(el);
+  return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size; }"""
+
+
+def test_large_text_at_320_px_breaks_no_word(app, live_server, browser, demo_wave):
+    """适老模式 on a 320 px phone: the text-size link (标准字\\n号) and the buttons
+    (提交问\\n卷) broke across lines, and the title left its last character alone."""
+    context = browser.new_context(viewport={"width": 320, "height": 640}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/s/{channel_token(app)}?large=1")
+    assert page.locator(".top a").evaluate(LINES) == 1
+    title = page.locator(".brand").evaluate(
+        "el => { const r = document.createRange(); r.selectNodeContents(el);"
+        " return Array.from(r.getClientRects()).map(x => Math.round(x.width)); }"
+    )
+    assert len(title) == 1 or min(title) > max(title) / 2  # no lone last character
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    for button in page.locator(".nav button").all():
+        assert button.evaluate(LINES) == 1, button.inner_text()
+    context.close()
