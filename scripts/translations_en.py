@@ -198,7 +198,6 @@ EN = {
     "答卷编号": "Response no.",
     "标记": "Flags",
     "用时（秒）": "Duration (s)",
-    "提交时间（UTC）": "Submitted (UTC)",
     "处理": "Handling",
     "原因": "Reason",
     "恢复": "Restore",
@@ -309,6 +308,36 @@ EN = {
     "保存后，您在其他设备上的登录会退出。": "Saving it signs you out on your other devices.",
     "生成报告": "Make the report",
     "这个链接来自其他网站。生成报告会计算估计结果并记入操作日志；如确实需要，请点击：": "This link came from another website. Making the report computes the estimates and is recorded in the audit log; if you do want it, follow this link:",
+    "导入于": "imported",
+    "另有超出配额的有效答卷": "Beyond the quota:",
+    "份": "valid responses",
+    "尚未开始": "Not started",
+    "首日暂不预判": "Not judged on the first day",
+    "用时中位数（按 10 秒分组估算）": "Median time (from 10-second groups)",
+    "剔除的答卷不计入估计和有效数据导出，并让出所占的配额名额；确认无误的答卷点“保留”。": "Excluded responses leave the estimates and exports of valid data and give back their quota "
+    "place; press “Keep” for a response that is fine.",
+    "提交时间（北京时间）": "Submitted (Beijing time)",
+    "已保留": "Kept",
+    "待核查": "To review",
+    "保留": "Keep",
+    "与上年比较": "Comparison with last year",
+    "报告第四部分“与上年比较”的数据来源。默认与本平台上本市最近的上一轮调查比较；如果上一年的调查不在本平台进行，请填写上年公布的结果。": "What part 4 of the report, “comparison with last year”, compares with. By default the city's "
+    "latest earlier wave on this platform; if last year's survey was run elsewhere, enter its "
+    "published results.",
+    "与本平台的哪一轮比较": "Compare with this platform's wave",
+    "最近的上一轮（默认）": "The latest earlier wave (default)",
+    "上年公布的结果（填写后优先使用）": "Last year's published results (used first when given)",
+    "每行一项：区县或“全市”、满意度（%%）、参与度（%%），用逗号分开，例如：": "One per line: a district or “全市” (the city), satisfaction (%%), participation (%%), "
+    "separated by commas, e.g.:",
+    "未公布的数可留空。清空本框即改回与本平台的轮次比较。": "Leave a figure blank if it was not published. Empty this box to compare with a wave on "
+    "this platform again.",
+    "上年结果的来源": "Source of last year's results",
+    "例如：2025年度公众生态文明建设满意度调查报告": "e.g. the 2025 public satisfaction survey report",
+    "返回估计结果页": "Back to the estimates",
+    "以下区县没有可计入本指标的回答（没有有效答卷，或相关题目全部回答“说不清/不了解”），未作估计；全市结果只包括其余区县，因此不作达标判定（待定）：": "These districts have no answer that counts for this indicator (no valid response, or only "
+    "“can't say” to its items) and are not estimated; the city figure covers the other districts "
+    "only and gets no verdict (undecided):",
+    "与上年比较的数据来源": "What the comparison with last year uses",
 }
 
 
