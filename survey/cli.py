@@ -31,10 +31,13 @@ def load_questionnaire_cmd(path: Path) -> None:
     from survey.operations.questionnaires import register_questionnaire
 
     try:
-        version = register_questionnaire(load_questionnaire(path))
+        q = load_questionnaire(path)
+        version = register_questionnaire(q)
     except (QuestionnaireError, OperationError) as exc:
         raise click.ClickException(f"未导入：\n{exc}") from exc
     click.echo(f"已导入问卷 {version.slug} 第 {version.version} 版：{version.title}")
+    for warning in q.warnings:
+        click.echo(f"注意：{warning}")
 
 
 SHOWN_PROBLEMS = 20  # a wrong file would otherwise flood the terminal

@@ -37,9 +37,15 @@ def register_questionnaire(q: Questionnaire) -> QuestionnaireVersion:
                 select(func.count(Response.id)).where(Response.questionnaire_id == stored.id)
             )
             if answered:
+                versions = session.scalars(
+                    select(QuestionnaireVersion.version)
+                    .filter_by(slug=q.id)
+                    .order_by(QuestionnaireVersion.version)
+                ).all()
                 raise OperationError(
                     f"问卷 {q.id} 第 {q.version} 版已有 {answered} 份答卷，不能再修改；"
-                    f"请把文件中的 version 改为 {q.version + 1} 后重新导入。"
+                    f"已有的版本：{'、'.join(f'第 {v} 版' for v in versions)}。"
+                    f"请把文件中的 version 改为 {versions[-1] + 1} 后重新导入。"
                 )
             stored.title = q.title
             stored.content_hash = q.content_hash

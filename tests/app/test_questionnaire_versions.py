@@ -102,3 +102,25 @@ def test_demo_command_really_serves(tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_cli_prints_loader_warnings(app, runner):
+    """A questionnaire without any Chinese loads (a translation test may be one),
+    but the organizer is told."""
+    from questionnaires import STANDARD_PATH
+
+    english = Path(__file__).parent.parent / "questionnaires" / "data" / "english_only.yaml"
+    result = runner.invoke(args=["load-questionnaire", str(english)])
+    assert result.exit_code == 0, result.output
+    assert "注意：english_only.yaml: 题目文字和选项中没有一个汉字" in result.output
+    assert "注意" not in runner.invoke(args=["load-questionnaire", str(STANDARD_PATH)]).output
+
+
+def test_refusal_suggests_the_next_free_version(app, client, demo_wave):
+    """It said 请把 version 改为 2 when version 2 was already stored."""
+    complete(client, channel_token(app))
+    with app.app_context():
+        register_questionnaire(_edited(2))
+        with pytest.raises(OperationError, match="version 改为 3") as info:
+            register_questionnaire(_edited(1))
+        assert "已有的版本：第 1 版、第 2 版" in str(info.value)
