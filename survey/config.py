@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": 6 * 3600,
     # Signed questionnaire state (earlier pages' answers) expires after a day.
     "FORM_STATE_MAX_AGE": 24 * 3600,
+    # A resident who started before their collection point closed, or before the
+    # fieldwork's end date ran out, may still finish for this long.
+    "FINISH_GRACE_SECONDS": 3600,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     # A staff member's file upload (population frame, CSV or .xlsx).
     "MAX_UPLOAD_LENGTH": 4 * 1024 * 1024,
@@ -82,6 +85,7 @@ _JSON_KEYS = {
     "PROXY_COUNT",
     "WTF_CSRF_TIME_LIMIT",
     "FORM_STATE_MAX_AGE",
+    "FINISH_GRACE_SECONDS",
     "MAX_CONTENT_LENGTH",
     "MAX_UPLOAD_LENGTH",
     "SESSION_COOKIE_HTTPONLY",

@@ -68,6 +68,9 @@ class Channel(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     #: Closed channels show 本次调查已结束 and accept nothing.
     is_open: Mapped[bool] = mapped_column(default=True)
+    #: When it was last closed (None while open): residents who had started
+    #: before may still finish for ``FINISH_GRACE_SECONDS``.
+    closed_at: Mapped[datetime | None]
     #: Creation time.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
-from survey.models import Channel, ChannelStats, City, District, QuestionnaireVersion, Wave
+from survey.models import Channel, ChannelStats, City, District, QuestionnaireVersion, Wave, utcnow
 from survey.operations.errors import OperationError
 
 
@@ -212,9 +212,14 @@ def set_channel_open(channel: Channel, is_open: bool) -> Channel:
     from survey.operations.channel_cache import forget_channels
 
     with db.write() as session:
-        session.execute(update(Channel).where(Channel.id == channel.id).values(is_open=is_open))
+        closed_at = None if is_open else utcnow()
+        session.execute(
+            update(Channel)
+            .where(Channel.id == channel.id)
+            .values(is_open=is_open, closed_at=closed_at)
+        )
         record(session, "channel_open" if is_open else "channel_close", "channel", channel.id,
                {"label": channel.label})  # fmt: skip
-    channel.is_open = is_open
+    channel.is_open, channel.closed_at = is_open, closed_at
     forget_channels()
     return channel

@@ -36,7 +36,7 @@ from survey.operations.responses import (
 )
 from survey.respond import receipts
 from survey.respond.csrf import device_id
-from survey.respond.fieldwork import ENDED, NOT_YET, fieldwork_state
+from survey.respond.fieldwork import ENDED, NOT_YET, fieldwork_state, may_finish
 from survey.respond.page_cache import render_page
 from survey.respond.pages import page_context, shown_questions
 from survey.respond.paradata import (
@@ -225,12 +225,18 @@ def _render_page(channel: Channel, state: FormState, values: dict, errors: dict,
 def page(token: str):
     channel = _channel(token)
     refused = _unavailable(channel)
-    if refused is not None:
-        return refused
     try:
         state = load_state(request.form.get("state"), channel.id)
     except StateError as exc:
+        if refused is not None:
+            return refused
         return render_template("respond/restart.html", channel=channel, expired=exc.expired), 400
+    # A resident who started before the channel closed or fieldwork ended may
+    # finish for a while: what they had answered is not thrown away.
+    if refused is not None and not may_finish(
+        channel, state.started_at, current_app.config["FINISH_GRACE_SECONDS"]
+    ):
+        return refused
     q = questionnaire_of(channel.wave.questionnaire)
     if not 0 <= state.page < len(q.pages):
         return render_template("respond/restart.html", channel=channel, expired=False), 400

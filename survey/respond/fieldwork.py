@@ -3,9 +3,10 @@ not open yet, after 结束日期 it has ended (dates are calendar days in China)
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from survey.operations.quality import local_day
+from survey.models import utcnow
+from survey.operations.quality import BEIJING, local_day
 
 #: The survey is open (no dates, or today within them).
 OPEN = "open"
@@ -25,3 +26,23 @@ def fieldwork_state(wave, today: date | None = None) -> tuple[str, date | None]:
     if wave.ends_on is not None and today > wave.ends_on:
         return ENDED, wave.ends_on
     return OPEN, None
+
+
+def may_finish(channel, started_at: datetime, grace_seconds: float) -> bool:
+    """Whether a questionnaire started at *started_at* (naive UTC) may still be
+    finished on *channel* although the channel is closed or the fieldwork has
+    ended: it was started before that happened, at most *grace_seconds* ago.
+    Residents in the middle of the questionnaire lost their answers when an
+    organizer closed a collection point or the end date ran out at midnight."""
+    now, grace = utcnow(), timedelta(seconds=grace_seconds)
+    cut_offs = []
+    if not channel.is_open:
+        if channel.closed_at is None:  # closed before closing times were kept
+            return False
+        cut_offs.append(channel.closed_at)
+    state, day = fieldwork_state(channel.wave)
+    if state == NOT_YET:
+        return False
+    if state == ENDED:  # the end date's midnight in China, in UTC
+        cut_offs.append(datetime.combine(day + timedelta(days=1), datetime.min.time()) - BEIJING)
+    return all(started_at < cut <= now < cut + grace for cut in cut_offs)

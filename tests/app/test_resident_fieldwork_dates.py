@@ -1,6 +1,7 @@
 """A wave's fieldwork dates bind the resident's path: before 开始日期 the landing
 page says when the survey opens and nothing can be started; after 结束日期 every
-step says the survey has ended (410, as a closed channel) and nothing is stored.
+step says the survey has ended (410, as a closed channel) and nothing is stored,
+except for a resident who started before and finishes within the grace period.
 Dates are calendar days in China; a date not set does not restrict."""
 
 from __future__ import annotations
@@ -131,3 +132,41 @@ def test_no_dates_no_restriction(app, client, demo_wave, monkeypatch):
         response = submit_page(client, token, html, answers)
         html = _html(response)
     assert response.status_code == 303 and _responses(app) == 1
+
+
+def test_a_resident_who_started_before_midnight_on_the_end_date_may_finish(app, client, demo_wave):
+    """The end date ran out at midnight in the middle of someone's questionnaire:
+    their next page said the survey had ended, and their answers were lost. One
+    started before may finish for FINISH_GRACE_SECONDS; one started after may not."""
+    from datetime import datetime
+
+    from survey.models import Channel
+    from survey.operations.quality import BEIJING, local_day
+    from survey.respond.state import FormState, dump_state
+
+    token = channel_token(app)
+    csrf = form_tokens(_html(client.get(f"/s/{token}")))["csrf_token"]  # while it was open
+    yesterday = local_day() - timedelta(days=1)
+    _set_dates(app, demo_wave, yesterday - timedelta(days=30), yesterday)
+    midnight = datetime.combine(local_day(), datetime.min.time()) - BEIJING  # UTC
+    with app.app_context():
+        channel_id = db.session.scalar(select(Channel.id).filter_by(token=token))
+    assert client.get(f"/s/{token}").status_code == 410  # no new start
+
+    def page_one(started_at):
+        with app.test_request_context():
+            state = dump_state(FormState(channel_id=channel_id, started_at=started_at))
+        data = {"csrf_token": csrf, "state": state, **STANDARD_PAGES[0]}
+        return client.post(f"/s/{token}/page", data=data)
+
+    app.config["FINISH_GRACE_SECONDS"] = 2 * 86400
+    before = page_one(midnight - timedelta(minutes=10))
+    assert before.status_code == 200 and "第 2 页" in _html(before)
+    html = _html(before)
+    for answers in STANDARD_PAGES[1:]:
+        response = submit_page(client, token, html, answers)
+        html = _html(response)
+    assert response.status_code == 303 and _responses(app) == 1
+    assert page_one(midnight + timedelta(minutes=1)).status_code == 410  # started after
+    app.config["FINISH_GRACE_SECONDS"] = 1  # midnight was more than a second ago
+    assert page_one(midnight - timedelta(minutes=10)).status_code == 410

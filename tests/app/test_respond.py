@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from survey.extensions import db
 from survey.models import ChannelStats, Response
@@ -123,19 +123,44 @@ def test_unknown_option_value_is_rejected(client, app, demo_wave):
     assert "<script>alert(1)" not in response.get_data(as_text=True)
 
 
-def test_closed_channel_accepts_nothing(client, app, demo_wave):
+def test_closed_channel_takes_no_new_resident_and_lets_a_started_one_finish(client, app, demo_wave):
+    """A closed channel accepts no new start. A resident already in the middle of
+    the questionnaire used to get 410 on their next page, their answers lost;
+    they may now finish for FINISH_GRACE_SECONDS after the closing."""
+    from datetime import timedelta
+
     from survey.models import Channel
     from survey.operations.cities import set_channel_open
 
     token = channel_token(app)
-    response = start(client, token)
+    started = start(client, token)
+    slow = app.test_client()
+    later = start(slow, token)  # started too, but comes back too late
     with app.app_context():
         set_channel_open(db.session.scalar(select(Channel).filter_by(token=token)), False)
     assert "本次调查已结束" in client.get(f"/s/{token}").get_data(as_text=True)
-    late = submit_page(client, token, response.get_data(as_text=True), STANDARD_PAGES[0])
+    newcomer = app.test_client()
+    assert newcomer.get(f"/s/{token}").status_code == 410
+    page = submit_page(client, token, started.get_data(as_text=True), STANDARD_PAGES[0])
+    assert page.status_code == 200
+    for answers in STANDARD_PAGES[1:]:
+        page = submit_page(client, token, page.get_data(as_text=True), answers)
+    assert page.status_code == 303  # stored, with its receipt
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 1
+        channel = db.session.scalar(select(Channel).filter_by(token=token))
+        grace = app.config["FINISH_GRACE_SECONDS"]
+        db.session.execute(update(Channel).where(Channel.id == channel.id)
+                           .values(closed_at=channel.closed_at - timedelta(seconds=grace + 1)))  # fmt: skip
+        db.session.commit()
+    from survey.operations.channel_cache import forget_channels
+
+    with app.app_context():
+        forget_channels()
+    late = submit_page(slow, token, later.get_data(as_text=True), STANDARD_PAGES[0])
     assert late.status_code == 410
     with app.app_context():
-        assert db.session.scalar(select(func.count(Response.id))) == 0
+        assert db.session.scalar(select(func.count(Response.id))) == 1
 
 
 def test_unknown_channel_is_404_in_chinese(client, demo_wave):
