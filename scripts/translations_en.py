@@ -338,6 +338,7 @@ EN = {
     "“can't say” to its items) and are not estimated; the city figure covers the other districts "
     "only and gets no verdict (undecided):",
     "与上年比较的数据来源": "What the comparison with last year uses",
+    "0–100 分的平均得分；目标值按 %(t)s 分比较，区间用 t 分布。": "Mean score on 0–100; compared with a target of %(t)s points, with t intervals.",
 }
 
 

@@ -94,6 +94,10 @@ class WaveEstimates:
     #: city row of such an indicator covers the other districts only, so it is
     #: given no verdict: its status is 待定 whatever its interval.
     unestimated: dict[str, list[str]] = field(default_factory=dict)
+    #: The questionnaire's indicators besides the headline ones, in its order.
+    others: list[str] = field(default_factory=list)
+    #: Each indicator's kind: "proportion" (0–1) or "mean" (a 0–100 score).
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
@@ -105,7 +109,10 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
         raise OperationError("置信水平应在 0.5–0.999 之间，目标值应在 0–1 之间。")
     q = questionnaire_of(wave.questionnaire)
     headline = {k: v for k, v in q.headline.items() if v in q.indicators}
-    names = list(dict.fromkeys(headline.values()))
+    # The headline indicators first, then the questionnaire's others (a 0–100
+    # score, 知晓度 …): the CLI estimated them, the web did not.
+    names = list(dict.fromkeys([*headline.values(), *(ind.name for ind in q.scoring)]))
+    kinds = {ind.name: "mean" if ind.kind == "mean" else "proportion" for ind in q.scoring}
     sat = headline.get("satisfaction")
     item_names = [f"{sat}.{item}" for item in q.indicator(sat).items] if sat else []
     columns = wave_columns(wave.id, names + item_names)
@@ -131,12 +138,14 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
             ci=settings.ci,
             level=settings.level,
             target=settings.target,
-            kinds={k: "proportion" for k in names + item_names},
+            kinds={k: kinds.get(k, "proportion") for k in names + item_names},
         )
     except AnalysisError as exc:
         raise OperationError(f"无法加权估计：{_in_chinese(exc, settings)}") from exc
     labels = {ind.name: ind.label for ind in q.scoring}
     out = WaveEstimates(settings, headline, labels, n=len(columns), diagnostics=result.diagnostics)
+    out.others = [name for name in names if name not in headline.values()]
+    out.kinds = {name: kinds.get(name, "proportion") for name in names}
     out.missing_districts = missing
     out.rows = [r for r in result.rows if r.indicator in names]
     districts = list(dict.fromkeys([*(row["district"] for row in population), *missing]))

@@ -163,7 +163,7 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
                 "参与度：过去一年参加过所列生态文明建设活动中至少一项的受访者所占比例（加权）。"
             )
     by_domain: dict[str, dict] = {}
-    for r in est.rows:
+    for r in (r for r in est.rows if r.indicator in (sat, part)):
         slot = by_domain.setdefault(r.domain, {"domain": "全市" if r.domain == "ALL" else r.domain})
         slot["sat" if r.indicator == sat else "part"] = r
     out.table = list(by_domain.values())

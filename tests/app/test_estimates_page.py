@@ -11,6 +11,7 @@ from survey.models import Response, Wave
 from survey.operations.dataset import population_rows, wave_columns
 from survey.operations.estimates import Settings, wave_estimates
 from survey.operations.quality import set_excluded
+from tests.conftest import form_tokens
 from tests.resident import STANDARD_PAGES, channel_token, complete
 from tests.staff import log_in, make_user
 
@@ -79,3 +80,33 @@ def test_weighting_failures_and_methods_read_in_chinese(app, demo_wave, monkeypa
     page = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
     assert "无法加权估计：迭代未收敛，请检查人口数据或合并类别。样本还少" in page
     assert "改用事后分层或不加权（技术信息：raking did not converge" in page
+
+
+def test_the_score_and_awareness_are_estimated_on_the_web_too(app, demo_wave):
+    """满意度得分（0–100）and 知晓度 are defined in the questionnaire and exported per
+    respondent; the CLI estimated them, the estimates page and table did not."""
+    _fill(app)
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        est = wave_estimates(wave, Settings(weighting="none"))
+        columns = wave_columns(demo_wave, ["satisfaction_score", "aware"])
+        population = population_rows(demo_wave)
+    assert est.others == ["satisfaction_score", "aware"]
+    assert est.kinds["satisfaction_score"] == "mean" and est.kinds["aware"] == "proportion"
+    score = next(r for r in est.rows if r.domain == "ALL" and r.indicator == "satisfaction_score")
+    direct = estimate_domains(
+        {"district": columns.cells["district"]},
+        {"satisfaction_score": columns.indicators["satisfaction_score"]},
+        population, margins=[], weighting="none", kinds={"satisfaction_score": "mean"},
+    )  # fmt: skip
+    assert score.estimate == pytest.approx(direct.row("ALL", "satisfaction_score").estimate)
+    assert 0 < score.estimate <= 100
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    html = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none").get_data(as_text=True)
+    assert "满意度得分（0–100）" in html and "知晓度" in html
+    assert f"{score.estimate:.2f}" in html
+    csrf = form_tokens(html)["csrf_token"]
+    table = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv",
+                        data={"csrf_token": csrf, "weighting": "none"}).get_data(as_text=True)  # fmt: skip
+    assert "satisfaction_score" in table and "aware" in table

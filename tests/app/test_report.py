@@ -283,7 +283,7 @@ def test_a_district_without_countable_answers_keeps_its_row_and_the_city_no_verd
         wave = db.session.get(Wave, demo_wave)
         est = wave_estimates(wave, Settings(weighting="none"))
         content = build_content(wave, Settings(weighting="none"))
-    assert est.unestimated == {"satisfied": ["崇阳县"]}
+    assert est.unestimated == {"satisfied": ["崇阳县"], "satisfaction_score": ["崇阳县"]}
     city = {r.indicator: r for r in est.rows if r.domain == "ALL"}
     assert city["satisfied"].status == "待定" and city["participated"].status != "待定"
     row = next(cells for cells in content.table_cells if cells[0] == "崇阳县")
