@@ -147,10 +147,42 @@ def _cell_of(response: Response):
 
 def give_back_place(session, response: Response) -> None:
     """Free the quota place (or the over-quota count) a valid *response* holds:
-    it is being excluded or withdrawn."""
-    column = QuotaCell.over_quota if response.over_quota else QuotaCell.achieved
+    it is being excluded or withdrawn. A place within the quota goes to the
+    cell's earliest valid response counted over quota, if any (soft policy), so
+    that the cell's counts stay those of its valid responses in order."""
+    if response.over_quota:
+        session.execute(
+            update(QuotaCell)
+            .where(*_cell_of(response), QuotaCell.over_quota > 0)
+            .values(over_quota=QuotaCell.over_quota - 1)
+        )
+        return
+    waiting = session.scalar(
+        select(Response.id)
+        .where(
+            Response.wave_id == response.wave_id,
+            Response.district == response.district,
+            Response.sex == response.sex,
+            Response.age_group == response.age_group,
+            Response.over_quota.is_(True),
+            Response.excluded.is_(False),
+            Response.id != response.id,
+        )
+        .order_by(Response.id)
+        .limit(1)
+    )
+    if waiting is not None:  # it takes the place: the cell's within-quota count stays
+        session.execute(update(Response).where(Response.id == waiting).values(over_quota=False))
+        session.execute(
+            update(QuotaCell)
+            .where(*_cell_of(response), QuotaCell.over_quota > 0)
+            .values(over_quota=QuotaCell.over_quota - 1)
+        )
+        return
     session.execute(
-        update(QuotaCell).where(*_cell_of(response), column > 0).values({column: column - 1})
+        update(QuotaCell)
+        .where(*_cell_of(response), QuotaCell.achieved > 0)
+        .values(achieved=QuotaCell.achieved - 1)
     )
 
 
@@ -168,7 +200,8 @@ def _take_place(session, response: Response) -> None:
     over = session.execute(
         update(QuotaCell).where(*_cell_of(response)).values(over_quota=QuotaCell.over_quota + 1)
     ).rowcount
-    response.over_quota = bool(over)  # no cell (a district outside the plan): as it was
+    # No cell (a district outside the plan): not over any quota.
+    response.over_quota = bool(over)
 
 
 def set_excluded(
@@ -183,7 +216,12 @@ def set_excluded(
     takes one again. Either way the response counts as reviewed.
     """
     with db.write() as session:
-        response = session.get(Response, response_id)
+        # Locked and read afresh: two organizers (or a double click, or the
+        # resident withdrawing) deciding at once would otherwise both act on the
+        # old value and move the quota counts twice (PostgreSQL; SQLite's write
+        # transactions run one at a time anyway).
+        response = session.get(Response, response_id, with_for_update=True,
+                                populate_existing=True)  # fmt: skip
         if response is None or (wave_id is not None and response.wave_id != wave_id):
             raise OperationError("本轮调查没有这份答卷。")
         if response.withdrawn_at is not None:

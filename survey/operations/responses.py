@@ -605,7 +605,12 @@ def withdraw_response(receipt_code: str) -> bool:
     code = normal_receipt_code(receipt_code)
     with db.write() as session:
         response = session.scalar(
-            select(Response).where(Response.receipt_code == code, Response.withdrawn_at.is_(None))
+            select(Response)
+            .where(Response.receipt_code == code, Response.withdrawn_at.is_(None))
+            # Locked and read afresh: an organizer excluding it at the same moment
+            # must not give its quota place back a second time (PostgreSQL).
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         if response is None:
             return False

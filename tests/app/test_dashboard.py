@@ -307,3 +307,78 @@ def test_the_pace_says_not_started_and_day_one_instead_of_normal(app, demo_wave)
         html = client.get(url).get_data(as_text=True)
         progress = html.split("各区县进度")[1].split("</table>")[0]
         assert progress.count(f"<td>{said}</td>") == 6, said
+
+
+def test_two_decisions_at_once_move_the_quota_counts_once(app, demo_wave, monkeypatch):
+    """Two organizers excluding the same response at once (or a double click, or
+    the resident withdrawing meanwhile) both read it as valid and gave its place
+    back twice on PostgreSQL: the cell then took residents beyond its target."""
+    import threading
+    import time
+
+    from survey.operations import quality
+    from survey.operations.responses import withdraw_response
+
+    token = channel_token(app)
+    for _ in range(3):
+        complete(app.test_client(), token)
+    slow = quality.give_back_place
+
+    def give_back_slowly(session, response):  # widens the window between read and write
+        time.sleep(0.3)
+        slow(session, response)
+
+    monkeypatch.setattr(quality, "give_back_place", give_back_slowly)
+    with app.app_context():
+        first, second = db.session.scalars(select(Response).order_by(Response.id)).all()[:2]
+        first_id, code = first.id, second.receipt_code
+    assert _cell(app, demo_wave)[1:] == (3, 0)
+
+    def at_once(*calls):
+        errors = []
+
+        def run(call):
+            with app.app_context():
+                try:
+                    call()
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+
+    exclude = lambda rid: lambda: quality.set_excluded(rid, True, wave_id=demo_wave)  # noqa: E731
+    at_once(exclude(first_id), exclude(first_id))
+    assert _cell(app, demo_wave)[1:] == (2, 0)
+    with app.app_context():
+        second_id = db.session.scalar(select(Response.id).filter_by(receipt_code=code))
+    monkeypatch.setattr("survey.operations.quality.give_back_place", give_back_slowly)
+    at_once(exclude(second_id), lambda: withdraw_response(code))
+    assert _cell(app, demo_wave)[1:] == (1, 0)
+
+
+def test_soft_policy_a_freed_place_goes_to_the_earliest_response_over_quota(app, demo_wave):
+    """Under the soft policy, excluding a response within the quota left the one
+    counted over quota outside: the dashboard showed the cell short of its target
+    while it held as many valid responses as the target."""
+    from survey.models import QuotaCell, Wave
+    from survey.operations.quality import set_excluded
+
+    cell_id = _cell(app, demo_wave)[0]
+    with app.app_context(), db.write() as session:
+        session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="soft"))
+        session.execute(update(QuotaCell).where(QuotaCell.id == cell_id).values(target=2))
+    token = channel_token(app)
+    for _ in range(4):
+        complete(app.test_client(), token)
+    assert _cell(app, demo_wave)[1:] == (2, 2)
+    with app.app_context():
+        ids = db.session.scalars(select(Response.id).order_by(Response.id)).all()
+        set_excluded(ids[0], True, wave_id=demo_wave)
+        over = dict(db.session.execute(select(Response.id, Response.over_quota)).all())
+    assert _cell(app, demo_wave)[1:] == (2, 1)
+    assert [over[i] for i in ids] == [False, False, False, True]  # the third moved in
