@@ -42,6 +42,6 @@ def exclude(wave_id: int, response_id: int):
     except OperationError as exc:
         flash(str(exc), "error")
     else:
-        flash("答卷已剔除，不再计入估计和有效数据导出，所占配额名额已让出。" if excluded
+        flash("答卷已剔除：不计入估计和有效数据导出，也不占配额名额。" if excluded
               else "答卷已保留，计入有效数据。")  # fmt: skip
     return redirect(url_for("dashboard.page", wave_id=wave_id) + "#flagged")

@@ -133,7 +133,9 @@ def set_comparison(wave: Wave, form) -> Wave:
         )
     )
     figures = parse_figures(form.get("previous_figures") or "", districts) or None
-    source = (form.get("previous_source") or "").strip()[:200]
+    # Pasted from Word it may hold control characters (Shift+Enter is \x0b).
+    typed = form.get("previous_source") or ""
+    source = "".join(c if c.isprintable() else " " for c in typed).strip()[:200]
     if figures and not source:
         raise OperationError("请填写上年结果的来源（例如：2025年度公众满意度调查报告）。")
     with db.write() as session:

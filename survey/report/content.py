@@ -76,11 +76,11 @@ def _published_changes(est: WaveEstimates, previous, roles: dict[str, str]) -> l
         word = "上升" if diff > 0.005 else "下降" if diff < -0.005 else ""
         change = f"比上年{word}{abs(diff):.2f}个百分点" if word else "与上年持平"
         lines.append(f"{where}{label}{pct(r.estimate)}，{change}（上年 {before:.2f}%）。")
-    if lines:
-        lines.insert(
-            0,
-            f"上年数据：{previous.source}（公布值，未附抽样误差，故不判断变化是否超出抽样误差）。",
-        )
+    if not lines:
+        return [f"上年数据：{previous.source}。其中没有与本年估计对应的全市或区县结果，无法比较。"]
+    lines.insert(
+        0, f"上年数据：{previous.source}（公布值，未附抽样误差，故不判断变化是否超出抽样误差）。"
+    )
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
 from flask import render_template
@@ -96,6 +97,16 @@ def _draw(plt, content: ReportContent, font: str | None) -> bytes:
     return buf.getvalue()
 
 
+#: Characters XML 1.0 cannot hold (Word's Shift+Enter pastes \x0b): lxml refused
+#: the whole document, and the report of that wave failed for everyone.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """*text* as a Word document can hold it: control characters become spaces."""
+    return _NOT_XML.sub(" ", text)
+
+
 def render_html(content: ReportContent) -> str:
     chart = base64.b64encode(chart_png(content)).decode()
     return render_template(
@@ -119,40 +130,44 @@ def render_docx(content: ReportContent, path: Path) -> None:
     heading = doc.add_heading(content.title, level=1)
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     w = content.wave
-    doc.add_paragraph(f"{w.city.name} {w.name}")
+    doc.add_paragraph(xml_text(f"{w.city.name} {w.name}"))
     doc.add_heading("一、调查方法", level=2)
     for line in content.method:
-        doc.add_paragraph(line)
+        doc.add_paragraph(xml_text(line))
     doc.add_heading("二、计分方法", level=2)
     for line in content.scoring:
-        doc.add_paragraph(line)
+        doc.add_paragraph(xml_text(line))
     doc.add_heading("三、调查结果", level=2)
     table = doc.add_table(rows=1, cols=len(content.table_header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, content.table_header, strict=True):
-        cell.text = text
+        cell.text = xml_text(text)
     for values in content.table_cells:
         for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = text
+            cell.text = xml_text(text)
     for line in content.findings:
-        doc.add_paragraph(line)
+        doc.add_paragraph(xml_text(line))
     doc.add_picture(io.BytesIO(chart_png(content)))
-    doc.add_paragraph(content.chart_caption)
+    doc.add_paragraph(xml_text(content.chart_caption))
     key = chart_key(content)
     if key:
-        doc.add_paragraph(key)
+        doc.add_paragraph(xml_text(key))
     doc.add_heading("四、与上年比较", level=2)
     for line in content.changes or ["本市尚无上一轮调查数据，无法比较。"]:
-        doc.add_paragraph(line)
+        doc.add_paragraph(xml_text(line))
     doc.add_heading("五、薄弱环节", level=2)
     if content.weakest:
         doc.add_paragraph(
-            "满意度最低的几项：" + "；".join(content.weakest) + "。建议针对这些方面制定整改措施。"
+            xml_text(
+                "满意度最低的几项："
+                + "；".join(content.weakest)
+                + "。建议针对这些方面制定整改措施。"
+            )
         )
     doc.add_heading("附录：调查问卷", level=2)
-    doc.add_paragraph(w.questionnaire.title)
+    doc.add_paragraph(xml_text(w.questionnaire.title))
     for title, lines in content.appendix:
-        doc.add_paragraph(title)
+        doc.add_paragraph(xml_text(title))
         for line in lines:
-            doc.add_paragraph(line)
+            doc.add_paragraph(xml_text(line))
     doc.save(path)

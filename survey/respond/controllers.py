@@ -65,7 +65,8 @@ def _channel(token: str) -> Channel:
 def _closed(channel: Channel, ended_on=None):
     """本次调查已结束 (410): a closed channel, or a wave after its end date."""
     day = format_date(ended_on, "long") if ended_on else None
-    return render_template("respond/closed.html", channel=channel, ended_on=day), 410
+    html = render_template("respond/closed.html", channel=channel, ended_on=day)
+    return forgetting_pages((html, 410))
 
 
 def _unavailable(channel: Channel, status_before: int = 403):
@@ -140,8 +141,9 @@ def kept_for_back(response):
 
 
 def forgetting_pages(response):
-    """*response* ends the questionnaire (the receipt, a screen-out, a full quota):
-    the browser drops the pages it kept for Back (``Clear-Site-Data``), as app.js
+    """*response* ends the questionnaire (the receipt, a screen-out, a full quota,
+    a closed channel, a form that must be started again): the browser drops the
+    pages it kept for Back (``Clear-Site-Data``), as app.js
     drops the answers kept in local storage, so that a shared phone's next person
     cannot page back through them."""
     response = make_response(response)
@@ -230,7 +232,8 @@ def page(token: str):
     except StateError as exc:
         if refused is not None:
             return refused
-        return render_template("respond/restart.html", channel=channel, expired=exc.expired), 400
+        html = render_template("respond/restart.html", channel=channel, expired=exc.expired)
+        return forgetting_pages((html, 400))
     # A resident who started before the channel closed or fieldwork ended may
     # finish for a while: what they had answered is not thrown away.
     if refused is not None and not may_finish(
@@ -239,7 +242,8 @@ def page(token: str):
         return refused
     q = questionnaire_of(channel.wave.questionnaire)
     if not 0 <= state.page < len(q.pages):
-        return render_template("respond/restart.html", channel=channel, expired=False), 400
+        html = render_template("respond/restart.html", channel=channel, expired=False)
+        return forgetting_pages((html, 400))
     current = q.pages[state.page]
     earlier = {k: v for k, v in state.answers.items() if q.question(k).page_id != current.id}
 
@@ -393,8 +397,9 @@ def csrf_error(reason):
     # No device cookie at all: cookies are blocked or were cleared. Starting again
     # cannot help until they are allowed, so say that instead of "expired".
     no_cookie = device_cookie() is None
-    return render_template("respond/restart.html", channel=None, token=token, expired=True,
-                           no_cookie=no_cookie), 400  # fmt: skip
+    html = render_template("respond/restart.html", channel=None, token=token, expired=True,
+                           no_cookie=no_cookie)  # fmt: skip
+    return forgetting_pages((html, 400))
 
 
 def withdraw():

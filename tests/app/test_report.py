@@ -393,3 +393,45 @@ def test_the_wave_compared_with_can_be_chosen(app, demo_wave):
                         data={"csrf_token": csrf, "previous_wave_id": str(new_id)},
                         follow_redirects=True).get_data(as_text=True)  # fmt: skip
     assert "只能选择本市在本轮之前的调查轮次" in later
+
+
+def test_a_source_pasted_from_word_does_not_break_the_word_report(app, demo_wave, tmp_path):
+    """A comparison source with Word's Shift+Enter (\\x0b) was saved as typed, and
+    python-docx then refused every Word report of the wave (500)."""
+    _fill(app)
+    client = _client(app)
+    url = f"/staff/waves/{demo_wave}/comparison"
+    csrf = form_tokens(client.get(url).get_data(as_text=True))["csrf_token"]
+    client.post(url, data={"csrf_token": csrf, "previous_figures": "全市, 90, 90",
+                           "previous_source": "<b>2025年度</b>\x0b报告\x00"})  # fmt: skip
+    with app.app_context():
+        assert db.session.get(Wave, demo_wave).previous_source == "<b>2025年度</b> 报告"
+    text, _ = _docx_text(client, f"/staff/waves/{demo_wave}/report.docx", tmp_path)
+    assert "上年数据：<b>2025年度</b> 报告" in text
+    html = client.get(f"/staff/waves/{demo_wave}/report").get_data(as_text=True)
+    assert "&lt;b&gt;2025年度&lt;/b&gt; 报告" in html and "<b>2025" not in html
+    from survey.report.render import xml_text
+
+    assert xml_text("组织\x0b单位\x1f") == "组织 单位 "  # the other typed fields too
+
+
+def test_published_figures_that_match_nothing_say_so(app, demo_wave):
+    """Figures given only for a district without any valid response this year
+    gave 本市尚无上一轮调查数据, as if none had been entered."""
+    from werkzeug.datastructures import MultiDict
+
+    from survey.models import Response
+    from survey.operations.comparison import set_comparison
+    from survey.operations.estimates import Settings
+
+    _fill(app)
+    with app.app_context():
+        for response in db.session.scalars(select(Response).filter_by(district="咸安区")):
+            response.excluded = True
+        db.session.commit()
+        set_comparison(db.session.get(Wave, demo_wave),
+                       MultiDict({"previous_figures": "咸安区, 90, 90",
+                                  "previous_source": "2025年度报告"}))  # fmt: skip
+        wave = db.session.get(Wave, demo_wave)
+        changes = build_content(wave, Settings(weighting="none")).changes
+    assert changes == ["上年数据：2025年度报告。其中没有与本年估计对应的全市或区县结果，无法比较。"]

@@ -299,3 +299,20 @@ def test_screen_out_and_full_quota_forget_the_pages_kept_for_back(client, app, d
     assert "名额已满" in full.get_data(as_text=True)
     assert full.headers["Cache-Control"] == "no-store"
     assert full.headers["Clear-Site-Data"] == '"cache"'
+
+
+def test_pages_that_end_a_questionnaire_otherwise_forget_the_pages_kept_too(client, app, demo_wave):
+    """A form to start again (tampered or expired) and a closed channel end the
+    questionnaire as well: the pages kept for Back are dropped there too."""
+    from survey.models import Channel
+    from survey.operations.cities import set_channel_open
+
+    token = channel_token(app)
+    first = start(client, token)
+    data = {**form_tokens(first.get_data(as_text=True)), "state": "2.forged.0.x"}
+    restart = client.post(f"/s/{token}/page", data=data)
+    assert restart.status_code == 400 and restart.headers["Clear-Site-Data"] == '"cache"'
+    with app.app_context():
+        set_channel_open(db.session.scalar(select(Channel).filter_by(token=token)), False)
+    closed = client.get(f"/s/{token}")
+    assert closed.status_code == 410 and closed.headers["Clear-Site-Data"] == '"cache"'
