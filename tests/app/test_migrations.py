@@ -44,6 +44,12 @@ def test_0008_counts_only_valid_responses_in_quota_cells(app, database_url, demo
         with engine.begin() as conn:  # as the code before 0008 left it: 1 excluded, 3 counted
             first = conn.execute(text("SELECT min(id) FROM response")).scalar()
             conn.execute(text("UPDATE response SET excluded = true WHERE id = :i"), {"i": first})
+            conn.execute(  # the third was excluded and restored before
+                text("INSERT INTO audit_event (at, actor_name, action, object_type, object_id,"
+                     " detail) VALUES (CURRENT_TIMESTAMP, 'org', 'response_restore',"
+                     " 'response', :i, '{}')"),
+                {"i": str(first + 2)},
+            )  # fmt: skip
         engine.dispose()
     finally:
         upgrade(database_url)
@@ -53,4 +59,4 @@ def test_0008_counts_only_valid_responses_in_quota_cells(app, database_url, demo
         )
         assert (cell.achieved, cell.over_quota) == (2, 0)
         reviewed = dict(db.session.execute(select(Response.id, Response.reviewed)).all())
-        assert reviewed == {first: True, first + 1: False, first + 2: False}
+        assert reviewed == {first: True, first + 1: False, first + 2: True}

@@ -9,7 +9,7 @@ each cell's responses that are neither excluded nor withdrawn.
 
 ``reviewed`` marks a flagged response an organizer has decided on (excluded,
 kept or restored), so that 待核查 counts only those still waiting. Responses
-already excluded count as reviewed.
+already excluded, or restored (the audit log), count as reviewed.
 
 Revision ID: 0008
 Revises: 0007
@@ -42,6 +42,11 @@ def upgrade() -> None:
     )
     false, true = ("false", "true") if op.get_bind().dialect.name == "postgresql" else ("0", "1")
     op.execute(f"UPDATE response SET reviewed = {true} WHERE excluded = {true}")
+    # Restored ones were decided on too (the audit log says which).
+    op.execute(
+        f"UPDATE response SET reviewed = {true} WHERE CAST(id AS VARCHAR(20)) IN "
+        "(SELECT object_id FROM audit_event WHERE action = 'response_restore')"
+    )
     op.execute(
         "UPDATE quota_cell SET achieved = "
         + _COUNT.format(false=false, over=false)
