@@ -2,11 +2,15 @@
    - keeps answers in localStorage until the receipt arrives (survives reloads),
    - shows/hides questions whose condition depends on this page (skip logic),
    - makes "none of these" exclusive, blocks a double tap on submit,
-   - focuses the error summary of a page back with errors. */
+   - focuses the error summary of a page back with errors,
+   - on Back/Forward: frees a submit button blocked by the last tap, and once the
+     questionnaire has ended in this tab, leaves its pages for the landing page
+     (where Clear-Site-Data did not drop them: older browsers). */
 (function () {
   "use strict";
-  var store = null;
+  var store = null, tab = null;
   try { store = window.localStorage; } catch (e) { store = null; }
+  try { tab = window.sessionStorage; } catch (e) { tab = null; }
 
   function val(form, name) {
     var els = form.elements[name];
@@ -89,12 +93,33 @@
     }
   }
 
+  window.addEventListener("pageshow", function (ev) {
+    var form = document.querySelector("form[data-save]");
+    if (!form) return;
+    var nav = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    var fromHistory = ev.persisted || (nav && nav.type === "back_forward");
+    var ended = "survey:ended:" + form.getAttribute("data-save");
+    if (!fromHistory) {  // a page the server just sent: a questionnaire under way here
+      if (tab) { try { tab.removeItem(ended); } catch (e) {} }
+      return;
+    }
+    if (tab && tab.getItem(ended) && form.getAttribute("data-landing")) {
+      window.location.replace(form.getAttribute("data-landing"));
+      return;
+    }
+    // Back to a page kept whole (back-forward cache): its last tap had blocked it.
+    form.removeAttribute("data-sent");
+    var once = form.querySelectorAll("[data-once]");
+    for (var i = 0; i < once.length; i++) once[i].disabled = false;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     // A page back with errors: focus their summary (autofocus does it where supported).
     var summary = document.getElementById("error-summary");
     if (summary && document.activeElement !== summary) summary.focus();
     var done = document.querySelector("[data-clear]");
     if (done && store) { try { store.removeItem("survey:" + done.getAttribute("data-clear")); } catch (e) {} }
+    if (done && tab) { try { tab.setItem("survey:ended:" + done.getAttribute("data-clear"), "1"); } catch (e) {} }
     var form = document.querySelector("form[data-save]");
     if (!form) return;
     var key = "survey:" + form.getAttribute("data-save");

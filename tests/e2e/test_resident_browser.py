@@ -180,3 +180,62 @@ def test_large_text_at_320_px_breaks_no_word(app, live_server, browser, demo_wav
     for button in page.locator(".nav button").all():
         assert button.evaluate(LINES) == 1, button.inner_text()
     context.close()
+
+
+def _to_last_page(page):
+    page.get_by_label("30-39岁").check()
+    page.get_by_label("是", exact=True).first.check()
+    page.locator("input[name=env_staff][value=no]").check()
+    page.get_by_label("女").check()
+    page.get_by_label("农村").check()
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    for qid in ("s_air", "s_water", "s_drinking", "s_green", "s_sanitation", "s_noise"):
+        page.locator(f"input[name={qid}][value='4']").check()
+    page.locator("input[name=s_government][value='5']").check()
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    page.get_by_label("垃圾分类").check()
+    page.get_by_label("知道", exact=True).check()
+
+
+def test_without_clear_site_data_back_after_the_receipt_leaves_for_the_landing_page(
+    app, live_server, phone, demo_wave, monkeypatch
+):
+    """Browsers that ignore Clear-Site-Data (older Safari, some in-app views) kept
+    the answered pages for Back: app.js now leaves them for the landing page once
+    the questionnaire has ended in the tab."""
+    from flask import make_response
+
+    from survey.respond import controllers
+
+    monkeypatch.setattr(controllers, "forgetting_pages", make_response)  # as if ignored
+    token = channel_token(app)
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    assert page.locator(".receipt strong").inner_text()
+    page.go_back(wait_until="load")  # the last page, from the cache: app.js moves on
+    page.wait_for_url(f"{live_server}/s/{token}", timeout=5000)
+    assert page.locator("input[name=activities]").count() == 0
+    # A new questionnaire in the same tab is not sent away.
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    page.wait_for_timeout(300)
+    assert page.locator("input[name=age_group]").count() and "/start" in page.url
+
+
+def test_a_page_restored_by_back_is_not_left_blocked_by_its_last_tap(
+    app, live_server, phone, demo_wave
+):
+    """A page kept whole by the back-forward cache comes back as it was left: its
+    submit button disabled and the form marked sent by the tap that left it, so
+    下一页 did nothing for up to 8 seconds."""
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{channel_token(app)}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    button = page.get_by_role("button", name="下一页")
+    page.evaluate("""() => { const f = document.getElementById('answers');
+        f.setAttribute('data-sent', '1'); f.querySelector('[data-once]').disabled = true;
+        window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true})); }""")
+    assert button.is_enabled()
+    assert page.evaluate("document.getElementById('answers').hasAttribute('data-sent')") is False
