@@ -339,6 +339,15 @@ EN = {
     "only and gets no verdict (undecided):",
     "与上年比较的数据来源": "What the comparison with last year uses",
     "0–100 分的平均得分；目标值按 %(t)s 分比较，区间用 t 分布。": "Mean score on 0–100; compared with a target of %(t)s points, with t intervals.",
+    "查看答卷": "View the response",
+    "答卷": "Response",
+    "用时": "Time taken",
+    "秒": "s",
+    "设备": "Device",
+    "有效": "Valid",
+    "页": "Page",
+    "回答": "Answer",
+    "返回进度看板": "Back to the dashboard",
 }
 
 

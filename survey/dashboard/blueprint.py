@@ -15,3 +15,8 @@ bp.add_url_rule(
     role_required("organizer")(c.exclude),
     methods=["POST"],
 )
+bp.add_url_rule(
+    "/<int:wave_id>/responses/<int:response_id>",
+    "response",
+    role_required("organizer")(c.response),
+)

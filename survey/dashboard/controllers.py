@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
 from survey.models import Wave
 from survey.operations.dashboard import FLAG_LABELS, dashboard_data
 from survey.operations.errors import OperationError
-from survey.operations.quality import set_excluded
+from survey.operations.quality import response_for_review, set_excluded
 from survey.web import get_or_404
 
 
@@ -45,3 +45,14 @@ def exclude(wave_id: int, response_id: int):
         flash("答卷已剔除：不计入估计和有效数据导出，也不占配额名额。" if excluded
               else "答卷已保留，计入有效数据。")  # fmt: skip
     return redirect(url_for("dashboard.page", wave_id=wave_id) + "#flagged")
+
+
+def response(wave_id: int, response_id: int):
+    """One flagged response's answers, to decide on it (organizers)."""
+    wave = _wave(wave_id)
+    try:
+        review = response_for_review(wave.id, response_id)
+    except OperationError:
+        abort(404)
+    return render_template("dashboard/response.html", wave=wave, flag_labels=FLAG_LABELS,
+                           **review)  # fmt: skip

@@ -238,3 +238,30 @@ def set_excluded(
         response.reviewed = True
         record(session, action, "response", response_id, {"reason": reason[:200]})
     return response
+
+
+def response_for_review(wave_id: int, response_id: int) -> dict:
+    """What an organizer reads before deciding on a flagged response: each
+    question with the answer as the resident saw it (option labels), the flags,
+    the time taken and when (Beijing time). Not a withdrawn one (erased)."""
+    from survey.operations.questionnaires import questionnaire_of
+
+    response = db.session.get(Response, response_id)
+    if response is None or response.wave_id != wave_id or response.withdrawn_at is not None:
+        raise OperationError("本轮调查没有这份答卷（或已由受访者撤回）。")
+    q = questionnaire_of(response.questionnaire)
+    rows = []
+    for page in q.pages:
+        for question in page.questions:
+            if question.id not in response.answers:
+                continue
+            value = response.answers[question.id]
+            labels = {o.value: o.label for o in question.options}
+            if question.options_from:  # the city's districts: the value is the name
+                shown = str(value)
+            elif isinstance(value, list):
+                shown = "、".join(labels.get(v, str(v)) for v in value) or "（未选）"
+            else:
+                shown = labels.get(value, str(value))
+            rows.append((page.title, question.text, shown))
+    return {"response": response, "answers": rows, "submitted": beijing_time(response.submitted_at)}

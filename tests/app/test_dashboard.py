@@ -382,3 +382,32 @@ def test_soft_policy_a_freed_place_goes_to_the_earliest_response_over_quota(app,
         over = dict(db.session.execute(select(Response.id, Response.over_quota)).all())
     assert _cell(app, demo_wave)[1:] == (2, 1)
     assert [over[i] for i in ids] == [False, False, False, True]  # the third moved in
+
+
+def test_an_organizer_reads_a_flagged_response_before_deciding(app, demo_wave):
+    """Organizers could exclude a flagged response but not see it (exports are for
+    statisticians): a straight-liner was excluded blind."""
+    token = channel_token(app)
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[-1].update(website="bot", suggestion="<script>alert(1)</script>多种树")
+    complete(app.test_client(), token, pages=pages)
+    with app.app_context():
+        rid = db.session.scalar(select(Response.id))
+    client = organizer_client(app)
+    board = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    url = f"/staff/waves/{demo_wave}/responses/{rid}"
+    assert f'href="{url}"' in board
+    html = client.get(url).get_data(as_text=True)
+    assert "您对本地空气质量是否满意？" in html and "<td>满意</td>" in html  # labels, not codes
+    assert "说不清/不了解" in html and "垃圾分类、绿色出行" in html
+    assert "疑似机器提交" in html and "待核查" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;多种树" in html and "<script>alert" not in html
+    assert client.get(f"/staff/waves/{demo_wave + 1000}/responses/{rid}").status_code == 404
+    statistician = app.test_client()
+    log_in(statistician, make_user(app, "stat", "statistician"))
+    assert statistician.get(url).status_code == 403
+    with app.app_context():
+        from survey.operations.responses import withdraw_response
+
+        withdraw_response(db.session.get(Response, rid).receipt_code)
+    assert client.get(url).status_code == 404  # erased: nothing to show
