@@ -74,6 +74,15 @@ class SessionInterface(SecureCookieSessionInterface):
         return serializer
 
     def save_session(self, app: Flask, session, response: Response) -> None:
+        if not getattr(response, "vary_on_cookie", True):
+            # A page kept by the phone for its Back button only (never reused for a
+            # new request): with "Vary: Cookie", a session changed meanwhile (the
+            # text-size button) made every page kept before it unusable, and Back
+            # showed "Confirm Form Resubmission" again.
+            if session.modified:
+                super().save_session(app, session, response)
+                response.vary.discard("Cookie")
+            return
         if session or session.modified:
             super().save_session(app, session, response)
         elif session.accessed:

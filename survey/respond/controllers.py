@@ -137,6 +137,7 @@ def kept_for_back(response):
     """*response* (a questionnaire page) may stay in the phone's cache for Back."""
     response = make_response(response)
     response.headers["Cache-Control"] = KEPT_FOR_BACK
+    response.vary_on_cookie = False  # see survey.security.SessionInterface
     return response
 
 

@@ -239,3 +239,24 @@ def test_a_page_restored_by_back_is_not_left_blocked_by_its_last_tap(
         window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true})); }""")
     assert button.is_enabled()
     assert page.evaluate("document.getElementById('answers').hasAttribute('data-sent')") is False
+
+
+def test_back_still_works_after_the_text_size_button(app, live_server, phone, demo_wave):
+    """The text-size button changes the session cookie; with "Vary: Cookie" every
+    page kept before it stopped matching, and Back showed "Confirm Form
+    Resubmission" again, for the residents who most need large text."""
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{channel_token(app)}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    page.get_by_label("30-39岁").check()
+    page.get_by_label("是", exact=True).first.check()
+    page.locator("input[name=env_staff][value=no]").check()
+    page.get_by_label("女").check()
+    page.get_by_label("农村").check()
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    click_and_load(page, page.get_by_role("button", name="大字模式"))
+    assert page.evaluate("document.body.classList.contains('large')")
+    page.go_back(wait_until="load")  # page 2 as it was (ERR_CACHE_MISS before)
+    assert page.locator("input[name=s_air]").count()
+    page.go_back(wait_until="load")  # and page 1
+    assert page.get_by_label("30-39岁").is_checked()
