@@ -17,8 +17,14 @@ from survey import migrate
 @with_appcontext
 def db_upgrade() -> None:
     """创建或升级数据库结构（Alembic 迁移）。"""
-    migrate.upgrade(current_app.config["DATABASE_URL"])
-    click.echo("数据库已是最新结构。")
+    url = current_app.config["DATABASE_URL"]
+    before = migrate.current_revision(url)
+    migrate.upgrade(url)
+    after = migrate.current_revision(url)
+    if before == after:
+        click.echo(f"数据库已是最新结构（版本 {after}），无需升级。")
+    else:
+        click.echo(f"数据库结构已从版本 {before or '（空库）'} 升级到 {after}。")
 
 
 @click.command("load-questionnaire")

@@ -362,9 +362,17 @@ def test_first_run_checklist_in_production(production, tmp_path):
          None),
         (["load-questionnaire", str(ROOT / "questionnaires" / "standard.yaml")], None),
     ]  # fmt: skip
+    outputs = []
     for args, given in steps:
         result = cli.invoke(args=args, input=given)
         assert result.exit_code == 0, (args, result.output)
+        outputs.append(result.output)
+    from survey.migrate import MIGRATIONS
+
+    head = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))
+    assert f"版本 {head}" in outputs[0] or f"升级到 {head}" in outputs[0]  # says what it did
+    again = cli.invoke(args=["db-upgrade"]).output
+    assert again.strip() == f"数据库已是最新结构（版本 {head}），无需升级。"
 
     # The staff pages, over HTTPS as in production (Secure cookies; the CSRF check
     # compares the Referer with the host).
