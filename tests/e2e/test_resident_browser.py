@@ -260,3 +260,23 @@ def test_back_still_works_after_the_text_size_button(app, live_server, phone, de
     assert page.locator("input[name=s_air]").count()
     page.go_back(wait_until="load")  # and page 1
     assert page.get_by_label("30-39岁").is_checked()
+
+
+def test_enter_in_a_field_goes_on_instead_of_switching_the_text_size(
+    app, live_server, phone, demo_wave
+):
+    """Enter (a phone keyboard's 前往) in the number field of the last page pressed
+    the form's first submit button, the text-size button in the header: the page
+    came back in large text and nothing was submitted."""
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{channel_token(app)}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    field = page.locator("input[name=years_here]")
+    field.fill("20")
+    with page.expect_navigation(wait_until="load"):
+        field.press("Enter")
+    assert page.locator(".receipt strong").inner_text()
+    assert not page.evaluate("document.body.classList.contains('large')")
+    (stored,) = _stored(app)
+    assert stored.answers["years_here"] == 20
