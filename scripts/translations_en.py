@@ -348,6 +348,11 @@ EN = {
     "页": "Page",
     "回答": "Answer",
     "返回进度看板": "Back to the dashboard",
+    "这份回答已撤回": "This answer was withdrawn",
+    "这份问卷的回答已按受访者的要求撤回，不会再保存。": "The answers to this questionnaire were withdrawn at the respondent's request and will not be stored again.",
+    "这份问卷已经提交过": "This questionnaire was already submitted",
+    "这部手机上的这份问卷已经提交，刚才的修改没有保存。": "This questionnaire was already submitted on this phone; the changes just made were not saved.",
+    "如需作答，请重新开始。": "To answer, please start again.",
 }
 
 

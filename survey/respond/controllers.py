@@ -6,6 +6,7 @@ Flow: landing (GET) → start (POST, consent) → one POST per questionnaire pag
 
 from __future__ import annotations
 
+import json
 import math
 
 from flask import (
@@ -301,7 +302,7 @@ def page(token: str):
         stored = find_by_submission(state.submission_id)
         if stored is None:
             return _too_many("submit_channel")
-        return _to_receipt(token, stored.receipt_code, channel)  # stored earlier: its receipt
+        return _stored_before(token, stored, state, channel)
     flags = []
     # A field people cannot see: bots fill it. Flag for review, never drop silently.
     if request.form.get("website", "").strip():
@@ -329,13 +330,37 @@ def page(token: str):
     )
     if result.quota_full:
         return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
-    if result.created:
-        _count("submit_channel", str(channel.id))
-        _count("submit_client", client)
-        # Receipts given, one per stored response (not thank-you pages shown,
-        # which anyone could count up by reloading).
-        count_event(channel.id, "receipts")
+    if not result.created:  # this submission id was stored before
+        stored = find_by_submission(state.submission_id)
+        if stored is not None:
+            return _stored_before(token, stored, state, channel)
+        return _to_receipt(token, result.receipt_code, channel)
+    _count("submit_channel", str(channel.id))
+    _count("submit_client", client)
+    # Receipts given, one per stored response (not thank-you pages shown,
+    # which anyone could count up by reloading).
+    count_event(channel.id, "receipts")
     return _to_receipt(token, result.receipt_code, channel)
+
+
+def _stored_before(token: str, stored, state: FormState, channel: Channel):
+    """The last page sent again for a questionnaire already stored. The same
+    answers (a double tap, a retry after a lost connection): its receipt again.
+    Other answers (someone went Back after the receipt, on a shared phone the
+    next person, and resent the form) or a withdrawn response: neither the
+    receipt, which would let them withdraw the first person's answer, nor a
+    claim that the changes were stored."""
+    same = stored.withdrawn_at is None and _canonical(stored.answers) == _canonical(state.answers)
+    if same:
+        return _to_receipt(token, stored.receipt_code, channel)
+    html = render_template("respond/already.html", channel=channel,
+                           withdrawn=stored.withdrawn_at is not None)  # fmt: skip
+    return forgetting_pages((html, 409))
+
+
+def _canonical(answers: dict) -> str:
+    """Answers as JSON stores them (lists, not tuples; keys sorted)."""
+    return json.dumps(answers, sort_keys=True, ensure_ascii=False, default=list)
 
 
 def _to_receipt(token: str, code: str, channel: Channel):

@@ -97,12 +97,14 @@
     var form = document.querySelector("form[data-save]");
     if (!form) return;
     var nav = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
-    var fromHistory = ev.persisted || (nav && nav.type === "back_forward");
+    var fresh = !ev.persisted && (!nav || nav.type === "navigate");
     var ended = "survey:ended:" + form.getAttribute("data-save");
-    if (!fromHistory) {  // a page the server just sent: a questionnaire under way here
+    if (fresh) {  // a page the server just sent for a form filled in: a questionnaire under way
       if (tab) { try { tab.removeItem(ended); } catch (e) {} }
       return;
     }
+    // From history, or a reload that sent an earlier page's form again ("resubmit"
+    // after Back): a questionnaire that has ended in this tab is not shown again.
     if (tab && tab.getItem(ended) && form.getAttribute("data-landing")) {
       window.location.replace(form.getAttribute("data-landing"));
       return;

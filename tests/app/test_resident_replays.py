@@ -88,3 +88,41 @@ def test_allows_counts_nothing(app, sync):
         assert not abuse.allows("k", 2, 60, now=124.0)
         assert abuse.allows("k", 2, 60, now=180.0)  # a new window
         assert abuse.allows("k", 0, 60)  # no limit
+
+
+def test_the_last_page_sent_again_with_other_answers_gets_no_receipt(client, app, demo_wave):
+    """After the receipt, Back and "resubmit" brought back the last page (on a
+    shared phone, for the next person); submitting it with other answers showed
+    提交成功 with the first person's receipt code (enough to withdraw their
+    answer), and the changes were silently not stored."""
+    token = channel_token(app)
+    html = _answered_last_page(client, token)
+    first = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert first.status_code == 303
+    (stored,) = _stored(app)
+    same = submit_page(client, token, html, STANDARD_PAGES[-1])  # a double tap, a retry
+    assert same.status_code == 303 and same.headers["Location"] == first.headers["Location"]
+    other = submit_page(client, token, html, {**STANDARD_PAGES[-1], "activities": ["none"]})
+    text = other.get_data(as_text=True)
+    assert other.status_code == 409 and "已经提交过" in text and "刚才的修改没有保存" in text
+    assert stored.receipt_code not in text and "/thanks/" not in text
+    assert other.headers["Clear-Site-Data"] == '"cache"'
+    assert [r.answers for r in _stored(app)] == [stored.answers]  # nothing changed
+
+
+def test_the_last_page_of_a_withdrawn_response_sent_again_says_it_was_withdrawn(
+    client, app, demo_wave
+):
+    """Resending the form after withdrawing showed 提交成功 with the withdrawn code."""
+    from survey.operations.responses import withdraw_response
+
+    token = channel_token(app)
+    html = _answered_last_page(client, token)
+    assert submit_page(client, token, html, STANDARD_PAGES[-1]).status_code == 303
+    with app.app_context():
+        withdraw_response(_stored(app)[0].receipt_code)
+    again = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert again.status_code == 409 and "这份回答已撤回" in again.get_data(as_text=True)
+    assert "/thanks/" not in again.get_data(as_text=True)
+    (tombstone,) = _stored(app)
+    assert tombstone.answers == {} and tombstone.withdrawn_at is not None

@@ -345,7 +345,8 @@ def test_a_retry_stored_by_another_process_meanwhile_is_found_not_stored_twice(
                 values = dict(
                     submission_id=items[0].sub.submission_id, receipt_code="OTHR-2345",
                     wave_id=demo_wave, channel_id=channel.id,
-                    questionnaire_id=channel.wave.questionnaire_id, answers={}, indicators={},
+                    questionnaire_id=channel.wave.questionnaire_id, answers=items[0].sub.answers,
+                    indicators={},
                     district="咸安区", started_at=utcnow(), submitted_at=utcnow(),
                     duration_seconds=60.0,
                 )  # fmt: skip

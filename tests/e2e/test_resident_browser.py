@@ -280,3 +280,26 @@ def test_enter_in_a_field_goes_on_instead_of_switching_the_text_size(
     assert not page.evaluate("document.body.classList.contains('large')")
     (stored,) = _stored(app)
     assert stored.answers["years_here"] == 20
+
+
+def test_resending_an_earlier_page_after_the_receipt_leaves_for_the_landing_page(
+    app, live_server, phone, demo_wave
+):
+    """After the receipt, Back gives "Confirm Form Resubmission"; confirming sent
+    the earlier page's form again and showed the questionnaire just submitted, and
+    上一页 then the first person's answers (a shared phone's next person). A reload
+    that sends a page's form again, once the questionnaire ended in this tab
+    (the end pages mark the tab), now leaves for the landing page."""
+    token = channel_token(app)
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    page.get_by_label("30-39岁").check()
+    page.evaluate(f"sessionStorage.setItem('survey:ended:{token}', '1')")  # as the receipt does
+    page.reload(wait_until="load")  # headless Chromium sends the form again without asking
+    page.wait_for_url(f"{live_server}/s/{token}", timeout=5000)
+    assert page.locator("input[name=age_group]").count() == 0
+    # Started afresh, the questionnaire is not sent away.
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    page.reload(wait_until="load")
+    assert page.locator("input[name=age_group]").count()
