@@ -38,7 +38,7 @@ EN = {
     "同意并开始填写": "Agree and start",
     "进度": "Progress",
     "第 %(i)s 页，共 %(n)s 页": "Page %(i)s of %(n)s",
-    "有 %(n)s 处需要修改，请查看标红的题目。": "%(n)s answers need attention: see the questions marked in red.",
+    "有 %(n)s 处需要修改，请查看标红的题目。": "Answers to correct: %(n)s. See the questions marked in red.",
     "上一页": "Back",
     "提交问卷": "Submit",
     "下一页": "Next",
@@ -353,6 +353,9 @@ EN = {
     "这份问卷已经提交过": "This questionnaire was already submitted",
     "这部手机上的这份问卷已经提交，刚才的修改没有保存。": "This questionnaire was already submitted on this phone; the changes just made were not saved.",
     "如需作答，请重新开始。": "To answer, please start again.",
+    "“%(label)s”不能与其他选项同时选择": "“%(label)s” cannot be chosen together with another option",
+    "回执码：": "Receipt code: ",
+    "短时间内尝试撤回的次数过多，请稍后再试。": "Too many attempts to withdraw in a short time. Please try again later.",
 }
 
 

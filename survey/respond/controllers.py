@@ -188,11 +188,12 @@ def _count(name: str, subject: str) -> None:
     abuse.hit(f"{name}:{subject}", limit, window)
 
 
-def _too_many(name: str):
+def _too_many(name: str, withdrawing: bool = False):
     """The refusal of rate limit *name*: 429, saying roughly how long to wait
     (until its window ends)."""
     seconds = abuse.seconds_left(_limit(name)[1])
-    html = render_template("respond/too_many.html", minutes=math.ceil(seconds / 60))
+    html = render_template("respond/too_many.html", minutes=math.ceil(seconds / 60),
+                           withdrawing=withdrawing)  # fmt: skip
     return html, 429, {"Retry-After": str(seconds)}
 
 
@@ -435,12 +436,12 @@ def withdraw():
     thank-you page's link). A first POST checks the code and asks to confirm;
     the POST of the confirm button (``confirm``) erases. Both count against the
     rate limit (each tells whether a code exists)."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # a HEAD counted as a withdrawal attempt
         signed = request.args.get("receipt")
         code = (receipts.code_of(signed) if signed else None) or ""
         return render_template("respond/withdraw.html", step="form", code=code)
     if _limited("withdraw_client", client_hash()):
-        return _too_many("withdraw_client")
+        return _too_many("withdraw_client", withdrawing=True)
     typed = request.form.get("receipt_code", "")[:20]
     code = normal_receipt_code(typed)
     if not code:

@@ -61,6 +61,7 @@ _ENGINE_PATTERNS = (
     (re.compile(r"请输入不大于 (?P<hi>-?\d+) 的整数"), N_("请输入不大于 %(hi)s 的整数")),
     (re.compile(r"内容不能超过 (?P<n>\d+) 字（当前 (?P<now>\d+) 字）"),
      N_("内容不能超过 %(n)s 字（当前 %(now)s 字）")),
+    (re.compile(r"“(?P<label>.+)”不能与其他选项同时选择"), N_("“%(label)s”不能与其他选项同时选择")),
 )  # fmt: skip
 
 

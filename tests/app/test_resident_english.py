@@ -76,3 +76,30 @@ def test_every_message_is_translated_and_none_is_fuzzy():
         catalog = read_po(fh, locale="en")
     left = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert left == []
+
+
+def test_the_exclusive_option_message_and_the_receipt_line_in_english(app, client, demo_wave):
+    """“以上都没有”不能与其他选项同时选择 stayed Chinese (the engine's message was not
+    translated), the summary said "1 answers need attention", and the receipt line
+    had a full-width colon."""
+    token = channel_token(app)
+    client.get(f"/s/{token}?lang=en")
+    html = start(client, token).get_data(as_text=True)
+    html = submit_page(client, token, html, STANDARD_PAGES[0]).get_data(as_text=True)
+    html = submit_page(client, token, html, STANDARD_PAGES[1]).get_data(as_text=True)
+    both = submit_page(
+        client, token, html, {**STANDARD_PAGES[2], "activities": ["sorting", "none"]}
+    )
+    main = _main(both)
+    assert "cannot be chosen together with another option" in main
+    assert "不能与其他选项同时选择" not in main and "1 answers" not in main
+    final = complete(client, token)
+    thanks = _main(client.get(final.headers["Location"]))
+    assert "Receipt code: <strong>" in thanks and "：" not in thanks
+
+
+def test_error_summary_has_no_double_punctuation(app, client, demo_wave):
+    token = channel_token(app)
+    refused = submit_page(client, token, start(client, token).get_data(as_text=True), {})
+    html = refused.get_data(as_text=True)
+    assert "？：" not in html and "您的年龄是：请选择一项" in html

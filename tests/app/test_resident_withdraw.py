@@ -84,3 +84,27 @@ def test_the_thanks_page_link_fills_in_the_residents_own_code(app, client, demo_
     assert _field_value(_html(client.get(f"/withdraw?receipt={code}"))) == ""
     assert _field_value(_html(client.get(f"/withdraw?receipt={code}.forged"))) == ""
     assert not _withdrawn(app)  # opening the link erases nothing
+
+
+def test_head_requests_do_not_use_up_the_withdraw_limit(app, client, demo_wave):
+    """A HEAD request (a link checker, a preview bot) was treated as a withdrawal
+    attempt: eleven of them used up the limit, and the resident then got a 429
+    page speaking of questionnaires submitted."""
+    code, _ = _answered(app, client)
+    app.config["RATE_LIMITS"] = {"withdraw_client": [2, 3600]}
+    assert {client.head("/withdraw").status_code for _ in range(5)} == {200}
+    assert _post(client, {"receipt_code": code}).status_code == 200  # asked to confirm
+    _post(client, {"receipt_code": code})
+    refused = _post(client, {"receipt_code": code})
+    assert refused.status_code == 429
+    assert "尝试撤回的次数过多" in _html(refused) and "填写的内容" not in _html(refused)
+
+
+def test_the_text_size_link_keeps_the_receipt_that_fills_in_the_code(app, client, demo_wave):
+    """大字模式 on the withdraw page opened /withdraw?large=1: the code the thank-you
+    page's link had filled in was gone."""
+    code, thanks = _answered(app, client)
+    link = re.search(r'href="(/withdraw\?receipt=[^"]+)"', thanks).group(1).replace("&amp;", "&")
+    page = _html(client.get(link))
+    large = re.search(r'href="(\?large=1[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert _field_value(_html(client.get("/withdraw" + large))) == code
