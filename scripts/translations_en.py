@@ -356,6 +356,10 @@ EN = {
     "“%(label)s”不能与其他选项同时选择": "“%(label)s” cannot be chosen together with another option",
     "回执码：": "Receipt code: ",
     "短时间内尝试撤回的次数过多，请稍后再试。": "Too many attempts to withdraw in a short time. Please try again later.",
+    "加权单元最少人数": "Fewest respondents per weighting cell",
+    "人数少于此数的加权单元与同区县相邻的单元合并。单元只有一两个人时，事后分层的标准误会偏小、置信区间过窄：样本少时建议设为 5 或更多。": "Weighting cells with fewer respondents are merged with a neighbouring cell of the same "
+    "district. With one or two respondents in a cell, post-stratification's standard errors "
+    "come out too small and its intervals too narrow: with a small sample, 5 or more is advised.",
 }
 
 

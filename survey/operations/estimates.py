@@ -27,12 +27,20 @@ class Settings:
     ci: str = "logit"
     level: float = 0.95
     target: float = 0.80
+    #: Weighting cells with fewer respondents are merged with a neighbour (within
+    #: the district). With cells of one or two respondents, post-stratification's
+    #: standard errors come out too small (each such cell adds no variance).
+    min_cell: int = 1
 
     def query(self) -> dict:
         """The settings as URL parameters (the estimates page's form fields), for
         the exports and the report made with the same settings."""
         return {"weighting": self.weighting, "margins": list(self.margins), "ci": self.ci,
-                "level": self.level, "target": self.target}  # fmt: skip
+                "level": self.level, "target": self.target, "min_cell": self.min_cell}  # fmt: skip
+
+
+#: The largest 加权单元最少人数 the page takes.
+MAX_MIN_CELL = 50
 
 
 MARGINS = ("sex", "age_group", "urban_rural")
@@ -74,6 +82,7 @@ def settings_from(values) -> Settings:
         ci=values.get("ci") or default.ci,
         level=number("level", default.level),
         target=number("target", default.target),
+        min_cell=int(min(max(number("min_cell", default.min_cell), 1), MAX_MIN_CELL)),
     )
 
 
@@ -138,6 +147,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
             ci=settings.ci,
             level=settings.level,
             target=settings.target,
+            min_cell=settings.min_cell,
             kinds={k: kinds.get(k, "proportion") for k in names + item_names},
         )
     except AnalysisError as exc:
@@ -195,7 +205,7 @@ def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
     counts = [{**dict(zip(columns, r[:-1], strict=True)), "n": r[-1]} for r in rows]
     try:
         weights = weight_cells(counts, population, margins=columns[1:],
-                               weighting=settings.weighting)  # fmt: skip
+                               weighting=settings.weighting, min_cell=settings.min_cell)  # fmt: skip
     except AnalysisError as exc:
         raise OperationError(f"无法加权：{_in_chinese(exc, settings)}") from exc
     return CellWeights(columns, {tuple(r[:-1]): w for r, w in zip(rows, weights, strict=True)})

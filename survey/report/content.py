@@ -142,6 +142,11 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
             "poststratify": f"，使各区县加权后{margins}各组合的人口比例与人口普查一致。",
             "none": "，未按性别、年龄结构校准。",
         }[settings.weighting]  # fmt: skip
+        + (
+            f"少于 {settings.min_cell} 人的加权单元与同区县相邻单元合并。"
+            if settings.min_cell > 1 and settings.weighting != "none"
+            else ""
+        )
         + "配额和扫码样本不是概率样本，加权假定在每个加权单元内作答者与未作答者相似。"
         + (
             f"全市满意度的设计效应为 {all_sat.deff:.2f}，有效样本量约 {all_sat.n_eff:.0f}。"
