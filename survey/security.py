@@ -81,7 +81,8 @@ class SessionInterface(SecureCookieSessionInterface):
             # showed "Confirm Form Resubmission" again.
             if session.modified:
                 super().save_session(app, session, response)
-                response.vary.discard("Cookie")
+                # Werkzeug compares the header list with the name as given: lower case.
+                response.vary.discard("cookie")
             return
         if session or session.modified:
             super().save_session(app, session, response)

@@ -239,16 +239,19 @@ def page(token: str):
         return forgetting_pages((html, 400))
     # A resident who started before the channel closed or fieldwork ended may
     # finish for a while: what they had answered is not thrown away.
-    if refused is not None and not may_finish(
+    closed = refused is not None and not may_finish(
         channel, state.started_at, current_app.config["FINISH_GRACE_SECONDS"]
-    ):
-        return refused
+    )
     q = questionnaire_of(channel.wave.questionnaire)
     if not 0 <= state.page < len(q.pages):
+        if closed:
+            return refused
         html = render_template("respond/restart.html", channel=channel, expired=False)
         return forgetting_pages((html, 400))
     current = q.pages[state.page]
     earlier = {k: v for k, v in state.answers.items() if q.question(k).page_id != current.id}
+    if closed:  # a retry of a last page stored before the closing still gets its receipt
+        return _receipt_if_stored(token, q, state, channel, earlier) or refused
 
     if TEXT_SIZE_FIELD in request.form:
         # The text-size button: the same page again in the other size, with what
@@ -267,13 +270,7 @@ def page(token: str):
         state.page -= 1
         return _render_page(channel, state, values=_shown_values(state), errors={})
 
-    answers, errors = parse_answers(
-        q,
-        request.form,
-        page_id=current.id,
-        dynamic_options={"districts": _districts(channel)},
-        earlier=earlier,
-    )
+    answers, errors = _parse_page(q, state, channel, earlier)
     if errors:
         values = {**earlier, **_raw_values(q, current.id)}
         return _render_page(channel, state, values=values, errors=errors, status=422)
@@ -287,6 +284,10 @@ def page(token: str):
 
     cells = quota_gate.cells_of(q, state.answers)
     if quota_gate.is_full_before_submit(channel, cells):
+        # The retry of the submission that took the cell's last place (a lost
+        # connection, a double tap without JavaScript) gets its receipt, not 名额已满.
+        if (receipt := _receipt_if_stored(token, q, state, channel, earlier)) is not None:
+            return receipt
         count_event(channel.id, "quota_full")
         return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
 
@@ -342,6 +343,35 @@ def page(token: str):
     # which anyone could count up by reloading).
     count_event(channel.id, "receipts")
     return _to_receipt(token, result.receipt_code, channel)
+
+
+def _parse_page(q, state: FormState, channel: Channel, earlier: dict):
+    """The answers the form gives for the state's page, checked: (answers, errors)."""
+    return parse_answers(
+        q,
+        request.form,
+        page_id=q.pages[state.page].id,
+        dynamic_options={"districts": _districts(channel)},
+        earlier=earlier,
+    )
+
+
+def _receipt_if_stored(token: str, q, state: FormState, channel: Channel, earlier: dict):
+    """For a last page sent again whose submission is stored, what
+    :func:`_stored_before` answers; None otherwise (nothing stored, not the last
+    page, 上一页 or the text-size button, answers with errors). Used where the
+    page would otherwise be refused (a closed channel, a full cell): the retry of
+    a submission stored just before must still find its receipt."""
+    if state.page + 1 != len(q.pages) or "back" in request.form or TEXT_SIZE_FIELD in request.form:
+        return None
+    stored = find_by_submission(state.submission_id)
+    if stored is None:
+        return None
+    answers, errors = _parse_page(q, state, channel, earlier)
+    if errors:
+        return None
+    state.answers = {**earlier, **answers}
+    return _stored_before(token, stored, state, channel)
 
 
 def _stored_before(token: str, stored, state: FormState, channel: Channel):

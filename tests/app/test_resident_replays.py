@@ -126,3 +126,43 @@ def test_the_last_page_of_a_withdrawn_response_sent_again_says_it_was_withdrawn(
     assert "/thanks/" not in again.get_data(as_text=True)
     (tombstone,) = _stored(app)
     assert tombstone.answers == {} and tombstone.withdrawn_at is not None
+
+
+def test_a_retry_of_the_submission_that_filled_the_cell_gets_its_receipt(client, app, demo_wave):
+    """Under the close policy, the retry of the submission that took a cell's last
+    place (a lost connection, a double tap without JavaScript) read the cell full
+    and got 名额已满, which also cleared the answers kept on the phone: the resident
+    was told their answer was not needed, and never saw their receipt."""
+    from sqlalchemy import update
+
+    from survey.models import QuotaCell, Wave
+
+    with app.app_context():
+        db.session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="close"))
+        db.session.execute(update(QuotaCell).values(target=1))
+        db.session.commit()
+    token = channel_token(app)
+    html = _answered_last_page(client, token)
+    first = submit_page(client, token, html, STANDARD_PAGES[-1])
+    retry = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert first.status_code == retry.status_code == 303
+    assert retry.headers["Location"] == first.headers["Location"]
+    assert len(_stored(app)) == 1
+
+
+def test_a_retry_after_the_channel_closed_gets_its_receipt(client, app, demo_wave):
+    """A last page stored just before the channel closed and sent again after the
+    grace period: its receipt, not 本次调查已结束."""
+    from survey.models import Channel
+    from survey.operations.cities import set_channel_open
+
+    token = channel_token(app)
+    html = _answered_last_page(client, token)
+    first = submit_page(client, token, html, STANDARD_PAGES[-1])
+    app.config["FINISH_GRACE_SECONDS"] = 0
+    with app.app_context():
+        set_channel_open(db.session.scalar(select(Channel).filter_by(token=token)), False)
+    retry = submit_page(client, token, html, STANDARD_PAGES[-1])
+    assert retry.status_code == 303 and retry.headers["Location"] == first.headers["Location"]
+    other = submit_page(client, token, html, {**STANDARD_PAGES[-1], "activities": ["none"]})
+    assert other.status_code == 409

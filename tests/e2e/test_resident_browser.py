@@ -256,6 +256,9 @@ def test_back_still_works_after_the_text_size_button(app, live_server, phone, de
     click_and_load(page, page.get_by_role("button", name="下一页"))
     click_and_load(page, page.get_by_role("button", name="大字模式"))
     assert page.evaluate("document.body.classList.contains('large')")
+    click_and_load(page, page.get_by_role("button", name="标准字号"))
+    page.go_back(wait_until="load")  # the page the button made (it changed the session)
+    assert page.evaluate("document.body.classList.contains('large')")
     page.go_back(wait_until="load")  # page 2 as it was (ERR_CACHE_MISS before)
     assert page.locator("input[name=s_air]").count()
     page.go_back(wait_until="load")  # and page 1
