@@ -360,6 +360,7 @@ EN = {
     "人数少于此数的加权单元与同区县相邻的单元合并。单元只有一两个人时，事后分层的标准误会偏小、置信区间过窄：样本少时建议设为 5 或更多。": "Weighting cells with fewer respondents are merged with a neighbouring cell of the same "
     "district. With one or two respondents in a cell, post-stratification's standard errors "
     "come out too small and its intervals too narrow: with a small sample, 5 or more is advised.",
+    "带本页权数的微观数据：": "Microdata with this page's weights:",
 }
 
 

@@ -46,15 +46,16 @@ def download(wave_id: int, fmt: str):
         abort(404)
     include_excluded = request.form.get("include_excluded") == "1"
     labels = request.form.get("labels") == "1"
+    settings = settings_from(request.form)  # the estimates page's weighting, if sent
     name = _filename(wave, "microdata", fmt)
     if fmt == "csv":
         audit_export(wave, fmt, count_rows(wave, include_excluded))
-        body = stream_with_context(csv_stream(wave, labels, include_excluded))
+        body = stream_with_context(csv_stream(wave, labels, include_excluded, settings=settings))
         response = FlaskResponse(body, content_type=MIMETYPES["csv"])
         return attachment(response, name, f"wave-{wave.id}-microdata.csv")
     with TemporaryDownload(f".{fmt}") as download:
         try:
-            written = write_file(wave, fmt, download.path, include_excluded)
+            written = write_file(wave, fmt, download.path, include_excluded, settings=settings)
         except OperationError as exc:
             return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
                                    error=str(exc)), 409  # fmt: skip

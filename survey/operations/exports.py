@@ -51,10 +51,12 @@ def count_rows(wave: Wave, include_excluded: bool) -> int:
     return db.session.scalar(stmt)
 
 
-def prepare(wave: Wave, include_excluded: bool, weighted: bool = True):
-    """Variables, weights (if the frame allows) and the method note."""
+def prepare(wave: Wave, include_excluded: bool, weighted: bool = True,
+            settings: Settings | None = None):  # fmt: skip
+    """Variables, weights (if the frame allows; with *settings*' weighting, by
+    default the estimates page's default) and the method note."""
     q = questionnaire_of(wave.questionnaire)
-    settings, weights, why_not = Settings(), None, None
+    settings, weights, why_not = settings or Settings(), None, None
     if weighted:
         try:
             weights = cell_weights(wave, settings)
@@ -172,26 +174,27 @@ def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
 
 
 def columnar_export(wave: Wave, labels=False, include_excluded=False, weighted=True,
-                    neutralise=True):  # fmt: skip
+                    neutralise=True, settings: Settings | None = None):  # fmt: skip
     """The columnar batches of a wave's microdata (see ``survey.exports.columnar``)."""
     from survey.exports.columnar import ColumnarExport
 
-    q, vars_, weights, _note = prepare(wave, include_excluded, weighted)
+    q, vars_, weights, _note = prepare(wave, include_excluded, weighted, settings)
     return ColumnarExport(q, vars_, include_excluded=include_excluded, labels=labels,
                           channel_labels=_channel_labels(wave), weights=weights,
                           neutralise=neutralise)  # fmt: skip
 
 
 def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True,
-               limit_rows: int | None = None) -> Iterator[bytes]:  # fmt: skip
+               limit_rows: int | None = None,
+               settings: Settings | None = None) -> Iterator[bytes]:  # fmt: skip
     """The CSV file in chunks; *progress* gets the number of rows of each chunk."""
-    writer = columnar_export(wave, labels, include_excluded, weighted)
+    writer = columnar_export(wave, labels, include_excluded, weighted, settings=settings)
     return writer.chunks(_ndjson_jobs(wave, include_excluded), progress, limit_rows)
 
 
 def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
                progress: Callable[[int], None] | None = None,
-               limit_rows: int | None = None) -> int:  # fmt: skip
+               limit_rows: int | None = None, settings: Settings | None = None) -> int:  # fmt: skip
     """Write a microdata file; returns the number of rows."""
     if fmt not in FORMATS:
         raise OperationError(f"未知的导出格式 {fmt}（可用：{', '.join(FORMATS)}）")
@@ -213,10 +216,11 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
                 progress(done)
 
         with open(path, "wb") as fh:
-            for chunk in csv_stream(wave, False, include_excluded, counting, True, limit_rows):
+            for chunk in csv_stream(wave, False, include_excluded, counting, True, limit_rows,
+                                    settings):  # fmt: skip
                 fh.write(chunk)
     elif fmt == "xlsx":
-        q, vars_, weights, note = prepare(wave, include_excluded)
+        q, vars_, weights, note = prepare(wave, include_excluded, settings=settings)
         names = [v.name for v in vars_]
         rows = (
             dict(zip(names, values, strict=True))
@@ -231,7 +235,8 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
                 "本轮还没有可导出的答卷，无法生成 SPSS/Stata 文件（它的变量类型取自数据）；"
                 "请等有答卷后再导出，或先导出 CSV/Excel 查看变量。"
             )
-        writer = columnar_export(wave, include_excluded=include_excluded, neutralise=False)
+        writer = columnar_export(wave, include_excluded=include_excluded, neutralise=False,
+                                 settings=settings)  # fmt: skip
         passes = iter([None, progress, None])  # progress while the rows are written
 
         def batches():

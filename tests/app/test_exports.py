@@ -568,3 +568,34 @@ def test_the_method_note_says_why_there_are_no_weights(app, demo_wave, filled):
     assert weights is None and "weight" not in {v.name for v in variables}
     assert "权数：未导出（无法加权：raking did not converge）" in note
     assert "尚未导入人口数据" not in note
+
+
+def test_microdata_weights_follow_the_estimates_page_settings(app, demo_wave, filled):
+    """The microdata always carried raking weights on sex × age, whatever the
+    estimates page used; early in fieldwork, when raking does not converge, no
+    weights at all. Sent with the page's settings (its 带本页权数的微观数据 buttons),
+    the file's weights are that page's."""
+    from survey.models import Wave
+    from survey.operations.estimates import Settings, wave_estimates
+
+    client, csrf, _ = filled
+    for sex, age in (("男", "18-29岁"), ("女", "30-39岁"), ("男", "30-39岁"), ("男", "18-29岁"),
+                     ("女", "60岁及以上")):  # fmt: skip
+        complete(app.test_client(), channel_token(app, "咸安区"), district="咸安区", sex=sex,
+                 age_group=age)  # fmt: skip
+    chosen = Settings(weighting="poststratify", margins=("age_group",))
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=poststratify"
+                      "&margins=age_group").get_data(as_text=True)  # fmt: skip
+    assert f"/staff/waves/{demo_wave}/exports/microdata.csv" in page
+    rows = list(csv.DictReader(io.StringIO(_post(
+        client, demo_wave, "microdata.csv", csrf, weighting="poststratify", margins="age_group"
+    ).decode("utf-8-sig"))))  # fmt: skip
+    with app.app_context():
+        by_receipt = wave_estimates(db.session.get(Wave, demo_wave), chosen).weights
+        ids = dict(db.session.execute(select(Response.receipt_code, Response.id)).all())
+    expected = {str(ids[code]): weight for code, weight in by_receipt.items()}
+    plain = _post(client, demo_wave, "microdata.csv", csrf).decode("utf-8-sig")
+    assert "weight" not in plain.splitlines()[0].split(",")  # raking does not converge here
+    assert len(rows) == len(expected) == 7
+    for row in rows:
+        assert float(row["weight"]) == pytest.approx(expected[row["respondent_id"]], rel=1e-9)
