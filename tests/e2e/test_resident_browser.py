@@ -14,16 +14,24 @@ from tests.resident import channel_token
 pytestmark = pytest.mark.browser
 
 
-def _answer_standard(page):
+def _fill_first_page(page, sex: str = "女"):
     page.get_by_label("30-39岁").check()
     page.get_by_label("是", exact=True).first.check()  # lived here 6+ months
     page.locator("input[name=env_staff][value=no]").check()
-    page.get_by_label("女").check()
+    page.get_by_label(sex).check()
     page.get_by_label("农村").check()
-    page.get_by_role("button", name="下一页").click()
+
+
+def _fill_second_page(page):
     for qid in ("s_air", "s_water", "s_drinking", "s_green", "s_sanitation", "s_noise"):
         page.locator(f"input[name={qid}][value='4']").check()
     page.locator("input[name=s_government][value='5']").check()
+
+
+def _answer_standard(page):
+    _fill_first_page(page)
+    page.get_by_role("button", name="下一页").click()
+    _fill_second_page(page)
     page.get_by_role("button", name="下一页").click()
     page.get_by_label("垃圾分类").check()
     page.get_by_label("知道", exact=True).check()
@@ -129,11 +137,7 @@ def test_phone_back_button_shows_the_page_before(app, live_server, phone, demo_w
     app.wsgi_app = counting
     page.goto(f"{live_server}/s/{token}")
     click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
-    page.get_by_label("30-39岁").check()
-    page.get_by_label("是", exact=True).first.check()
-    page.locator("input[name=env_staff][value=no]").check()
-    page.get_by_label("男").check()
-    page.get_by_label("农村").check()
+    _fill_first_page(page, "男")
     click_and_load(page, page.get_by_role("button", name="下一页"))
     assert page.locator("input[name=s_air]").count()
     sent = len(posts)
@@ -142,9 +146,7 @@ def test_phone_back_button_shows_the_page_before(app, live_server, phone, demo_w
     assert len(posts) == sent  # shown from the cache, not posted again
     page.get_by_label("女").check()  # a changed answer, sent on from the page before
     click_and_load(page, page.get_by_role("button", name="下一页"))
-    for qid in ("s_air", "s_water", "s_drinking", "s_green", "s_sanitation", "s_noise"):
-        page.locator(f"input[name={qid}][value='4']").check()
-    page.locator("input[name=s_government][value='5']").check()
+    _fill_second_page(page)
     click_and_load(page, page.get_by_role("button", name="下一页"))
     page.get_by_label("垃圾分类").check()
     page.get_by_label("知道", exact=True).check()
@@ -183,15 +185,9 @@ def test_large_text_at_320_px_breaks_no_word(app, live_server, browser, demo_wav
 
 
 def _to_last_page(page):
-    page.get_by_label("30-39岁").check()
-    page.get_by_label("是", exact=True).first.check()
-    page.locator("input[name=env_staff][value=no]").check()
-    page.get_by_label("女").check()
-    page.get_by_label("农村").check()
+    _fill_first_page(page)
     click_and_load(page, page.get_by_role("button", name="下一页"))
-    for qid in ("s_air", "s_water", "s_drinking", "s_green", "s_sanitation", "s_noise"):
-        page.locator(f"input[name={qid}][value='4']").check()
-    page.locator("input[name=s_government][value='5']").check()
+    _fill_second_page(page)
     click_and_load(page, page.get_by_role("button", name="下一页"))
     page.get_by_label("垃圾分类").check()
     page.get_by_label("知道", exact=True).check()
@@ -248,11 +244,7 @@ def test_back_still_works_after_the_text_size_button(app, live_server, phone, de
     page = phone.new_page()
     page.goto(f"{live_server}/s/{channel_token(app)}")
     click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
-    page.get_by_label("30-39岁").check()
-    page.get_by_label("是", exact=True).first.check()
-    page.locator("input[name=env_staff][value=no]").check()
-    page.get_by_label("女").check()
-    page.get_by_label("农村").check()
+    _fill_first_page(page)
     click_and_load(page, page.get_by_role("button", name="下一页"))
     click_and_load(page, page.get_by_role("button", name="大字模式"))
     assert page.evaluate("document.body.classList.contains('large')")
