@@ -225,7 +225,7 @@ def set_excluded(
         if response is None or (wave_id is not None and response.wave_id != wave_id):
             raise OperationError("本轮调查没有这份答卷。")
         if response.withdrawn_at is not None:
-            raise OperationError("这份答卷已由受访者撤回，不能恢复。")
+            raise OperationError("这份答卷已由受访者撤回并删除，无法再剔除、保留或恢复。")
         if excluded and not response.excluded:
             give_back_place(session, response)
             action = "response_exclude"

@@ -334,7 +334,7 @@ def test_two_decisions_at_once_move_the_quota_counts_once(app, demo_wave, monkey
         first_id, code = first.id, second.receipt_code
     assert _cell(app, demo_wave)[1:] == (3, 0)
 
-    def at_once(*calls):
+    def at_once(*calls, allowed=()):
         errors = []
 
         def run(call):
@@ -349,7 +349,7 @@ def test_two_decisions_at_once_move_the_quota_counts_once(app, demo_wave, monkey
             t.start()
         for t in threads:
             t.join()
-        assert not errors, errors
+        assert all(any(a in str(e) for a in allowed) for e in errors), errors
 
     exclude = lambda rid: lambda: quality.set_excluded(rid, True, wave_id=demo_wave)  # noqa: E731
     at_once(exclude(first_id), exclude(first_id))
@@ -357,7 +357,9 @@ def test_two_decisions_at_once_move_the_quota_counts_once(app, demo_wave, monkey
     with app.app_context():
         second_id = db.session.scalar(select(Response.id).filter_by(receipt_code=code))
     monkeypatch.setattr("survey.operations.quality.give_back_place", give_back_slowly)
-    at_once(exclude(second_id), lambda: withdraw_response(code))
+    # Whichever comes first, the place is given back once; an exclusion coming
+    # second finds the response withdrawn and says so.
+    at_once(exclude(second_id), lambda: withdraw_response(code), allowed=("已由受访者撤回",))
     assert _cell(app, demo_wave)[1:] == (1, 0)
 
 
