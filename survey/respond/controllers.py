@@ -188,12 +188,12 @@ def _count(name: str, subject: str) -> None:
     abuse.hit(f"{name}:{subject}", limit, window)
 
 
-def _too_many(name: str, withdrawing: bool = False):
-    """The refusal of rate limit *name*: 429, saying roughly how long to wait
-    (until its window ends)."""
+def _too_many(name: str):
+    """The refusal of rate limit *name*: 429, saying what was refused and roughly
+    how long to wait (until its window ends)."""
     seconds = abuse.seconds_left(_limit(name)[1])
     html = render_template("respond/too_many.html", minutes=math.ceil(seconds / 60),
-                           withdrawing=withdrawing)  # fmt: skip
+                           withdrawing=name == "withdraw_client")  # fmt: skip
     return html, 429, {"Retry-After": str(seconds)}
 
 
@@ -286,7 +286,7 @@ def page(token: str):
     if quota_gate.is_full_before_submit(channel, cells):
         # The retry of the submission that took the cell's last place (a lost
         # connection, a double tap without JavaScript) gets its receipt, not 名额已满.
-        if (receipt := _receipt_if_stored(token, q, state, channel, earlier)) is not None:
+        if (receipt := _stored_retry(token, q, state, channel)) is not None:
             return receipt
         count_event(channel.id, "quota_full")
         return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
@@ -301,10 +301,7 @@ def page(token: str):
     # nothing and counts nothing, so it cannot use up a channel's budget. They are
     # checked here without counting and counted once the response is created.
     if not _allows("submit_channel", str(channel.id)):
-        stored = find_by_submission(state.submission_id)
-        if stored is None:
-            return _too_many("submit_channel")
-        return _stored_before(token, stored, state, channel)
+        return _stored_retry(token, q, state, channel) or _too_many("submit_channel")
     flags = []
     # A field people cannot see: bots fill it. Flag for review, never drop silently.
     if request.form.get("website", "").strip():
@@ -333,10 +330,9 @@ def page(token: str):
     if result.quota_full:
         return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
     if not result.created:  # this submission id was stored before
-        stored = find_by_submission(state.submission_id)
-        if stored is not None:
-            return _stored_before(token, stored, state, channel)
-        return _to_receipt(token, result.receipt_code, channel)
+        return _stored_retry(token, q, state, channel) or _to_receipt(
+            token, result.receipt_code, channel
+        )
     _count("submit_channel", str(channel.id))
     _count("submit_client", client)
     # Receipts given, one per stored response (not thank-you pages shown,
@@ -356,22 +352,27 @@ def _parse_page(q, state: FormState, channel: Channel, earlier: dict):
     )
 
 
-def _receipt_if_stored(token: str, q, state: FormState, channel: Channel, earlier: dict):
-    """For a last page sent again whose submission is stored, what
-    :func:`_stored_before` answers; None otherwise (nothing stored, not the last
-    page, 上一页 or the text-size button, answers with errors). Used where the
-    page would otherwise be refused (a closed channel, a full cell): the retry of
-    a submission stored just before must still find its receipt."""
-    if state.page + 1 != len(q.pages) or "back" in request.form or TEXT_SIZE_FIELD in request.form:
+def _stored_retry(token: str, q, state: FormState, channel: Channel):
+    """For a last page sent again whose submission is stored (*state*'s answers
+    complete), what :func:`_stored_before` answers; None otherwise. Where the page
+    would be refused (a full cell, the channel's limit), the retry of a
+    submission stored just before must still find its receipt."""
+    if state.page + 1 != len(q.pages):
         return None
     stored = find_by_submission(state.submission_id)
-    if stored is None:
+    return None if stored is None else _stored_before(token, stored, state, channel)
+
+
+def _receipt_if_stored(token: str, q, state: FormState, channel: Channel, earlier: dict):
+    """:func:`_stored_retry` for a page not yet read (a closed channel): its
+    answers are read first; None for 上一页, the text-size button, or errors."""
+    if state.page + 1 != len(q.pages) or "back" in request.form or TEXT_SIZE_FIELD in request.form:
         return None
     answers, errors = _parse_page(q, state, channel, earlier)
     if errors:
         return None
     state.answers = {**earlier, **answers}
-    return _stored_before(token, stored, state, channel)
+    return _stored_retry(token, q, state, channel)
 
 
 def _stored_before(token: str, stored, state: FormState, channel: Channel):
@@ -471,7 +472,7 @@ def withdraw():
         code = (receipts.code_of(signed) if signed else None) or ""
         return render_template("respond/withdraw.html", step="form", code=code)
     if _limited("withdraw_client", client_hash()):
-        return _too_many("withdraw_client", withdrawing=True)
+        return _too_many("withdraw_client")
     typed = request.form.get("receipt_code", "")[:20]
     code = normal_receipt_code(typed)
     if not code:
