@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -10,14 +10,12 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, Wave
 from survey.operations.errors import OperationError
-from survey.operations.quality import BEIJING
+from survey.operations.quality import beijing_midnight, beijing_time, local_day
 from survey.operations.users import create_user, reset_password, set_active, set_roles
 from survey.operations.waves import create_wave_from_form, update_wave
 from survey.web import get_or_404
 
 PAGE_SIZE = 50
-#: China Standard Time: the audit log is shown, and filtered by day, in local time.
-CST = BEIJING
 
 ACTION_LABELS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
@@ -126,7 +124,7 @@ def waves():
                 )
             )
         ),
-        cst=CST,
+        local_day=local_day,
     )
 
 
@@ -171,11 +169,9 @@ def audit():
     if action:
         query = query.where(AuditEvent.action == action)
     if start:  # a day in China time, the log's times being UTC
-        query = query.where(AuditEvent.at >= datetime.combine(start, datetime.min.time()) - CST)
+        query = query.where(AuditEvent.at >= beijing_midnight(start))
     if end:
-        query = query.where(
-            AuditEvent.at < datetime.combine(end + timedelta(days=1), datetime.min.time()) - CST
-        )
+        query = query.where(AuditEvent.at < beijing_midnight(end + timedelta(days=1)))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     events = db.session.scalars(
         query.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
@@ -193,6 +189,6 @@ def audit():
         labels=ACTION_LABELS,
         objects=OBJECT_LABELS,
         detail_text=_detail_text,
-        cst=CST,
+        beijing_time=beijing_time,
         total=total,
     )

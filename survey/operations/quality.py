@@ -15,7 +15,7 @@ Flags (a response may have several; flagged responses are reviewed, never droppe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
@@ -44,6 +44,11 @@ BEIJING = timedelta(hours=8)
 def local_day(moment=None):
     """Calendar day in China (UTC+8) of a naive UTC time."""
     return ((moment or utcnow()) + BEIJING).date()
+
+
+def beijing_midnight(day: date) -> datetime:
+    """The start of calendar day *day* in China, as a naive UTC time."""
+    return datetime.combine(day, datetime.min.time()) - BEIJING
 
 
 def beijing_time(moment) -> str:
@@ -135,13 +140,14 @@ def quality_flags(sub, duration: float, median_and_count, device_seen: bool) -> 
     return flags
 
 
-def _cell_of(response: Response):
-    """The WHERE clause of *response*'s quota cell."""
+def _cell_of(response: Response, model=QuotaCell):
+    """The WHERE clause of *response*'s quota cell: on QuotaCell, or (*model* =
+    Response) the responses in the same cell."""
     return (
-        QuotaCell.wave_id == response.wave_id,
-        QuotaCell.district == response.district,
-        QuotaCell.sex == response.sex,
-        QuotaCell.age_group == response.age_group,
+        model.wave_id == response.wave_id,
+        model.district == response.district,
+        model.sex == response.sex,
+        model.age_group == response.age_group,
     )
 
 
@@ -150,39 +156,31 @@ def give_back_place(session, response: Response) -> None:
     it is being excluded or withdrawn. A place within the quota goes to the
     cell's earliest valid response counted over quota, if any (soft policy), so
     that the cell's counts stay those of its valid responses in order."""
-    if response.over_quota:
-        session.execute(
-            update(QuotaCell)
-            .where(*_cell_of(response), QuotaCell.over_quota > 0)
-            .values(over_quota=QuotaCell.over_quota - 1)
+    if not response.over_quota:
+        waiting = session.scalar(
+            select(Response.id)
+            .where(
+                *_cell_of(response, Response),
+                Response.over_quota.is_(True),
+                Response.excluded.is_(False),
+                Response.id != response.id,
+            )
+            .order_by(Response.id)
+            .limit(1)
         )
-        return
-    waiting = session.scalar(
-        select(Response.id)
-        .where(
-            Response.wave_id == response.wave_id,
-            Response.district == response.district,
-            Response.sex == response.sex,
-            Response.age_group == response.age_group,
-            Response.over_quota.is_(True),
-            Response.excluded.is_(False),
-            Response.id != response.id,
-        )
-        .order_by(Response.id)
-        .limit(1)
-    )
-    if waiting is not None:  # it takes the place: the cell's within-quota count stays
+        if waiting is None:
+            session.execute(
+                update(QuotaCell)
+                .where(*_cell_of(response), QuotaCell.achieved > 0)
+                .values(achieved=QuotaCell.achieved - 1)
+            )
+            return
+        # It takes the place: the cell's within-quota count stays, one fewer over.
         session.execute(update(Response).where(Response.id == waiting).values(over_quota=False))
-        session.execute(
-            update(QuotaCell)
-            .where(*_cell_of(response), QuotaCell.over_quota > 0)
-            .values(over_quota=QuotaCell.over_quota - 1)
-        )
-        return
     session.execute(
         update(QuotaCell)
-        .where(*_cell_of(response), QuotaCell.achieved > 0)
-        .values(achieved=QuotaCell.achieved - 1)
+        .where(*_cell_of(response), QuotaCell.over_quota > 0)
+        .values(over_quota=QuotaCell.over_quota - 1)
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from survey.models import utcnow
-from survey.operations.quality import BEIJING, local_day
+from survey.operations.quality import beijing_midnight, local_day
 
 #: The survey is open (no dates, or today within them).
 OPEN = "open"
@@ -44,5 +44,5 @@ def may_finish(channel, started_at: datetime, grace_seconds: float) -> bool:
     if state == NOT_YET:
         return False
     if state == ENDED:  # the end date's midnight in China, in UTC
-        cut_offs.append(datetime.combine(day + timedelta(days=1), datetime.min.time()) - BEIJING)
+        cut_offs.append(beijing_midnight(day + timedelta(days=1)))
     return all(started_at < cut <= now < cut + grace for cut in cut_offs)
