@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from survey.extensions import db
-from survey.models import Channel, District, Wave
+from survey.models import Channel, Wave
 from survey.operations.process_local import cached
 
 #: Seconds a process keeps a channel (closing a channel reaches every process within this).
@@ -43,9 +43,9 @@ def channel_by_token(token: str) -> Channel | None:
 def city_districts(city_id: int) -> tuple[str, ...]:
     """The city's district names in order: every page of every resident needs
     them, and they change only when the city is set up."""
-    return cached(_DISTRICTS_KEY, city_id, DISTRICTS_TTL, lambda: tuple(db.session.scalars(
-        select(District.name).where(District.city_id == city_id).order_by(District.sort_order)
-    )))  # fmt: skip
+    from survey.operations.cities import district_names
+
+    return cached(_DISTRICTS_KEY, city_id, DISTRICTS_TTL, lambda: tuple(district_names(city_id)))
 
 
 def forget_channels() -> None:

@@ -15,6 +15,16 @@ from survey.models import Channel, ChannelStats, City, District, QuestionnaireVe
 from survey.operations.errors import OperationError
 
 
+def district_names(city_id: int) -> list[str]:
+    """The city's district names, in their order (residents' pages read a kept
+    copy: channel_cache.city_districts)."""
+    return list(
+        db.session.scalars(
+            select(District.name).where(District.city_id == city_id).order_by(District.sort_order)
+        )
+    )
+
+
 def create_city(name: str, province: str, districts: list[tuple[str, int | None]]) -> City:
     """Create a city with its districts (in official order); idempotent by name."""
     with db.write() as session:

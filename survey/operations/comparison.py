@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import District, Wave
+from survey.models import Wave
 from survey.operations.audit import record
+from survey.operations.cities import district_names
 from survey.operations.errors import OperationError
 
 CITY = "全市"
@@ -127,11 +128,7 @@ def set_comparison(wave: Wave, form) -> Wave:
         if not chosen.isdigit() or int(chosen) not in ids:
             raise OperationError("只能选择本市在本轮之前的调查轮次。")
         previous_wave_id = int(chosen)
-    districts = list(
-        db.session.scalars(
-            select(District.name).filter_by(city_id=wave.city_id).order_by(District.sort_order)
-        )
-    )
+    districts = district_names(wave.city_id)
     figures = parse_figures(form.get("previous_figures") or "", districts) or None
     # Pasted from Word it may hold control characters (Shift+Enter is \x0b).
     typed = form.get("previous_source") or ""

@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from survey.extensions import db
-from survey.models import District, PopulationCell, Wave
+from survey.models import PopulationCell, Wave
 from survey.operations.audit import record
+from survey.operations.cities import district_names
 from survey.operations.questionnaires import questionnaire_of
 
 ALIASES = {
@@ -142,12 +143,7 @@ def frame_categories(wave: Wave) -> dict[str, list[str]]:
     """The labels residents' answers use: districts of the city, and the options of
     the questionnaire's sex, age group and urban/rural questions."""
     q = questionnaire_of(wave.questionnaire)
-    districts = list(
-        db.session.scalars(
-            select(District.name).filter_by(city_id=wave.city_id).order_by(District.sort_order)
-        )
-    )
-    out = {"district": districts}
+    out = {"district": district_names(wave.city_id)}
     for role in ("sex", "age_group", "urban_rural"):
         qid = q.roles.get(role)
         out[role] = [o.label for o in q.question(qid).options if not o.screen_out] if qid else []

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import District, Wave
+from survey.models import Wave
 from survey.operations.audit import record
+from survey.operations.cities import district_names
 from survey.operations.comparison import earlier_waves, figures_text, set_comparison
 from survey.operations.errors import OperationError
 from survey.operations.estimates import settings_from
@@ -81,8 +81,6 @@ def comparison(wave_id: int):
         else:
             flash("已保存：报告的“与上年比较”将按此生成。")
             return redirect(url_for("report.comparison", wave_id=wave.id))
-    example = db.session.scalar(
-        select(District.name).filter_by(city_id=wave.city_id).order_by(District.sort_order)
-    )
+    example = next(iter(district_names(wave.city_id)), "")
     return render_template("report/comparison.html", wave=wave, earlier=earlier_waves(wave),
                            figures=text, source=source, example=example)  # fmt: skip
