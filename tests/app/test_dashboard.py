@@ -202,18 +202,24 @@ def _cell(app, wave_id, district="咸安区", sex="男", age_group="30-39岁"):
         return cell.id, cell.achieved, cell.over_quota
 
 
+def _set_policy_and_target(app, wave_id, policy: str, target: int) -> None:
+    """The wave's quota policy, and the target of the cell the standard answers fall in."""
+    from survey.models import QuotaCell, Wave
+
+    cell_id = _cell(app, wave_id)[0]
+    with app.app_context(), db.write() as session:
+        session.execute(update(Wave).where(Wave.id == wave_id).values(quota_policy=policy))
+        session.execute(update(QuotaCell).where(QuotaCell.id == cell_id).values(target=target))
+
+
 def test_an_excluded_response_gives_its_quota_place_back(app, demo_wave):
     """Excluding a speeder or a bot left its quota place taken: under the close
     policy its cell stayed full short of its valid sample, and the dashboard
     counted it. Restoring takes a place again, over quota if the cell filled."""
-    from survey.models import QuotaCell, Wave
     from survey.operations.quality import set_excluded
     from survey.operations.responses import withdraw_response
 
-    cell_id = _cell(app, demo_wave)[0]
-    with app.app_context(), db.write() as session:
-        session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="close"))
-        session.execute(update(QuotaCell).where(QuotaCell.id == cell_id).values(target=2))
+    _set_policy_and_target(app, demo_wave, "close", 2)
     token = channel_token(app)
     for _ in range(2):
         assert complete(app.test_client(), token).status_code == 303
@@ -367,13 +373,9 @@ def test_soft_policy_a_freed_place_goes_to_the_earliest_response_over_quota(app,
     """Under the soft policy, excluding a response within the quota left the one
     counted over quota outside: the dashboard showed the cell short of its target
     while it held as many valid responses as the target."""
-    from survey.models import QuotaCell, Wave
     from survey.operations.quality import set_excluded
 
-    cell_id = _cell(app, demo_wave)[0]
-    with app.app_context(), db.write() as session:
-        session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="soft"))
-        session.execute(update(QuotaCell).where(QuotaCell.id == cell_id).values(target=2))
+    _set_policy_and_target(app, demo_wave, "soft", 2)
     token = channel_token(app)
     for _ in range(4):
         complete(app.test_client(), token)
