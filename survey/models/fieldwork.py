@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.models.base import Base, utcnow
@@ -48,10 +48,19 @@ class QuotaPlan(Base):
     min_per_district: Mapped[int] = mapped_column(default=0)
     #: When the plan was (re)made.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Cells by district × 城乡 × sex × age group (True), or district × sex × age
+    #: group (False, the default): the frame's urban/rural split summed.
+    by_urban_rural: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    #: Not stored: set by ``make_plan`` on the plan it returns, the valid stored
+    #: responses it counted into the new cells and how many of them exceed their
+    #: cell's target (counted over quota).
+    recounted = (0, 0)
 
 
 class QuotaCell(Base):
-    """Target and achieved count for district × sex × age group.
+    """Target and achieved count for district × sex × age group, or district ×
+    城乡 × sex × age group when the plan is by urban/rural (``QuotaPlan.by_urban_rural``).
 
     ``achieved`` is incremented in the same transaction that stores a response,
     with ``UPDATE ... SET achieved = achieved + 1 WHERE achieved < target`` under
@@ -60,7 +69,7 @@ class QuotaCell(Base):
 
     __tablename__ = "quota_cell"
     __table_args__ = (
-        UniqueConstraint("wave_id", "district", "sex", "age_group"),
+        UniqueConstraint("wave_id", "district", "sex", "age_group", "urban_rural"),
         CheckConstraint("target >= 0", name="target_nonnegative"),
     )
 
@@ -71,6 +80,9 @@ class QuotaCell(Base):
     district: Mapped[str] = mapped_column(String(100))
     sex: Mapped[str] = mapped_column(String(20))
     age_group: Mapped[str] = mapped_column(String(20))
+    #: 城镇 / 农村 as residents' answers store it, or '' when the plan is not by
+    #: urban/rural (every cell of a wave is one kind or the other).
+    urban_rural: Mapped[str] = mapped_column(String(20), default="", server_default="")
     #: Planned number of valid responses (editable by organizers; audited).
     target: Mapped[int] = mapped_column(default=0)
     #: Responses stored within the target.

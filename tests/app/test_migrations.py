@@ -97,3 +97,71 @@ def test_0008_gives_places_freed_before_it_to_responses_over_quota(app, database
         cell = db.session.scalar(select(QuotaCell).where(QuotaCell.achieved > 0))
         assert [over[i] for i in ids] == [False, False, False, True]
         assert (cell.target, cell.achieved, cell.over_quota) == (2, 2, 1)
+
+
+def test_0011_keeps_every_quota_cell_and_count_of_a_wave_with_responses(
+    app, database_url, demo_wave
+):
+    """0011 adds 城乡 to quota cells (and to the unique key) and says whether a
+    plan is by it: an installation in fieldwork keeps its cells, targets and
+    counts, all cells not by 城乡, and the resident's path counts on in them."""
+    from alembic import command
+    from sqlalchemy import inspect, select, update
+
+    from survey.extensions import db
+    from survey.migrate import alembic_config, upgrade
+    from survey.models import QuotaCell, QuotaPlan, Response, Wave
+    from tests.resident import channel_token, complete
+
+    columns = (QuotaCell.id, QuotaCell.district, QuotaCell.sex, QuotaCell.age_group,
+               QuotaCell.target, QuotaCell.achieved, QuotaCell.over_quota)  # fmt: skip
+    with app.app_context():
+        db.session.execute(update(Wave).where(Wave.id == demo_wave).values(quota_policy="soft"))
+        db.session.execute(update(QuotaCell).values(target=2))
+        db.session.commit()
+    token = channel_token(app)
+    for _ in range(3):
+        assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        before = db.session.execute(select(*columns).order_by(QuotaCell.id)).all()
+        responses = db.session.execute(select(Response.id, Response.over_quota)).all()
+        db.session.close()
+    assert sum(row.achieved + row.over_quota for row in before) == 3
+    command.downgrade(alembic_config(database_url), "0010")
+    try:
+        engine = create_engine(database_url)
+        assert "urban_rural" not in {c["name"] for c in inspect(engine).get_columns("quota_cell")}
+        engine.dispose()
+    finally:
+        upgrade(database_url)
+    with app.app_context():
+        assert db.session.execute(select(*columns).order_by(QuotaCell.id)).all() == before
+        assert set(db.session.scalars(select(QuotaCell.urban_rural))) == {""}
+        assert db.session.get(QuotaPlan, demo_wave).by_urban_rural is False
+        assert db.session.execute(select(Response.id, Response.over_quota)).all() == responses
+        db.session.close()
+    assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        cell = db.session.scalar(select(QuotaCell).where(QuotaCell.achieved > 0))
+        assert (cell.target, cell.achieved, cell.over_quota) == (2, 2, 2)
+
+
+def test_0011_downgrade_refuses_a_plan_by_urban_rural(app, database_url, demo_wave):
+    """Cells by 城乡 would clash on the narrower key: the downgrade says so and
+    changes nothing."""
+    import pytest
+    from alembic import command
+    from sqlalchemy import func, select
+
+    from survey.extensions import db
+    from survey.migrate import alembic_config
+    from survey.models import QuotaCell, Wave
+    from survey.operations.quotas import make_plan
+
+    with app.app_context():
+        make_plan(db.session.get(Wave, demo_wave), total=1200, by_urban_rural=True)
+        db.session.close()
+    with pytest.raises(RuntimeError, match="按城乡制定的配额方案"):
+        command.downgrade(alembic_config(database_url), "0010")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(QuotaCell.id))) == 120
