@@ -140,27 +140,49 @@ def quality_flags(sub, duration: float, median_and_count, device_seen: bool) -> 
     return flags
 
 
-def _cell_of(response: Response, model=QuotaCell):
-    """The WHERE clause of *response*'s quota cell: on QuotaCell, or (*model* =
-    Response) the responses in the same cell."""
+def _cell_of(response: Response):
+    """The WHERE clause of *response*'s quota cell: its 城乡 cell under a plan by
+    城乡, else the cell without (quota_gate matches cells the same way)."""
     return (
-        model.wave_id == response.wave_id,
-        model.district == response.district,
-        model.sex == response.sex,
-        model.age_group == response.age_group,
+        QuotaCell.wave_id == response.wave_id,
+        QuotaCell.district == response.district,
+        QuotaCell.sex == response.sex,
+        QuotaCell.age_group == response.age_group,
+        QuotaCell.urban_rural.in_(("", response.urban_rural or "")),
     )
+
+
+def _same_cell(cell_urban_rural: str, response: Response):
+    """The WHERE clause of the responses in *response*'s cell, whose 城乡 is
+    *cell_urban_rural* ('' under a plan not by 城乡: either answer)."""
+    clause = [
+        Response.wave_id == response.wave_id,
+        Response.district == response.district,
+        Response.sex == response.sex,
+        Response.age_group == response.age_group,
+    ]
+    if cell_urban_rural:
+        clause.append(Response.urban_rural == cell_urban_rural)
+    return clause
 
 
 def give_back_place(session, response: Response) -> None:
     """Free the quota place (or the over-quota count) a valid *response* holds:
     it is being excluded or withdrawn. A place within the quota goes to the
-    cell's earliest valid response counted over quota, if any (soft policy), so
-    that the cell's counts stay those of its valid responses in order."""
+    cell's earliest valid response counted over quota, if any (soft policy, or
+    a plan remade with smaller targets), so that the cell's counts stay those of
+    its valid responses in order. A response in no cell of the plan holds
+    nothing."""
+    cell = session.execute(
+        select(QuotaCell.id, QuotaCell.urban_rural).where(*_cell_of(response))
+    ).first()
+    if cell is None:
+        return
     if not response.over_quota:
         waiting = session.scalar(
             select(Response.id)
             .where(
-                *_cell_of(response, Response),
+                *_same_cell(cell.urban_rural, response),
                 Response.over_quota.is_(True),
                 Response.excluded.is_(False),
                 Response.id != response.id,
@@ -171,7 +193,7 @@ def give_back_place(session, response: Response) -> None:
         if waiting is None:
             session.execute(
                 update(QuotaCell)
-                .where(*_cell_of(response), QuotaCell.achieved > 0)
+                .where(QuotaCell.id == cell.id, QuotaCell.achieved > 0)
                 .values(achieved=QuotaCell.achieved - 1)
             )
             return
@@ -179,7 +201,7 @@ def give_back_place(session, response: Response) -> None:
         session.execute(update(Response).where(Response.id == waiting).values(over_quota=False))
     session.execute(
         update(QuotaCell)
-        .where(*_cell_of(response), QuotaCell.over_quota > 0)
+        .where(QuotaCell.id == cell.id, QuotaCell.over_quota > 0)
         .values(over_quota=QuotaCell.over_quota - 1)
     )
 

@@ -13,13 +13,19 @@ batch's residents in them (:data:`_TAKE_PLACES`); only what that could not take
 goes one statement at a time. Every statement of the transaction is a round trip
 from a writer thread that shares its interpreter with the request threads, and
 the cells' row locks were held through all of them.
+
+A wave's cells are either all district × sex × age group (``urban_rural`` '')
+or all district × 城乡 × sex × age group. The statements match a respondent's
+cell as ``urban_rural IN ('', <their answer>)``: whichever kind the plan is,
+exactly one cell matches, and the resident's path needs no knowledge of the
+plan (no read of it, nothing cached that a remade plan would make stale).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, literal, select, text, update
 
 from questionnaires.engine import answers_to_labels
 from survey.extensions import db
@@ -35,8 +41,15 @@ def cells_of(q, answers: dict) -> dict[str, str | None]:
 
 
 def _complete(cells: dict) -> bool:
-    """Whether the respondent's quota cell is known (district, sex and age group)."""
+    """Whether the respondent's quota cell is known (district, sex and age group;
+    their 城乡 matters only to a plan by it)."""
     return all(cells.get(k) for k in ("district", "sex", "age_group"))
+
+
+def _urban_rural(cells: dict) -> str:
+    """The respondent's 城乡 as cells store it ('' when unanswered: then only a
+    plan not by 城乡 has a cell for them)."""
+    return cells.get("urban_rural") or ""
 
 
 def _cell(session_or_conn, wave_id: int, cells: dict):
@@ -50,6 +63,7 @@ def _cell(session_or_conn, wave_id: int, cells: dict):
             QuotaCell.district == cells["district"],
             QuotaCell.sex == cells["sex"],
             QuotaCell.age_group == cells["age_group"],
+            QuotaCell.urban_rural.in_(("", _urban_rural(cells))),
         )
     ).first()
 
@@ -72,6 +86,7 @@ _TAKE_PLACE = (
         _CELLS.c.district == bindparam("d"),
         _CELLS.c.sex == bindparam("s"),
         _CELLS.c.age_group == bindparam("a"),
+        _CELLS.c.urban_rural.in_((literal(""), bindparam("u"))),
         _CELLS.c.achieved < _CELLS.c.target,
     )
     .values(achieved=_CELLS.c.achieved + 1)
@@ -90,7 +105,13 @@ def reserve(conn, submission) -> str:
         return "ok"  # no plan for this wave or cell: every cell is open
     taken = conn.execute(
         _TAKE_PLACE,
-        {"w": wave.id, "d": cells["district"], "s": cells["sex"], "a": cells["age_group"]},
+        {
+            "w": wave.id,
+            "d": cells["district"],
+            "s": cells["sex"],
+            "a": cells["age_group"],
+            "u": _urban_rural(cells),
+        },
     ).rowcount
     if taken == 1:
         return "ok"
@@ -105,26 +126,33 @@ def reserve(conn, submission) -> str:
     return "over"
 
 
-#: PostgreSQL: for each cell (wave, district, sex, age group) and number *k* of the
-#: batch's residents in it, take all *k* places if the cell has room for them.
-#: Locks the batch's cells in id order (every writer does, so none waits for
-#: another in a cycle) and returns the cells whose places were taken; PostgreSQL
-#: re-checks the room on the newest row after waiting for a lock.
+#: PostgreSQL: for each cell and number *k* of the batch's residents in it, take
+#: all *k* places if the cell has room for them. The batch comes as (wave,
+#: district, sex, age group, 城乡 answer, k); under a plan not by 城乡 two such
+#: rows (城镇, 农村) share one cell, whose places are taken together (summed:
+#: an UPDATE ... FROM would apply only one of two joined rows). Locks the
+#: batch's cells in id order (every writer does, so none waits for another in a
+#: cycle) and returns the cells whose places were taken; PostgreSQL re-checks
+#: the room on the newest row after waiting for a lock.
 _TAKE_PLACES = text("""
 WITH wanted AS (
     SELECT * FROM unnest(CAST(:w AS integer[]), CAST(:d AS text[]), CAST(:s AS text[]),
-                         CAST(:a AS text[]), CAST(:k AS integer[])) AS t(w, d, s, a, k)
+                         CAST(:a AS text[]), CAST(:u AS text[]), CAST(:k AS integer[]))
+                  AS t(w, d, s, a, u, k)
 ), locked AS MATERIALIZED (
     SELECT q.id, wanted.k FROM quota_cell AS q
     JOIN wanted ON q.wave_id = wanted.w AND q.district = wanted.d
                AND q.sex = wanted.s AND q.age_group = wanted.a
+               AND q.urban_rural IN ('', wanted.u)
     ORDER BY q.id
     FOR UPDATE OF q
+), summed AS (
+    SELECT id, sum(k) AS k FROM locked GROUP BY id
 )
-UPDATE quota_cell AS q SET achieved = q.achieved + locked.k
-FROM locked
-WHERE q.id = locked.id AND q.achieved + locked.k <= q.target
-RETURNING q.wave_id, q.district, q.sex, q.age_group
+UPDATE quota_cell AS q SET achieved = q.achieved + summed.k
+FROM summed
+WHERE q.id = summed.id AND q.achieved + summed.k <= q.target
+RETURNING q.wave_id, q.district, q.sex, q.age_group, q.urban_rural
 """)
 
 
@@ -132,7 +160,8 @@ def _key(submission) -> tuple | None:
     cells = submission.cells
     if not _complete(cells):
         return None
-    return (submission.channel.wave.id, cells["district"], cells["sex"], cells["age_group"])
+    return (submission.channel.wave.id, cells["district"], cells["sex"], cells["age_group"],
+            _urban_rural(cells))  # fmt: skip
 
 
 def reserve_places(conn, submissions: list) -> list[str]:
@@ -148,13 +177,14 @@ def reserve_places(conn, submissions: list) -> list[str]:
         keys = [_key(submission) for submission in submissions]
         wanted = Counter(key for key in keys if key is not None)
         if wanted:
-            w, d, s, a = (list(column) for column in zip(*wanted, strict=True))
+            w, d, s, a, u = (list(column) for column in zip(*wanted, strict=True))
             taken = set(
-                map(tuple, conn.execute(_TAKE_PLACES, {"w": w, "d": d, "s": s, "a": a,
+                map(tuple, conn.execute(_TAKE_PLACES, {"w": w, "d": d, "s": s, "a": a, "u": u,
                                                        "k": list(wanted.values())}))
             )  # fmt: skip
             for i, key in enumerate(keys):
-                if key in taken:
+                # The cell is the respondent's 城乡 cell, or (a plan not by 城乡) ''.
+                if key is not None and (key in taken or (*key[:4], "") in taken):
                     outcomes[i] = "ok"
     return [
         outcome if outcome is not None else reserve(conn, submission)

@@ -484,7 +484,7 @@ def _write_batch(conn, items: list[_Pending], facts: dict[int, tuple]) -> list[t
 
 
 def _cell_key(sub: Submission) -> tuple:
-    return tuple(sub.cells.get(k) or "" for k in ("district", "sex", "age_group"))
+    return tuple(sub.cells.get(k) or "" for k in ("district", "sex", "age_group", "urban_rural"))
 
 
 class _Writer:
