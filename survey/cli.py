@@ -227,14 +227,18 @@ def import_frame_cmd(wave_id: int, path: Path) -> None:
 @click.option("--total", type=int, help="总样本量（按人口比例分到各区县）")
 @click.option("--per-district", type=int, help="每个区县的样本量")
 @click.option("--min-per-district", type=int, default=0, show_default=True)
+@click.option("--by-urban-rural", is_flag=True,
+              help="按区县 × 城乡 × 性别 × 年龄组（人口数据须有城乡分组，问卷须有城乡题）")  # fmt: skip
 @with_appcontext
-def plan_quotas_cmd(wave_id, total, per_district, min_per_district) -> None:
-    """生成配额方案（区县 × 性别 × 年龄组，最大余数法）。"""
+def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rural) -> None:
+    """生成配额方案（区县 × 性别 × 年龄组，或再按城乡；最大余数法）。
+
+    已有答卷时按新的配额单元重新计数。"""
     from survey.extensions import db
     from survey.models import Wave
     from survey.operations.errors import OperationError
     from survey.operations.frames import frame_summary
-    from survey.operations.quotas import make_plan
+    from survey.operations.quotas import cells_label, make_plan
 
     wave = db.session.get(Wave, wave_id)
     if wave is None:
@@ -242,12 +246,18 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district) -> None:
     sizes = {d: per_district for d in frame_summary(wave.id)} if per_district else None
     try:
         plan = make_plan(wave, total=total, per_district=sizes,
-                         min_per_district=min_per_district, actor_name="cli")  # fmt: skip
+                         min_per_district=min_per_district, actor_name="cli",
+                         by_urban_rural=by_urban_rural)  # fmt: skip
     except OperationError as exc:
         raise click.ClickException(str(exc)) from exc
+    click.echo(f"配额单元：{cells_label(plan.by_urban_rural)}")
     for district, n in plan.per_district.items():
         click.echo(f"{district}\t{n}")
     click.echo(f"合计 {plan.total}")
+    counted, over = plan.recounted
+    if counted:
+        click.echo(f"已按现有有效答卷重新计数：{counted} 份"
+                   + (f"，其中 {over} 份超出新目标，计为超额" if over else ""))  # fmt: skip
 
 
 @click.command("export")

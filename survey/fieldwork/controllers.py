@@ -13,7 +13,7 @@ from survey.models import Channel, District, QuotaPlan, Wave
 from survey.operations.cities import create_channel, set_channel_open
 from survey.operations.errors import OperationError
 from survey.operations.frames import FrameError, frame_summary, import_frame
-from survey.operations.quotas import make_plan, quota_cells, set_target
+from survey.operations.quotas import cells_label, make_plan, quota_cells, set_target
 from survey.qrcodes import poster_minutes, qr_svg
 from survey.web import get_or_404
 
@@ -83,6 +83,7 @@ def quotas(wave_id: int):
         wave=wave,
         plan=db.session.get(QuotaPlan, wave.id),
         districts=districts,
+        by_urban_rural=any(cell.urban_rural for cell in cells),
         helper=helper,
         frame=frame_summary(wave.id),
     )
@@ -98,10 +99,26 @@ def _int(value: str | None, name: str) -> int:
         raise OperationError(f"{name}必须是整数。") from None
 
 
+#: The plan form's choice of cells: by 城乡 or not.
+CELL_CHOICES = {"plain": False, "urban_rural": True}
+
+
+def _plan_message(made) -> str:
+    message = f"配额已生成：共 {made.total} 份（{cells_label(made.by_urban_rural)}）。"
+    counted, over = made.recounted
+    if counted:
+        message += f"已按现有有效答卷重新计数：{counted} 份计入新的配额单元"
+        message += f"，其中 {over} 份超出新目标，计为超额。" if over else "。"
+    return message
+
+
 def plan(wave_id: int):
     wave = _wave(wave_id)
     try:
         mode = request.form.get("mode", "total")
+        by_urban_rural = CELL_CHOICES.get(request.form.get("cells", "plain"))
+        if by_urban_rural is None:
+            raise OperationError("配额单元的划分方式无效：请选择按区县 × 性别 × 年龄组或再按城乡。")
         minimum = _int(request.form.get("min_per_district") or "0", "每个区县最少样本量")
         if mode == "per_district":
             sizes = {
@@ -109,14 +126,15 @@ def plan(wave_id: int):
                 for key, value in request.form.items()
                 if key.startswith("size_") and value.strip()
             }
-            made = make_plan(wave, per_district=sizes, min_per_district=minimum)
+            made = make_plan(wave, per_district=sizes, min_per_district=minimum,
+                             by_urban_rural=by_urban_rural)  # fmt: skip
         else:
             made = make_plan(wave, total=_int(request.form.get("total"), "总样本量"),
-                             min_per_district=minimum)  # fmt: skip
+                             min_per_district=minimum, by_urban_rural=by_urban_rural)  # fmt: skip
     except OperationError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"配额已生成：共 {made.total} 份。")
+        flash(_plan_message(made))
     return redirect(url_for("fieldwork.quotas", wave_id=wave.id))
 
 

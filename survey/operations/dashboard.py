@@ -48,14 +48,14 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         )
     ]
     cells = session.execute(
-        select(QuotaCell.id, QuotaCell.district, QuotaCell.sex, QuotaCell.age_group,
-               QuotaCell.target, QuotaCell.achieved, QuotaCell.over_quota)
+        select(QuotaCell.id, QuotaCell.district, QuotaCell.urban_rural, QuotaCell.sex,
+               QuotaCell.age_group, QuotaCell.target, QuotaCell.achieved, QuotaCell.over_quota)
         .where(QuotaCell.wave_id == wave.id)
         .order_by(QuotaCell.id)
     ).all()  # fmt: skip
     per_district = {d: {"district": d, "target": 0, "achieved": 0, "over_quota": 0, "cells": []}
                     for d in districts}  # fmt: skip
-    for cid, d, sex, age, target, achieved, over in cells:
+    for cid, d, urban_rural, sex, age, target, achieved, over in cells:
         block = per_district.setdefault(
             d, {"district": d, "target": 0, "achieved": 0, "over_quota": 0, "cells": []}
         )
@@ -63,8 +63,9 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         block["achieved"] += achieved
         block["over_quota"] += over
         share = achieved / target if target else 1.0
-        block["cells"].append({"id": cid, "sex": sex, "age_group": age, "target": target,
-                               "achieved": achieved, "share": share,
+        block["cells"].append({"id": cid, "urban_rural": urban_rural, "sex": sex,
+                               "age_group": age, "target": target, "achieved": achieved,
+                               "over_quota": over, "share": share,
                                "level": progress_class(share)})  # fmt: skip
 
     channel_rows = session.execute(
@@ -151,7 +152,9 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
                  "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
                  "started": wave.starts_on is None or today >= wave.starts_on,
                  "pace_judged": judged,
-                 "days_left": days_left, "policy": wave.quota_policy},
+                 "days_left": days_left, "policy": wave.quota_policy,
+                 # Cells by district × 城乡 × sex × age group (a plan by 城乡).
+                 "by_urban_rural": any(cell.urban_rural for cell in cells)},
         "totals": {"target": total_target, "achieved": total_achieved,
                    "over_quota": sum(b["over_quota"] for b in per_district.values()),
                    "pending_review": pending,

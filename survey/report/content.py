@@ -14,6 +14,7 @@ from survey.operations.comparison import previous_of
 from survey.operations.errors import OperationError
 from survey.operations.estimates import Settings, WaveEstimates, margin_names, wave_estimates
 from survey.operations.questionnaires import questionnaire_of
+from survey.operations.quotas import cells_label
 
 
 def pct(x: float) -> str:
@@ -132,7 +133,8 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
         f"调查组织：{wave.organizer or wave.city.name}。实地调查时间：{dates}。",
         "调查方式：在各区县张贴二维码海报、由调查员出示二维码等方式，居民用手机扫码匿名在线填答。",
         "调查对象：在本地居住满 6 个月、年满 18 周岁的城乡居民；生态环境部门工作人员不参加调查（问卷首页甄别）。",
-        "抽样设计：以第七次全国人口普查常住人口为抽样框，按区县 × 性别 × 年龄组设置配额（最大余数法分配）。"
+        "抽样设计：以第七次全国人口普查常住人口为抽样框，"
+        f"按{cells_label(bool(plan and plan.by_urban_rural))}设置配额（最大余数法分配）。"
         + (f"计划样本量 {plan.total} 份。" if plan else ""),
         f"样本情况：{reached}开始填答 {starts} 人，甄别退出 {screen} 人，"
         f"因配额已满结束 {full} 人，提交问卷 {done} 份；{dropped}，有效问卷 {est.n} 份。",
