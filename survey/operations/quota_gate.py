@@ -76,6 +76,24 @@ def is_full_before_submit(channel, cells: dict) -> bool:
     return cell is not None and cell.achieved >= cell.target
 
 
+def cell_by_urban_rural(wave_id: int, cells: dict) -> bool:
+    """Whether the respondent's cell is one of a plan by 城乡 (for the words of
+    the 名额已满 page)."""
+    if not _complete(cells):
+        return False
+    return bool(
+        db.session.scalar(
+            select(QuotaCell.urban_rural).where(
+                QuotaCell.wave_id == wave_id,
+                QuotaCell.district == cells["district"],
+                QuotaCell.sex == cells["sex"],
+                QuotaCell.age_group == cells["age_group"],
+                QuotaCell.urban_rural.in_(("", _urban_rural(cells))),
+            )
+        )
+    )
+
+
 # Built once: the statement of every submission (no per-call construction), on
 # the table itself (an ORM-enabled UPDATE would also evaluate it in the session).
 _CELLS = QuotaCell.__table__

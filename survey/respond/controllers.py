@@ -289,7 +289,7 @@ def page(token: str):
         if (receipt := _stored_retry(token, q, state, channel)) is not None:
             return receipt
         count_event(channel.id, "quota_full")
-        return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
+        return _quota_full(channel, cells)
 
     if state.page + 1 < len(q.pages):
         state.page += 1
@@ -328,7 +328,7 @@ def page(token: str):
         quota_hook=quota_gate.reserve_places,
     )
     if result.quota_full:
-        return forgetting_pages(render_template("respond/quota_full.html", channel=channel))
+        return _quota_full(channel, cells)
     if not result.created:  # this submission id was stored before
         return _stored_retry(token, q, state, channel) or _to_receipt(
             token, result.receipt_code, channel
@@ -350,6 +350,14 @@ def _parse_page(q, state: FormState, channel: Channel, earlier: dict):
         dynamic_options={"districts": _districts(channel)},
         earlier=earlier,
     )
+
+
+def _quota_full(channel, cells: dict):
+    """名额已满, naming the resident's 城乡 too when the plan's cells are by it
+    (read here: only a resident turned away pays for it)."""
+    html = render_template("respond/quota_full.html", channel=channel,
+                           by_urban_rural=quota_gate.cell_by_urban_rural(channel.wave_id, cells))  # fmt: skip
+    return forgetting_pages(html)
 
 
 def _stored_retry(token: str, q, state: FormState, channel: Channel):

@@ -119,12 +119,18 @@ def _ids(app) -> list[int]:
         return db.session.scalars(select(Response.id).order_by(Response.id)).all()
 
 
-def told_full(app, token, **answers) -> bool:
-    """Whether a new resident with these page-1 answers is told 名额已满 at page 1."""
+def first_page_answered(app, token, **answers) -> str:
+    """What a new resident with these page-1 answers sees next."""
     client = app.test_client()
     first = start(client, token).get_data(as_text=True)
-    page = submit_page(client, token, first, {**STANDARD_PAGES[0], **answers})
-    return "名额已满" in page.get_data(as_text=True)
+    return submit_page(client, token, first, {**STANDARD_PAGES[0], **answers}).get_data(
+        as_text=True
+    )
+
+
+def told_full(app, token, **answers) -> bool:
+    """Whether a new resident with these page-1 answers is told 名额已满 at page 1."""
+    return "名额已满" in first_page_answered(app, token, **answers)
 
 
 def _organizer(app):
@@ -245,7 +251,9 @@ def test_close_policy_fills_an_urban_rural_cell_to_exactly_its_target(app, demo_
     assert complete(app.test_client(), token).status_code == 303
     last = submit_page(late, token, page.get_data(as_text=True), STANDARD_PAGES[2])
     assert "名额已满" in last.get_data(as_text=True)  # refused by the submit writer
-    assert told_full(app, token)  # one more is told at page 1
+    assert "与您同区县、同城乡、同性别、同年龄段的受访者名额已满" in last.get_data(as_text=True)
+    told = first_page_answered(app, token)  # one more is told at page 1, naming 城乡
+    assert "与您同区县、同城乡、同性别、同年龄段的受访者名额已满" in told
     # The same district, sex and age group living in a village: the 农村 cell.
     assert not told_full(app, token, urban_rural="农村")
     assert complete(app.test_client(), token, urban_rural="农村").status_code == 303
@@ -362,7 +370,8 @@ def test_a_plan_remade_with_smaller_targets_recounts_the_stored_responses(app, d
         set_excluded(first, True, "核查", wave_id=demo_wave)  # the earliest waiting moves in
         assert not db.session.get(Response, second).over_quota
     counters_match_stored(app, demo_wave)
-    assert told_full(app, token)  # the cell is full under the close policy
+    told = first_page_answered(app, token)  # the cell is full under the close policy
+    assert "与您同区县、同性别、同年龄段的受访者名额已满" in told
 
 
 def test_counters_equal_stored_counts_through_submissions_exclusions_and_remade_plans(
