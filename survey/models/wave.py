@@ -43,6 +43,11 @@ class Wave(Base):
     previous_figures: Mapped[dict | None]
     #: Where those figures come from (a report's title, a year), for the report.
     previous_source: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: The wave's analysis settings for publication (发布口径), saved by a
+    #: statistician from the estimates page: {"weighting", "margins", "ci",
+    #: "level", "target", "min_cell"} (``Settings.query()``). The exports page,
+    #: the CLI and the report weight with these; None: the defaults.
+    analysis_settings: Mapped[dict | None]
 
     city: Mapped[City] = relationship()
     questionnaire: Mapped[QuestionnaireVersion] = relationship()

@@ -43,6 +43,16 @@ class Settings:
 MAX_MIN_CELL = 50
 
 
+def level_ok(level: float) -> bool:
+    """A confidence level the page takes (0.5 ≤ level < 1; its field: 0.5–0.999)."""
+    return 0.5 <= level < 1
+
+
+def target_ok(target: float) -> bool:
+    """A target the page takes (strictly between 0 and 1)."""
+    return 0 < target < 1
+
+
 MARGINS = ("sex", "age_group", "urban_rural")
 MARGIN_LABELS = {"sex": "性别", "age_group": "年龄组", "urban_rural": "城乡"}
 
@@ -62,11 +72,16 @@ def _in_chinese(exc: AnalysisError, settings: Settings) -> str:
     return f"{text}（技术信息：{english}）" if english else text
 
 
-def settings_from(values) -> Settings:
+#: The settings' fields in a request (the estimates page's form).
+FIELDS = ("weighting", "margins", "ci", "level", "target", "min_cell")
+
+
+def settings_from(values, base: Settings | None = None) -> Settings:
     """Settings from the estimates form's fields (*values*: a request's args or
-    form); what is missing, unknown or not a finite number takes the default
-    (methods and ranges are checked by :func:`wave_estimates`)."""
-    default = Settings()
+    form); what is missing, unknown or not a finite number takes *base*'s value
+    (the wave's saved settings; by default the defaults). Methods and ranges are
+    checked by :func:`wave_estimates`."""
+    default = base or Settings()
 
     def number(name: str, fallback: float) -> float:
         try:
@@ -114,7 +129,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     every satisfaction item per district and for the city."""
     if settings.weighting not in WEIGHTINGS or settings.ci not in CI_METHODS:
         raise OperationError("加权方法或置信区间方法无效。")
-    if not 0.5 <= settings.level < 1 or not 0 < settings.target < 1:
+    if not level_ok(settings.level) or not target_ok(settings.target):
         raise OperationError("置信水平应在 0.5–0.999 之间，目标值应在 0–1 之间。")
     q = questionnaire_of(wave.questionnaire)
     headline = {k: v for k, v in q.headline.items() if v in q.indicators}
