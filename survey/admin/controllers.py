@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "response_exclude": "剔除答卷", "response_restore": "恢复答卷", "response_keep": "核查后保留答卷",
     "response_withdraw": "受访者撤回答卷", "paradata_purge": "清除过期散列",
     "export": "导出数据", "report": "生成报告", "wave_comparison": "设置上年比较",
+    "wave_settings": "保存发布口径",
 }  # fmt: skip
 OBJECT_LABELS = {"user": "账号", "city": "城市", "wave": "调查轮次", "channel": "采集点",
                  "quota_cell": "配额单元", "response": "答卷"}  # fmt: skip
@@ -41,7 +42,7 @@ DETAIL_LABELS = {
     "population": "人口", "file": "文件", "encoding": "编码", "days": "保留天数",
     "wave_id": "调查轮次", "district": "区县", "wave": "比较轮次", "figures": "公布结果项数",
     "source": "来源", "cells": "配额单元", "recounted": "按现有有效答卷重新计数",
-    "over_target": "其中超出新目标",
+    "over_target": "其中超出新目标", "settings": "口径",
 }  # fmt: skip
 #: Values recorded as codes, in words.
 DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表"}
