@@ -267,15 +267,20 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rur
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @with_appcontext
 def export_cmd(wave_id, fmt, include_excluded, output) -> None:
-    """导出微观数据（CSV、XLSX、SPSS .sav、Stata .dta），显示进度并记入操作日志。"""
+    """导出微观数据（CSV、XLSX、SPSS .sav、Stata .dta），显示进度并记入操作日志。
+
+    权数按本轮保存的发布口径（估计结果页保存）计算；尚未保存时按默认设置。"""
     from survey.extensions import db
     from survey.models import Wave
+    from survey.operations.analysis_settings import settings_used, wave_settings
     from survey.operations.errors import OperationError
     from survey.operations.exports import audit_export, count_rows, write_file
 
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
+    settings = wave_settings(wave)
+    click.echo(f"权数：{settings_used(wave, settings)}")
     total = count_rows(wave, include_excluded)
     # Written beside the target and renamed at the end: a refused or failed export
     # leaves neither a half-written file nor a changed old one.
@@ -284,15 +289,53 @@ def export_cmd(wave_id, fmt, include_excluded, output) -> None:
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     try:
         with click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar:
-            rows = write_file(wave, fmt, partial, include_excluded, progress=bar.update)
+            rows = write_file(wave, fmt, partial, include_excluded, progress=bar.update,
+                              settings=settings)  # fmt: skip
             bar.update(max(total, 1))
         partial.replace(output)
     except OperationError as exc:
         raise click.ClickException(f"未导出：{exc}") from exc
     finally:
         partial.unlink(missing_ok=True)
-    audit_export(wave, fmt, rows, actor_name="cli")
+    audit_export(wave, fmt, rows, actor_name="cli", settings=settings)
     click.echo(f"已导出 {rows} 份答卷到 {output}")
+
+
+@click.command("report")
+@click.option("--wave-id", type=int, required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Word 文件（.docx）")  # fmt: skip
+@with_appcontext
+def report_cmd(wave_id: int, output: Path) -> None:
+    """生成报告章节（Word），按本轮保存的发布口径加权估计（未保存时按默认设置），记入操作日志。"""
+    from survey.extensions import db
+    from survey.models import Wave
+    from survey.operations.analysis_settings import settings_used, wave_settings
+    from survey.operations.audit import record
+    from survey.operations.errors import OperationError
+    from survey.report.content import build_content
+    from survey.report.render import render_docx
+
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
+    settings = wave_settings(wave)
+    used = settings_used(wave, settings)
+    click.echo(f"加权和估计：{used}")
+    try:
+        content = build_content(wave, settings)
+    except OperationError as exc:
+        raise click.ClickException(f"未生成：{exc}") from exc
+    partial = output.with_name(output.name + ".part")  # as export: no half-written file
+    try:
+        render_docx(content, partial)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    with db.write() as session:
+        record(session, "report", "wave", wave.id, {"format": "docx", "settings": used},
+               actor_name="cli")  # fmt: skip
+    click.echo(f"报告已写入：{output}")
 
 
 @click.command("purge-paradata")
@@ -367,6 +410,7 @@ def init_app(app: Flask) -> None:
         purge_paradata_cmd,
         import_frame_cmd,
         export_cmd,
+        report_cmd,
         plan_quotas_cmd,
         backup_cmd,
         restore_cmd,

@@ -115,13 +115,19 @@ PARADATA = [
 ]
 
 
-def variables(q: Questionnaire, with_weight: bool, with_excluded: bool) -> list[Variable]:
+def variables(q: Questionnaire, with_weight: bool, with_excluded: bool,
+              weight_about: str = "") -> list[Variable]:  # fmt: skip
+    """The export's variables; *weight_about* (how the weights were made, e.g.
+    边际迭代：性别、年龄组；本轮发布口径) goes into the weight's label, so that SPSS and
+    Stata files, which carry no method note, say it too."""
     out = list(PARADATA)
     if with_excluded:
         out.append(Variable("excluded", "已剔除（1=是，不属于有效数据）", "int"))
     if with_weight:  # an excluded response has none: the weights add up to the population
-        out.append(Variable("weight", "加权权数（已剔除的答卷为空）" if with_excluded
-                            else "加权权数", "num"))  # fmt: skip
+        about = [weight_about] if weight_about else []
+        about += ["已剔除的答卷为空"] if with_excluded else []
+        out.append(Variable("weight", f"加权权数（{'；'.join(about)}）" if about else "加权权数",
+                            "num"))  # fmt: skip
     labels = {ind.name: ind.label for ind in q.scoring}
     for ind in q.scoring:
         out.append(Variable(ind.name, f"指标：{labels[ind.name]}", "num"))

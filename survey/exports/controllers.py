@@ -7,8 +7,9 @@ from flask import abort, render_template, request, stream_with_context
 
 from survey.exports import writers
 from survey.models import Wave
+from survey.operations.analysis_settings import provenance, settings_text, wave_settings
 from survey.operations.errors import OperationError
-from survey.operations.estimates import settings_from, wave_estimates
+from survey.operations.estimates import Settings, settings_from, wave_estimates
 from survey.operations.exports import (
     FORMATS,
     audit_export,
@@ -31,9 +32,21 @@ def _wave(wave_id: int) -> Wave:
     return get_or_404(Wave, wave_id)
 
 
+def _page(wave: Wave, error: str | None = None):
+    settings = wave_settings(wave)
+    return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
+                           error=error, settings_text=settings_text(settings),
+                           provenance=provenance(wave, settings))  # fmt: skip
+
+
+def _settings(wave: Wave) -> Settings:
+    """The settings sent with the download (the estimates page's buttons send
+    that page's), else the wave's saved ones (the exports page sends none)."""
+    return settings_from(request.form, wave_settings(wave))
+
+
 def page(wave_id: int):
-    wave = _wave(wave_id)
-    return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False))
+    return _page(_wave(wave_id))
 
 
 def _filename(wave: Wave, what: str, fmt: str) -> str:
@@ -46,10 +59,10 @@ def download(wave_id: int, fmt: str):
         abort(404)
     include_excluded = request.form.get("include_excluded") == "1"
     labels = request.form.get("labels") == "1"
-    settings = settings_from(request.form)  # the estimates page's weighting, if sent
+    settings = _settings(wave)
     name = _filename(wave, "microdata", fmt)
     if fmt == "csv":
-        audit_export(wave, fmt, count_rows(wave, include_excluded))
+        audit_export(wave, fmt, count_rows(wave, include_excluded), settings=settings)
         body = stream_with_context(csv_stream(wave, labels, include_excluded, settings=settings))
         response = FlaskResponse(body, content_type=MIMETYPES["csv"])
         return attachment(response, name, f"wave-{wave.id}-microdata.csv")
@@ -57,9 +70,8 @@ def download(wave_id: int, fmt: str):
         try:
             written = write_file(wave, fmt, download.path, include_excluded, settings=settings)
         except OperationError as exc:
-            return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
-                                   error=str(exc)), 409  # fmt: skip
-        audit_export(wave, fmt, written)
+            return _page(wave, str(exc)), 409
+        audit_export(wave, fmt, written, settings=settings)
         sent = download.send(mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
         return attachment(sent, name, f"wave-{wave.id}-microdata.{fmt}")
 
@@ -68,18 +80,17 @@ def estimates_download(wave_id: int, fmt: str):
     wave = _wave(wave_id)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    settings = settings_from(request.form)  # the estimates page's settings, if sent
+    settings = _settings(wave)
     try:
         result = wave_estimates(wave, settings)
     except OperationError as exc:
-        return render_template("exports/page.html", wave=wave, rows=count_rows(wave, False),
-                               error=str(exc)), 409  # fmt: skip
+        return _page(wave, str(exc)), 409
     note = (
         method_note(wave, settings, True)
         + f"\n置信区间：{settings.ci}（与 R survey 包 svyciprop 一致），{settings.level * 100:g}%；"
         f"目标 {settings.target * 100:g}%。"
     )
-    audit_export(wave, fmt, len(result.rows), what="estimates")
+    audit_export(wave, fmt, len(result.rows), what="estimates", settings=settings)
     name = _filename(wave, "estimates", fmt)
     if fmt == "csv":
         response = FlaskResponse(

@@ -11,6 +11,13 @@ from survey.exports import writers
 from survey.exports.codebook import EXCLUDED_WEIGHT_NOTE, variables
 from survey.extensions import db
 from survey.models import Response, Wave
+from survey.operations.analysis_settings import (
+    provenance,
+    settings_text,
+    settings_used,
+    wave_settings,
+    weight_about,
+)
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
 from survey.operations.estimates import Settings, cell_weights, margin_names
@@ -31,8 +38,16 @@ def method_note(
     ]
     if weighted and settings:
         method = {"raking": f"按区县内的{margin_names(settings)}边际迭代加权（raking）",
-                  "poststratify": "按区县 × 性别 × 年龄组事后分层", "none": "仅设计权数"}  # fmt: skip
-        lines.append(f"权数：{method[settings.weighting]}，基础权数 = 区县人口 / 区县样本量。")
+                  "poststratify": f"按区县 × {margin_names(settings, ' × ')}事后分层",
+                  "none": "仅设计权数"}  # fmt: skip
+        merged = (f"；少于 {settings.min_cell} 人的加权单元与同区县相邻单元合并"
+                  if settings.min_cell > 1 and settings.weighting != "none" else "")  # fmt: skip
+        lines.append(
+            f"权数：{method[settings.weighting]}{merged}，基础权数 = 区县人口 / 区县样本量。"
+        )
+        lines.append(
+            f"权数口径：{provenance(wave, settings)}。完整设置：{settings_text(settings)}。"
+        )
         lines.append(
             "假设：配额/扫码样本不是概率样本，加权假定每个加权单元内作答者与未作答者相似。"
         )
@@ -54,9 +69,9 @@ def count_rows(wave: Wave, include_excluded: bool) -> int:
 def prepare(wave: Wave, include_excluded: bool, weighted: bool = True,
             settings: Settings | None = None):  # fmt: skip
     """Variables, weights (if the frame allows; with *settings*' weighting, by
-    default the estimates page's default) and the method note."""
+    default the wave's saved settings) and the method note."""
     q = questionnaire_of(wave.questionnaire)
-    settings, weights, why_not = settings or Settings(), None, None
+    settings, weights, why_not = settings or wave_settings(wave), None, None
     if weighted:
         try:
             weights = cell_weights(wave, settings)
@@ -65,13 +80,19 @@ def prepare(wave: Wave, include_excluded: bool, weighted: bool = True,
     note = method_note(wave, settings, weights is not None, why_not)
     if include_excluded and weights is not None:
         note += "\n" + EXCLUDED_WEIGHT_NOTE
-    return q, variables(q, weights is not None, include_excluded), weights, note
+    about = weight_about(wave, settings)
+    return q, variables(q, weights is not None, include_excluded, about), weights, note
 
 
-def audit_export(wave: Wave, fmt: str, rows: int, what: str = "microdata", actor_name=None):
+def audit_export(wave: Wave, fmt: str, rows: int, what: str = "microdata", actor_name=None,
+                 settings: Settings | None = None):  # fmt: skip
+    """Record an export, with the settings it was weighted with (and whether they
+    are the wave's saved ones): what was handed out can be told afterwards."""
+    detail = {"format": fmt, "rows": rows, "what": what}
+    if settings is not None:
+        detail["settings"] = settings_used(wave, settings)
     with db.write() as session:
-        record(session, "export", "wave", wave.id, {"format": fmt, "rows": rows, "what": what},
-               actor_name=actor_name)  # fmt: skip
+        record(session, "export", "wave", wave.id, detail, actor_name=actor_name)
 
 
 def _channel_labels(wave: Wave) -> dict[int, str]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from analysis import compare_waves
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, QuotaPlan, Response, Wave
+from survey.operations.analysis_settings import wave_settings
 from survey.operations.comparison import previous_of
 from survey.operations.errors import OperationError
 from survey.operations.estimates import Settings, WaveEstimates, margin_names, wave_estimates
@@ -86,7 +87,9 @@ def _published_changes(est: WaveEstimates, previous, roles: dict[str, str]) -> l
 
 
 def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent:
-    settings = settings or Settings()
+    """The report of *wave*, weighted and estimated with *settings* (by default
+    the wave's saved settings, else the defaults)."""
+    settings = settings or wave_settings(wave)
     est = wave_estimates(wave, settings)
     q = questionnaire_of(wave.questionnaire)
     out = ReportContent(wave=wave, estimates=est)

@@ -252,7 +252,10 @@ def test_excluded_responses_have_no_weight(app, demo_wave, filled, tmp_path, fmt
         note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
         assert "已剔除的答卷（excluded=1）权数为空" in note
         labels = {r[0]: r[1] for r in book["变量说明"].iter_rows(values_only=True)}
-        assert labels["weight"] == "加权权数（已剔除的答卷为空）"
+        assert (
+            labels["weight"]
+            == "加权权数（边际迭代：性别、年龄组；默认设置，本轮未保存发布口径；已剔除的答卷为空）"
+        )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])

@@ -69,9 +69,9 @@ def test_docx_numbers_equal_the_estimates_export(app, demo_wave, tmp_path):
                 == f"{pct(float(row['ci_low']))}–{pct(float(row['ci_high']))}"
             )
     with app.app_context():
-        assert db.session.scalar(select(AuditEvent).filter_by(action="report")).detail == {
-            "format": "docx"
-        }
+        detail = db.session.scalar(select(AuditEvent).filter_by(action="report")).detail
+    assert detail["format"] == "docx"  # and with the settings used (the defaults: none saved)
+    assert detail["settings"].startswith("默认设置（本轮尚未保存发布口径）：边际迭代（raking）")
 
 
 def test_text_follows_the_data_and_compares_with_last_year(app, demo_wave):
