@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import AuditEvent, Wave
-from survey.operations.analysis_settings import parse_settings
 from survey.operations.errors import OperationError
 from survey.operations.estimates import Settings, wave_estimates
 from survey.paths import DEMO_DIR
@@ -167,6 +166,8 @@ def test_tampered_or_out_of_range_settings_are_refused(app, demo_wave, change, m
 
 def test_parse_settings_takes_exactly_what_the_page_shows():
     from werkzeug.datastructures import MultiDict
+
+    from survey.operations.analysis_settings import parse_settings
 
     form = MultiDict([("weighting", "raking"), ("margins", "urban_rural"), ("margins", "sex"),
                       ("ci", "wilson"), ("level", "0.999"), ("target", "0.5"),
