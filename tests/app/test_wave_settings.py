@@ -311,3 +311,37 @@ def test_a_margin_the_frame_lacks_is_saved_and_the_pages_say_why(app, demo_wave)
     note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
     assert "权数：未导出（无法加权" in note
     assert "weight" not in next(book.worksheets[0].iter_rows(values_only=True))
+
+
+def test_the_migration_leaves_existing_waves_with_the_defaults(app, database_url, demo_wave):
+    """Upgrading adds the column empty: a wave made before behaves as before (the
+    defaults); downgrading drops it again. The revision is found by what it adds,
+    not by its number."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine, inspect
+
+    from survey.migrate import alembic_config, upgrade
+
+    config = alembic_config(database_url)
+    ours = next(rev for rev in ScriptDirectory.from_config(config).walk_revisions()
+                if '"analysis_settings"' in Path(rev.path).read_text(encoding="utf-8"))  # fmt: skip
+    with app.app_context():
+        db.session.close()  # no transaction of the app's left open while the schema changes
+    command.downgrade(config, ours.down_revision)
+    try:
+        engine = create_engine(database_url)
+        assert "analysis_settings" not in {c["name"] for c in inspect(engine).get_columns("wave")}
+        engine.dispose()
+    finally:
+        upgrade(database_url)
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        assert wave.name and wave.analysis_settings is None
+    exports = _statistician(app).get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True)
+    assert (
+        "权数和估计结果按默认设置（本轮尚未保存发布口径）计算：边际迭代（raking），按性别、年龄组"
+        in exports
+    )
