@@ -7,8 +7,8 @@ they were downloaded, and the method of the published figures was recorded
 nowhere. A statistician now saves the page's settings as the wave's; existing
 waves keep none (NULL: the defaults, as before).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 09:00:00
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
