@@ -110,6 +110,22 @@ def runner(app):
 
 
 @pytest.fixture
+def steady_rate_windows(monkeypatch):
+    """The rate limits' clock held one second into an hour-long window: a test
+    that fills a one-minute limit and then expects a refusal failed now and then
+    when its requests straddled the turn of a minute (its counts began again).
+    Only ``time.time`` is held; calls that pass ``now`` are unaffected."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    from survey.operations import abuse
+
+    held = real_time.time() // 3600 * 3600 + 1
+    monkeypatch.setattr(abuse, "time", SimpleNamespace(
+        time=lambda: held, monotonic=real_time.monotonic, sleep=real_time.sleep))  # fmt: skip
+
+
+@pytest.fixture
 def is_postgres(database_template) -> bool:
     return database_template[0] == "postgresql"
 

@@ -31,7 +31,7 @@ def test_start_rate_limit_per_client(app, client, demo_wave):
     assert "操作过于频繁" in blocked.get_data(as_text=True)
 
 
-def test_submit_rate_limit_per_channel(app, client, demo_wave):
+def test_submit_rate_limit_per_channel(app, client, demo_wave, steady_rate_windows):
     app.config["RATE_LIMITS"] = {"submit_channel": [1, 60]}
     token = channel_token(app)
     assert complete(client, token).status_code == 303

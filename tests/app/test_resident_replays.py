@@ -30,7 +30,7 @@ def _answered_last_page(client, token: str) -> str:
 
 
 @pytest.fixture(params=[0, 60], ids=["counted-at-once", "counted-in-memory"])
-def sync(request, app):
+def sync(request, app, steady_rate_windows):
     """Both ways of counting: each request in the database at once (0), or in this
     process's memory, synced later (the production default's way)."""
     app.config["RATE_LIMIT_SYNC_SECONDS"] = request.param
