@@ -37,7 +37,9 @@ def test_the_new_flag_has_a_label_on_the_dashboard():
     assert FLAG_LABELS["many_from_client"].startswith("同一网络")
 
 
-def test_the_channel_limit_still_refuses_and_says_how_long_to_wait(app, demo_wave, steady_rate_windows):
+def test_the_channel_limit_still_refuses_and_says_how_long_to_wait(
+    app, demo_wave, steady_rate_windows
+):
     app.config["RATE_LIMITS"] = {"submit_channel": [1, 60]}
     token = channel_token(app)
     assert complete(app.test_client(), token).status_code == 303
