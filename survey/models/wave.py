@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.models.base import Base, utcnow
@@ -61,6 +61,11 @@ class Channel(Base):
     """
 
     __tablename__ = "channel"
+    #: One collection-point name per district and wave (checked by create_channel
+    #: too, with a clear message; the index settles two creations at once).
+    __table_args__ = (
+        Index("uq_channel_wave_district_label", "wave_id", "district_id", "label", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The wave this channel collects for.

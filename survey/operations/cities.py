@@ -188,31 +188,37 @@ def create_channel(wave: Wave, district: District, label: str) -> Channel:
     label = label.strip()
     if not label:
         raise OperationError("请填写采集点名称（例如：社区海报、访问员姓名）。")
-    with db.write() as session:
-        # Two channels of one name could not be told apart on the dashboard, the
-        # posters or the audit log.
-        taken = session.scalar(
-            select(Channel.id).where(
-                Channel.wave_id == wave.id,
-                Channel.district_id == district.id,
-                Channel.label == label[:200],
+    # Two channels of one name could not be told apart on the dashboard, the
+    # posters or the audit log.
+    taken = OperationError(
+        f"{district.name}已有名为“{label[:200]}”的采集点：请换一个名称（例如加上地点或日期）。"
+    )
+    try:
+        with db.write() as session:
+            exists = session.scalar(
+                select(Channel.id).where(
+                    Channel.wave_id == wave.id,
+                    Channel.district_id == district.id,
+                    Channel.label == label[:200],
+                )
             )
-        )
-        if taken is not None:
-            raise OperationError(
-                f"{district.name}已有名为“{label[:200]}”的采集点：请换一个名称（例如加上地点或日期）。"
+            if exists is not None:
+                raise taken
+            channel = Channel(
+                wave_id=wave.id,
+                district_id=district.id,
+                label=label[:200],
+                token=secrets.token_urlsafe(16),
             )
-        channel = Channel(
-            wave_id=wave.id,
-            district_id=district.id,
-            label=label[:200],
-            token=secrets.token_urlsafe(16),
-        )
-        session.add(channel)
-        session.flush()
-        session.add(ChannelStats(channel_id=channel.id))
-        record(session, "channel_create", "channel", channel.id,
-               {"label": channel.label, "district": district.name, "wave_id": wave.id})  # fmt: skip
+            session.add(channel)
+            session.flush()
+            session.add(ChannelStats(channel_id=channel.id))
+            record(session, "channel_create", "channel", channel.id,
+                   {"label": channel.label, "district": district.name, "wave_id": wave.id})  # fmt: skip
+    except IntegrityError as exc:
+        # Created by someone else between the check and the insert (two organizers
+        # at once on PostgreSQL): the unique index refused it (migration 0013).
+        raise taken from exc
     return channel
 
 

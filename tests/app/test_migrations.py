@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -165,3 +166,51 @@ def test_0011_downgrade_refuses_a_plan_by_urban_rural(app, database_url, demo_wa
         command.downgrade(alembic_config(database_url), "0010")
     with app.app_context():
         assert db.session.scalar(select(func.count(QuotaCell.id))) == 120
+
+
+def test_0013_renames_channels_named_alike_and_then_refuses_them(app, database_url, demo_wave):
+    """Before stop 18's check two collection points of a district could share a
+    name; 0013 keeps the earliest as it was, renames the others, and from then on
+    the database itself refuses a second one (the check alone let two organizers
+    at once through)."""
+    from alembic import command
+    from sqlalchemy import exc, select, text
+
+    from survey.extensions import db
+    from survey.migrate import alembic_config, upgrade
+    from survey.models import Channel
+
+    with app.app_context():
+        first = db.session.scalar(select(Channel).order_by(Channel.id).limit(1))
+        wave_id, district_id, label = first.wave_id, first.district_id, first.label
+        db.session.close()
+    command.downgrade(alembic_config(database_url), "0012")
+    try:
+        engine = create_engine(database_url)
+        with engine.begin() as conn:
+            for n in range(3):  # two more of the same name, and one already named "… (2)"
+                conn.execute(
+                    text("INSERT INTO channel (wave_id, district_id, label, token, is_open,"
+                         " created_at) VALUES (:w, :d, :l, :t, true, CURRENT_TIMESTAMP)"),
+                    {"w": wave_id, "d": district_id, "t": f"tok{n}",
+                     "l": f"{label} (2)" if n == 2 else label},
+                )  # fmt: skip
+        engine.dispose()
+    finally:
+        upgrade(database_url)
+    with app.app_context():
+        labels = db.session.scalars(
+            select(Channel.label).where(Channel.district_id == district_id).order_by(Channel.id)
+        ).all()
+        assert labels == [label, f"{label} (3)", f"{label} (4)", f"{label} (2)"]
+        db.session.close()
+    engine = create_engine(database_url)
+    try:
+        with pytest.raises(exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO channel (wave_id, district_id, label, token, is_open, created_at)"
+                     " VALUES (:w, :d, :l, 'tok9', true, CURRENT_TIMESTAMP)"),
+                {"w": wave_id, "d": district_id, "l": label},
+            )  # fmt: skip
+    finally:
+        engine.dispose()

@@ -6,6 +6,7 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
@@ -253,3 +254,35 @@ def test_posters_give_the_questionnaires_own_time(app, demo_wave, runner, tmp_pa
         client_as(app, "organizer").get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
     )
     assert f"花约 {minutes} 分钟" in html and "3–5" not in html
+
+
+def test_two_organizers_creating_one_channel_name_at_once_get_the_clear_refusal(
+    app, demo_wave, monkeypatch
+):
+    """The name check reads before it inserts: two organizers at once could both
+    pass it. The database's unique index (0013) refuses the second, and the
+    organizer gets the same message as for a name taken earlier, not a 500."""
+    from sqlalchemy.orm import Session
+
+    from survey.operations.cities import create_channel
+    from survey.operations.errors import OperationError
+
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        channel = db.session.scalar(select(Channel).where(Channel.wave_id == demo_wave).limit(1))
+        district, label = channel.district, channel.label
+        real_scalar = Session.scalar
+
+        def check_passes(self, statement, *args, **kwargs):  # as if the other one had not committed
+            if "channel" in str(statement) and "label" in str(statement):
+                return None
+            return real_scalar(self, statement, *args, **kwargs)
+
+        monkeypatch.setattr(Session, "scalar", check_passes)
+        with pytest.raises(OperationError, match="已有名为"):
+            create_channel(wave, district, label)
+        monkeypatch.undo()
+        count = db.session.scalar(
+            select(func.count(Channel.id)).where(Channel.district_id == district.id)
+        )
+        assert count == 1
