@@ -361,6 +361,22 @@ EN = {
     "district. With one or two respondents in a cell, post-stratification's standard errors "
     "come out too small and its intervals too narrow: with a small sample, 5 or more is advised.",
     "带本页权数的微观数据：": "Microdata with this page's weights:",
+    "权数和估计结果按%(p)s计算：%(s)s。": "Weights and estimates use %(p)s: %(s)s.",
+    "在估计结果页查看或修改发布口径": "View or change the settings for publication on the estimates page",
+    "区县 × 城乡 × 性别 × 年龄组（需要人口数据有城乡分组、问卷有城乡题）": "District × urban/rural × sex × age group (needs an urban/rural split in the population frame and an urban/rural question in the questionnaire)",
+    "重新生成配额时，已收集的有效答卷按新的配额单元重新计数（超出新目标的计为超额）。": "When quotas are made again, valid responses already collected are recounted into the new cells (those beyond a new target count as over quota).",
+    "发布口径": "Settings for publication",
+    "本页显示的是本轮保存的发布口径：%(s)s。数据导出页、命令行导出和报告默认使用它。": "This page shows the wave's saved settings for publication: %(s)s. The exports page, command-line exports and the report use them by default.",
+    "本页当前的设置与本轮保存的发布口径不同。已保存的发布口径：%(s)s。": "The settings on this page differ from the wave's saved settings for publication. Saved: %(s)s.",
+    "按发布口径显示": "Show with the saved settings",
+    "本轮尚未保存发布口径：数据导出页、命令行导出和报告使用默认设置（%(s)s）。": "No settings for publication are saved for this wave: the exports page, command-line exports and the report use the defaults (%(s)s).",
+    "将当前设置保存为发布口径": "Save these settings for publication",
+    "当前设置：%(s)s。保存后，数据导出页、命令行导出和报告都按这些设置加权和估计（本页的导出按钮和报告链接仍按本页当前的设置）。": "Current settings: %(s)s. Once saved, the exports page, command-line exports and the report weight and estimate with them (this page's download buttons and report links still use the settings on this page).",
+    "各单元（区县 × 城乡 × 性别 × 年龄组）": "Cells (district × urban/rural × sex × age group)",
+    "配额单元": "Quota cells",
+    "区县 × 性别 × 年龄组": "District × sex × age group",
+    "（区县 × 城乡 × 性别 × 年龄组）": " (district × urban/rural × sex × age group)",
+    "与您同区县、同城乡、同性别、同年龄段的受访者名额已满，本次无需继续填写。感谢您对生态文明建设的支持！": "We already have enough answers from people of your district, urban or rural area, sex and age group, so there is no need to continue. Thank you for your support!",
 }
 
 
@@ -374,7 +390,8 @@ def main() -> int:
         if message.id in EN:
             message.string = EN[message.id]
             message.flags.discard("fuzzy")
-        elif not message.string:
+        elif not message.string or "fuzzy" in message.flags:
+            # (a fuzzy guess of pybabel update is not used by the compiled catalog)
             missing.append(message.id)
     with PO.open("wb") as fh:
         write_po(fh, catalog, width=100)
