@@ -51,8 +51,27 @@ def submit_page(client, token: str, page_html: str, answers: dict):
     return client.post(f"/s/{token}/page", data=data)
 
 
+def receipt_cookie(response) -> str | None:
+    """The value of the receipt cookie *response* sets (None when it sets none;
+    "" when it drops it)."""
+    from survey.respond.receipts import COOKIE
+
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == COOKIE:
+            return rest.split(";", 1)[0]
+    return None
+
+
+def receipt_of(response) -> str | None:
+    """The receipt code a submission's 303 gives (in its cookie), or None."""
+    value = receipt_cookie(response)
+    return value.split(".", 1)[0] if value else None
+
+
 def complete(client, token: str, pages=None, **overrides):
-    """Walk every page; return the final response (303 to the receipt on success)."""
+    """Walk every page; return the final response (303 to the thank-you page, the
+    receipt in a cookie, on success)."""
     pages = [dict(p) for p in (pages or STANDARD_PAGES)]
     for page in pages:
         for key in list(overrides):

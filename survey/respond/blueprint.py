@@ -21,5 +21,9 @@ bp.add_url_rule("/s/<token>/page", "page", controllers.page, methods=["POST"])
 # history, a tab the phone restored): on to the channel's landing page.
 bp.add_url_rule("/s/<token>/start", "reopened", controllers.reopened, methods=["GET"])
 bp.add_url_rule("/s/<token>/page", "reopened", controllers.reopened, methods=["GET"])
-bp.add_url_rule("/s/<token>/thanks/<receipt>", "thanks", controllers.thanks, methods=["GET"])
+bp.add_url_rule("/s/<token>/thanks", "thanks", controllers.thanks, methods=["GET"])
+# Addresses given before the receipt code moved from the address to a cookie.
+bp.add_url_rule(
+    "/s/<token>/thanks/<receipt>", "thanks_link", controllers.thanks_link, methods=["GET"]
+)
 bp.add_url_rule("/withdraw", "withdraw", controllers.withdraw, methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 """Views of the resident's path: parse the request, call operations, render.
 
 Flow: landing (GET) → start (POST, consent) → one POST per questionnaire page
-→ submit → redirect to the thank-you page with the receipt code.
+→ submit → redirect to the thank-you page, the receipt code in a cookie
+(never in an address: addresses stay in the phone's history).
 """
 
 from __future__ import annotations
@@ -123,7 +124,13 @@ def landing(token: str):
         count_event(channel.id, "visits")
     q = questionnaire_of(channel.wave.questionnaire)
     # Its CSRF token gives a first visit its device id (cookie set after the request).
-    return render_page("respond/landing.html", (), channel=channel, q=q)
+    html = render_page("respond/landing.html", (), channel=channel, q=q)
+    if receipts.COOKIE in request.cookies:
+        # A new questionnaire may begin on this phone: a shared phone's next person
+        # cannot open the previous person's thank-you page from the history with its code.
+        html = make_response(html)
+        receipts.forget_cookie(html, token)
+    return html
 
 
 #: Cache-Control of a questionnaire page (the answer to 开始 or 下一页/上一页): the
@@ -205,7 +212,9 @@ def start(token: str):
     if _limited("start_client", client_hash()):
         return _too_many("start_client")
     count_event(channel.id, "starts")
-    return _render_page(channel, FormState(channel_id=channel.id), values={}, errors={})
+    response = _render_page(channel, FormState(channel_id=channel.id), values={}, errors={})
+    receipts.forget_cookie(response, token)  # a landing page shown from the cache did not
+    return response
 
 
 def _render_page(channel: Channel, state: FormState, values: dict, errors: dict, status=200):
@@ -404,9 +413,11 @@ def _canonical(answers: dict) -> str:
 
 
 def _to_receipt(token: str, code: str, channel: Channel):
-    """303 to the thank-you page showing receipt *code* of *channel*."""
-    receipt = receipts.sign(code, channel.id)
-    return redirect(url_for("respond.thanks", token=token, receipt=receipt), code=303)
+    """303 to the thank-you page, which shows receipt *code* of *channel* from the
+    cookie given with it (the address carries no code: it stays in the history)."""
+    response = redirect(url_for("respond.thanks", token=token), code=303)
+    receipts.set_cookie(response, token, code, channel.id)
+    return response
 
 
 #: Longest text and most values per question kept unchecked in the form state.
@@ -446,15 +457,28 @@ def _raw_values(q, page_id: str) -> dict:
     return values
 
 
-def thanks(token: str, receipt: str):
+def thanks(token: str):
+    """The thank-you page: the receipt code from the cookie the submission gave,
+    while it lasts; afterwards, or without it, that the questionnaire was
+    submitted and that the code is shown only right after submitting. Either way
+    the questionnaire has ended on this phone (the pages kept for Back and the
+    answers kept in local storage are dropped)."""
+    channel = _channel(token)
+    code = receipts.code_in_cookie(channel.id)
+    q = questionnaire_of(channel.wave.questionnaire)
+    html = render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code)
+    return forgetting_pages(html)
+
+
+def thanks_link(token: str, receipt: str):
+    """An address given before the receipt moved to a cookie, with the signed code
+    in it (a bookmark, a redirect in flight during the deploy): the cookie, and
+    on to the thank-you page. A forged code or another channel's: 404."""
     channel = _channel(token)
     code = receipts.code_of(receipt, channel.id)
     if code is None:  # forged, or a receipt of another channel
         abort(404)
-    q = questionnaire_of(channel.wave.questionnaire)
-    html = render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code,
-                           receipt=receipt)  # fmt: skip
-    return forgetting_pages(html)
+    return _to_receipt(token, code, channel)
 
 
 def csrf_error(reason):
@@ -471,14 +495,21 @@ def csrf_error(reason):
 def withdraw():
     """Withdraw an answer with the receipt code (the respondent's right to delete).
 
-    GET: the form, filled in from ``?receipt=`` when that is a signed receipt (the
-    thank-you page's link). A first POST checks the code and asks to confirm;
-    the POST of the confirm button (``confirm``) erases. Both count against the
-    rate limit (each tells whether a code exists)."""
+    GET: the form (filled in from ``?receipt=`` when that is a signed receipt: the
+    link of thank-you pages shown before the code left the addresses). A first
+    POST checks the code and asks to confirm (the thank-you page's button posts
+    its code so); the POST of the confirm button (``confirm``) erases. Both count
+    against the rate limit (each tells whether a code exists). The text-size
+    button posts the form too, so that the code entered stays out of the address:
+    the form again in the other size, nothing checked or counted."""
     if request.method in ("GET", "HEAD"):  # a HEAD counted as a withdrawal attempt
         signed = request.args.get("receipt")
         code = (receipts.code_of(signed) if signed else None) or ""
         return render_template("respond/withdraw.html", step="form", code=code)
+    if TEXT_SIZE_FIELD in request.form:
+        session["large"] = request.form[TEXT_SIZE_FIELD] == "large"
+        typed = request.form.get("receipt_code", "")[:20]
+        return render_template("respond/withdraw.html", step="form", code=typed)
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")
     typed = request.form.get("receipt_code", "")[:20]

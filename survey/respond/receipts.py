@@ -1,8 +1,14 @@
-"""The receipt code in the thank-you page's URL, signed so that nobody can make
-the site show a code it never gave, nor show one channel's receipt under another
-channel's address.
+"""The receipt code, signed so that nobody can make the site show a code it never
+gave, nor show one channel's receipt under another channel's address.
 
-Token: ``<code>.<base64url HMAC-SHA256, 24 bytes>`` of the channel's id and the
+The thank-you page (``/s/<token>/thanks``) reads it from a short-lived cookie
+(:func:`set_cookie`): an address with the code in it stayed in the phone's
+history, where the next person on a shared phone found it, and whoever holds
+a code can withdraw that answer. Cookie value: ``<code>.<hex time>.<signature>``
+of the channel's id, the code and the time it was given; the server refuses it
+after :data:`COOKIE_SECONDS`, whatever the browser keeps.
+
+Link token (the addresses given before the cookie, ``/s/<token>/thanks/<receipt>``): ``<code>.<base64url HMAC-SHA256, 24 bytes>`` of the channel's id and the
 code, with a key derived from the secret for this purpose only: checking it
 reads nothing from the database. Links given before receipts named their channel
 still load, on their own channel's page only (the database says which): tokens
@@ -15,12 +21,13 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 
-from flask import current_app
+from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from survey.respond.state import signature, signing_serializer
+from survey.respond.state import CLOCK_SKEW, signature, signing_serializer
 
 _CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
 
@@ -86,3 +93,75 @@ def code_of(token: str, channel_id: int | None = None) -> str | None:
             return None
     # A link given before receipts named their channel: its own channel's only.
     return code if channel_id is None or channel_of(code) == channel_id else None
+
+
+#: The cookie that takes the signed receipt from the submission to the thank-you page.
+COOKIE = "sv_receipt"
+
+#: How long the thank-you page shows the code again (a reload, the phone
+#: reloading a page it had put away, coming back from the withdraw page): half
+#: an hour covers those, and a shared phone's next person, who could otherwise
+#: open the page from the history, gets the code only within it (or not at
+#: all once they open the channel's landing page, which drops the cookie).
+COOKIE_SECONDS = 30 * 60
+
+
+def _cookie_mac(code: str, channel_id: int, stamp: str) -> str:
+    return signature(b"survey-receipt-cookie-v1", f"{channel_id}/{code}/{stamp}".encode()).decode()
+
+
+def _cookie_path(token: str) -> str:
+    """The channel's pages (``/s/<token>`` and below): the only ones the browser
+    sends the cookie to; the landing page and consent drop it."""
+    return url_for("respond.landing", token=token)
+
+
+def _secure() -> bool:
+    """Secure as the device cookie (always in production), and over HTTPS in any case."""
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def set_cookie(response, token: str, code: str, channel_id: int) -> None:
+    """Give receipt *code* of channel *channel_id* (token *token*) to the thank-you
+    page: HttpOnly (no script reads it), SameSite=Lax as the app's other cookies,
+    for :data:`COOKIE_SECONDS`, sent to that channel's pages only."""
+    stamp = format(int(time.time()), "x")
+    response.set_cookie(
+        COOKIE,
+        f"{code}.{stamp}.{_cookie_mac(code, channel_id, stamp)}",
+        max_age=COOKIE_SECONDS,
+        path=_cookie_path(token),
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(),
+    )
+
+
+def forget_cookie(response, token: str) -> None:
+    """Drop the receipt cookie of channel *token* if the browser sent it: a new
+    questionnaire begins on this phone, whose previous person's code is no
+    longer shown (nor sent with the next person's answers)."""
+    if COOKIE in request.cookies:
+        response.delete_cookie(COOKIE, path=_cookie_path(token), httponly=True,
+                               samesite="Lax", secure=_secure())  # fmt: skip
+
+
+def code_in_cookie(channel_id: int, now: float | None = None) -> str | None:
+    """The receipt code the request's cookie holds for channel *channel_id*, or
+    None: no cookie, forged or damaged, another channel's, or older than
+    :data:`COOKIE_SECONDS`."""
+    value = request.cookies.get(COOKIE, "")
+    code, _, rest = value.partition(".")
+    stamp, _, mac = rest.partition(".")
+    if not _CODE.fullmatch(code) or not 0 < len(stamp) <= 12:
+        return None
+    try:
+        given = int(stamp, 16)
+    except ValueError:
+        return None
+    if not _equal(mac, _cookie_mac(code, channel_id, stamp)):
+        return None
+    now = time.time() if now is None else now
+    if given > now + CLOCK_SKEW or now - given > COOKIE_SECONDS:
+        return None
+    return code

@@ -11,7 +11,15 @@ from survey.extensions import db
 from survey.models import Channel
 from survey.respond import visits
 from tests.app.test_funnel_counters import _stats
-from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
+from tests.resident import (
+    STANDARD_PAGES,
+    channel_token,
+    complete,
+    receipt_cookie,
+    receipt_of,
+    start,
+    submit_page,
+)
 
 
 def _channel_id(app, token: str) -> int:
@@ -20,10 +28,18 @@ def _channel_id(app, token: str) -> int:
 
 
 def test_a_receipt_shows_only_under_its_own_channel(app, client, demo_wave):
+    from survey.respond.receipts import COOKIE
+
     token, other = channel_token(app), channel_token(app, "赤壁市")
-    location = complete(client, token).headers["Location"]
-    assert client.get(location).status_code == 200
-    assert client.get(location.replace(token, other)).status_code == 404
+    done = complete(client, token)
+    code = receipt_of(done)
+    assert code in client.get(f"/s/{token}/thanks").get_data(as_text=True)
+    elsewhere = client.get(f"/s/{other}/thanks")  # the browser sends no cookie there
+    assert elsewhere.status_code == 200 and code not in elsewhere.get_data(as_text=True)
+    # and the cookie itself, sent to another channel's page, shows nothing either
+    value = receipt_cookie(done)
+    client.set_cookie(COOKIE, value, path=f"/s/{other}")
+    assert code not in client.get(f"/s/{other}/thanks").get_data(as_text=True)
 
 
 def test_links_given_before_receipts_named_their_channel_still_load_on_theirs(
@@ -34,28 +50,30 @@ def test_links_given_before_receipts_named_their_channel_still_load_on_theirs(
     from survey.respond.state import signature
 
     token, other = channel_token(app), channel_token(app, "赤壁市")
-    location = complete(client, token).headers["Location"]
-    code = location.rsplit("/", 1)[-1].split(".")[0]
+    code = receipt_of(complete(client, token))
     with app.test_request_context():
         v2 = f"{code}.{signature(b'survey-receipt-v2', code.encode()).decode()}"
     v1 = URLSafeSerializer(app.config["SECRET_KEY"], salt="survey-receipt").dumps(code)
     for old in (v2, v1):
-        page = client.get(f"/s/{token}/thanks/{old}")
+        fresh = app.test_client()
+        page = fresh.get(f"/s/{token}/thanks/{old}", follow_redirects=True)
         assert page.status_code == 200 and code in page.get_data(as_text=True)
-        assert client.get(f"/s/{other}/thanks/{old}").status_code == 404
+        assert fresh.get(f"/s/{other}/thanks/{old}").status_code == 404
 
 
 def test_a_receipt_signed_for_another_channel_is_refused(app, client, demo_wave):
     from survey.respond import receipts
 
     token, other = channel_token(app), channel_token(app, "赤壁市")
-    location = complete(client, token).headers["Location"]
-    code = location.rsplit("/", 1)[-1].split(".")[0]
+    code = receipt_of(complete(client, token))
     with app.test_request_context():
         for_other = receipts.sign(code, _channel_id(app, other))
+        own = receipts.sign(code, _channel_id(app, token))
         assert receipts.code_of(for_other) is None  # the withdrawal link's check
-        assert receipts.code_of(location.rsplit("/", 1)[-1]) == code
-    assert client.get(f"/s/{token}/thanks/{for_other}").status_code == 404
+        assert receipts.code_of(own) == code
+    fresh = app.test_client()
+    assert fresh.get(f"/s/{token}/thanks/{for_other}").status_code == 404
+    assert fresh.get(f"/s/{other}/thanks/{for_other}").status_code == 303  # its own
 
 
 def test_a_receipt_is_counted_once_when_stored_not_per_view(app, client, demo_wave):
@@ -65,6 +83,7 @@ def test_a_receipt_is_counted_once_when_stored_not_per_view(app, client, demo_wa
         response = submit_page(client, token, response.get_data(as_text=True), page)
     last = response.get_data(as_text=True)
     location = submit_page(client, token, last, STANDARD_PAGES[-1]).headers["Location"]
+    assert location == f"/s/{token}/thanks"
     assert _stats(app, token).receipts == 1  # counted with the response stored
     for _ in range(3):
         assert client.get(location).status_code == 200  # reloads

@@ -76,10 +76,32 @@ def test_the_confirm_step_keeps_csrf_and_the_rate_limit(app, client, demo_wave):
     assert not _withdrawn(app)
 
 
-def test_the_thanks_page_link_fills_in_the_residents_own_code(app, client, demo_wave):
+def _thanks_form(html: str) -> dict:
+    """The fields the thank-you page's 撤回我的回答 button posts to /withdraw."""
+    form = re.search(r'<form method="post" action="/withdraw">(.*?)</form>', html, re.S).group(1)
+    assert "撤回我的回答" in form
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_the_thanks_page_button_asks_to_confirm_the_residents_own_code(app, client, demo_wave):
+    """The thank-you page's link put the signed receipt in the address
+    (/withdraw?receipt=...), kept by the phone's history: its button posts it."""
     code, thanks = _answered(app, client)
-    link = re.search(r'href="(/withdraw\?receipt=[^"]+)"', thanks).group(1)
-    assert _field_value(_html(client.get(link.replace("&amp;", "&")))) == code
+    assert "/withdraw?" not in thanks and 'href="/withdraw"' not in thanks
+    asked = client.post("/withdraw", data=_thanks_form(thanks))
+    html = _html(asked)
+    assert asked.status_code == 200 and "确认撤回？此操作不可恢复" in html
+    assert f'name="receipt_code" value="{code}"' in html
+    assert not _withdrawn(app)  # erased only once confirmed
+
+
+def test_links_of_thanks_pages_shown_before_still_fill_in_the_code(app, client, demo_wave):
+    from survey.respond import receipts
+
+    code, _ = _answered(app, client)
+    with app.test_request_context():
+        signed = receipts.sign(code, receipts.channel_of(code))
+    assert _field_value(_html(client.get(f"/withdraw?receipt={signed}"))) == code
     # only a signed receipt fills it in: a code put in the address by hand does not
     assert _field_value(_html(client.get(f"/withdraw?receipt={code}"))) == ""
     assert _field_value(_html(client.get(f"/withdraw?receipt={code}.forged"))) == ""
@@ -100,11 +122,36 @@ def test_head_requests_do_not_use_up_the_withdraw_limit(app, client, demo_wave):
     assert "尝试撤回的次数过多" in _html(refused) and "填写的内容" not in _html(refused)
 
 
-def test_the_text_size_link_keeps_the_receipt_that_fills_in_the_code(app, client, demo_wave):
-    """大字模式 on the withdraw page opened /withdraw?large=1: the code the thank-you
-    page's link had filled in was gone."""
+def _text_size_button(html: str) -> tuple[str, str]:
+    button = re.search(r'<button type="submit" form="withdraw" name="text_size" value="(\w+)"',
+                       html)  # fmt: skip
+    assert button, "no text-size button of the withdraw form"
+    return "text_size", button.group(1)
+
+
+def test_the_text_size_button_keeps_the_code_out_of_the_address(app, client, demo_wave):
+    """大字模式 on the withdraw page was a link that carried the signed receipt
+    (/withdraw?large=1&receipt=...), into the phone's history: it is a button of
+    the form now, posting what is in the field; nothing checked, counted or erased."""
     code, thanks = _answered(app, client)
-    link = re.search(r'href="(/withdraw\?receipt=[^"]+)"', thanks).group(1).replace("&amp;", "&")
-    page = _html(client.get(link))
-    large = re.search(r'href="(\?large=1[^"]*)"', page).group(1).replace("&amp;", "&")
-    assert _field_value(_html(client.get("/withdraw" + large))) == code
+    app.config["RATE_LIMITS"] = {"withdraw_client": [1, 3600]}
+    confirm = _html(client.post("/withdraw", data=_thanks_form(thanks)))  # counts the one
+    assert 'href="?large' not in confirm and "receipt=" not in confirm
+    name, value = _text_size_button(confirm)
+    large = client.post("/withdraw", data={**form_tokens(confirm), "receipt_code": code,
+                                           name: value})  # fmt: skip
+    assert large.status_code == 200 and 'class="large"' in _html(large)
+    assert _field_value(_html(large)) == code
+    # from the form, with a code typed: kept as typed, in the other size again
+    name, value = _text_size_button(_html(large))
+    back = client.post("/withdraw", data={**form_tokens(_html(large)), "receipt_code": "ab cd",
+                                          name: value})  # fmt: skip
+    assert back.status_code == 200 and 'class="large"' not in _html(back)
+    assert _field_value(_html(back)) == "ab cd"
+    assert not _withdrawn(app)
+    # Enter in the field sends the form's first button: the hidden 撤回并删除, not the size
+    first = re.search(r'<button type="submit" form="withdraw"([^>]*)>', _html(back)).group(1)
+    assert "text_size" not in first and 'class="hp"' in first
+    # the size button needs the form's CSRF token as every resident form does
+    refused = client.post("/withdraw", data={"receipt_code": code, name: value})
+    assert refused.status_code == 400

@@ -11,7 +11,14 @@ from survey.extensions import db
 from survey.models import ChannelStats, Response
 from survey.respond.state import StateError
 from tests.conftest import form_tokens
-from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
+from tests.resident import (
+    STANDARD_PAGES,
+    channel_token,
+    complete,
+    receipt_of,
+    start,
+    submit_page,
+)
 
 
 def _responses(app):
@@ -67,7 +74,7 @@ def test_double_submit_stores_once_and_shows_same_receipt(client, app, demo_wave
     first = submit_page(client, token, last_html, STANDARD_PAGES[-1])
     second = submit_page(client, token, last_html, STANDARD_PAGES[-1])  # double tap / retry
     assert first.status_code == second.status_code == 303
-    assert first.headers["Location"] == second.headers["Location"]
+    assert receipt_of(first) == receipt_of(second) == _responses(app)[0].receipt_code
     assert len(_responses(app)) == 1
 
 
@@ -321,25 +328,38 @@ def test_receipt_codes_use_the_whole_alphabet_in_every_place():
         assert {c[place] for c in codes} == set(RECEIPT_ALPHABET), place
 
 
-def test_thanks_page_shows_only_codes_the_site_signed(client, app, demo_wave):
-    """The receipt code travels in the URL, signed: a changed code or signature is
-    a 404, and links signed by itsdangerous (before the current format) still load."""
+def test_old_thanks_addresses_load_only_codes_the_site_signed(client, app, demo_wave):
+    """Addresses given before the receipt moved to a cookie carry the code, signed:
+    a changed code or signature is a 404; a genuine one (also as itsdangerous
+    signed it, before that) gives the cookie and leads on to the thank-you page."""
     from itsdangerous import URLSafeSerializer
 
+    from survey.models import Channel
+    from survey.respond import receipts
+
     token = channel_token(app)
-    location = complete(client, token).headers["Location"]
-    signed = location.rsplit("/", 1)[-1]
-    code, _, mac = signed.partition(".")
-    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", code) and len(mac) == 32
-    assert code in client.get(location).get_data(as_text=True)
-    base = location[: -len(signed)]
+    assert complete(client, token).status_code == 303
+    (stored,) = _responses(app)
+    code = stored.receipt_code
+    with app.test_request_context():
+        channel_id = db.session.scalar(select(Channel.id).filter_by(token=token))
+        signed = receipts.sign(code, channel_id)
+    mac = signed.partition(".")[2]
+    base = f"/s/{token}/thanks/"
     other = "ZZZZ-ZZZZ" if code != "ZZZZ-ZZZZ" else "YYYY-YYYY"
     for forged in (f"{other}.{mac}", f"{code}.{mac[:-1]}A" if mac[-1] != "A" else f"{code}.{mac[:-1]}B",
                    code, f"{code}.", "<script>alert(1)</script>", f"{code.lower()}.{mac}"):  # fmt: skip
-        assert client.get(base + forged).status_code == 404, forged
+        fresh = app.test_client()
+        assert fresh.get(base + forged).status_code == 404, forged
+        assert fresh.get_cookie(receipts.COOKIE, path=f"/s/{token}") is None
     old = URLSafeSerializer(app.config["SECRET_KEY"], salt="survey-receipt").dumps(code)
-    page = client.get(base + old)
-    assert page.status_code == 200 and code in page.get_data(as_text=True)
+    for link in (signed, old):
+        fresh = app.test_client()
+        moved = fresh.get(base + link)
+        assert moved.status_code == 303 and moved.headers["Location"] == f"/s/{token}/thanks"
+        assert receipt_of(moved) == code
+        page = fresh.get(moved.headers["Location"])
+        assert page.status_code == 200 and code in page.get_data(as_text=True)
     wrong_key = URLSafeSerializer("another secret", salt="survey-receipt").dumps(code)
     assert client.get(base + wrong_key).status_code == 404
 
