@@ -415,8 +415,9 @@ def _canonical(answers: dict) -> str:
 def _to_receipt(token: str, code: str, channel: Channel):
     """303 to the thank-you page, which shows receipt *code* of *channel* from the
     cookie given with it (the address carries no code: it stays in the history)."""
-    response = redirect(url_for("respond.thanks", token=token), code=303)
-    receipts.set_cookie(response, token, code, channel.id)
+    thanks_page = url_for("respond.thanks", token=token)
+    response = redirect(thanks_page, code=303)
+    receipts.set_cookie(response, thanks_page, code, channel.id)
     return response
 
 

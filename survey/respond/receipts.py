@@ -121,16 +121,16 @@ def _secure() -> bool:
     return bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
-def set_cookie(response, token: str, code: str, channel_id: int) -> None:
-    """Give receipt *code* of channel *channel_id* (token *token*) to the thank-you
-    page: HttpOnly (no script reads it), SameSite=Lax as the app's other cookies,
-    for :data:`COOKIE_SECONDS`, sent to that channel's pages only."""
+def set_cookie(response, thanks_page: str, code: str, channel_id: int) -> None:
+    """Give receipt *code* of channel *channel_id* to its thank-you page (address
+    *thanks_page*): HttpOnly (no script reads it), SameSite=Lax as the app's
+    other cookies, for :data:`COOKIE_SECONDS`, sent to that channel's pages only."""
     stamp = format(int(time.time()), "x")
     response.set_cookie(
         COOKIE,
         f"{code}.{stamp}.{_cookie_mac(code, channel_id, stamp)}",
         max_age=COOKIE_SECONDS,
-        path=_cookie_path(token),
+        path=thanks_page.rpartition("/")[0],  # /s/<token>: as _cookie_path, without url_for
         httponly=True,
         samesite="Lax",
         secure=_secure(),
