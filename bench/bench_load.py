@@ -11,7 +11,8 @@ landing → consent (CSRF) → page 1 → page 2 → page 3 (submit), keeping co
 all channels and many quota cells; one more client polls the dashboard JSON every
 second as an organizer. A request that fails to connect, or gets 503, is retried
 with the same form (the submission id makes that safe). Afterwards it checks:
-every acknowledged receipt is stored, no response beyond those, no half-stored
+every acknowledged receipt (in the cookie of the submission's 303, whose address
+carries no code) is stored, no response beyond those, no half-stored
 response, counters equal to stored counts, and zero 500s. It runs the resident
 path in parts (``--parts``, 5) and measures a bare endpoint (/healthz) with the same
 clients before, between and after them (``--bare-requests`` each): this machine's
@@ -62,11 +63,45 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ORGANIZER_PASSWORD = "Bench-organizer-2026!"
 
 
+class CookieJar:
+    """A browser's cookies: each sent only to its path and below (the receipt
+    cookie belongs to one channel's pages), dropped when the server expires it."""
+
+    def __init__(self):
+        self.kept: dict[tuple[str, str], str] = {}  # (name, path) -> value
+
+    def header(self, path: str) -> str:
+        return "; ".join(f"{name}={value}" for (name, where), value in self.kept.items()
+                         if where == "/" or path == where or path.startswith(where + "/"))  # fmt: skip
+
+    def take(self, set_cookies: list[str]) -> dict[str, str]:
+        """Keep what a response's Set-Cookie headers set; return it ({name: value})."""
+        given = {}
+        for value in set_cookies:
+            name, _, rest = value.partition("=")
+            value, *attributes = rest.split(";")
+            path = "/"
+            for attribute in attributes:
+                key, _, setting = attribute.strip().partition("=")
+                if key.lower() == "path":
+                    path = setting or "/"
+            if "max-age=0" in rest.lower():
+                self.kept.pop((name, path), None)
+            else:
+                self.kept[(name, path)] = given[name] = value
+        return given
+
+    def clear(self) -> None:
+        self.kept.clear()
+
+
 class Client:
     """One resident's browser: keep-alive connection, cookies, retries."""
 
     def __init__(self, port: int, latencies: list, codes: dict, think: float = 0.0, seed=None):
-        self.port, self.conn, self.cookies = port, None, {}
+        self.port, self.conn, self.cookies = port, None, CookieJar()
+        #: The cookies the last response set ({name: value}): the receipt's, after a submission.
+        self.given: dict[str, str] = {}
         self.latencies, self.codes = latencies, codes
         #: The resident's step of the next request, and latencies by step.
         self.step, self.by_step = "", {}
@@ -82,8 +117,9 @@ class Client:
             headers = {"User-Agent": "Mozilla/5.0 (Android; Mobile) bench"}
             if self.accept_encoding:
                 headers["Accept-Encoding"] = self.accept_encoding
-            if self.cookies:
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            cookies = self.cookies.header(path)
+            if cookies:
+                headers["Cookie"] = cookies
             if body is not None:
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
             start = time.perf_counter()
@@ -112,9 +148,7 @@ class Client:
             self.latencies.append(elapsed)
             self.by_step.setdefault(self.step, []).append(elapsed)
             self.codes[resp.status] = self.codes.get(resp.status, 0) + 1
-            for value in resp.msg.get_all("Set-Cookie") or []:
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
+            self.given = self.cookies.take(resp.msg.get_all("Set-Cookie") or [])
             if resp.getheader("Connection", "").lower() == "close":
                 self.conn.close()
                 self.conn = None
@@ -151,9 +185,20 @@ def decompress(data: bytes, encoding: str | None) -> bytes:
     return zlib.decompress(data, 47)  # gzip or zlib header
 
 
-def receipt_of(location: str) -> str:
-    """The receipt code in the thank-you page's URL (``<code>.<signature>``)."""
-    return location.rsplit("/", 1)[-1].split(".")[0]
+#: The cookie in which a submission's 303 gives the receipt (survey/respond/receipts.py).
+RECEIPT_COOKIE = "sv_receipt"
+
+
+#: Counted with the status codes: a 303 to the thank-you page without the receipt
+#: cookie, or to another address (the code must be in no address).
+NO_RECEIPT = "303 without the receipt cookie"
+
+
+def receipt_of(given: dict[str, str]) -> str | None:
+    """The receipt code in the cookies a response set (``<code>.<time>.<signature>``),
+    or None: the thank-you page's address carries none."""
+    value = given.get(RECEIPT_COOKIE)
+    return value.split(".", 1)[0] if value else None
 
 
 def answers(rng, district: str) -> list[dict]:
@@ -191,7 +236,12 @@ def resident_worker(port, tokens, districts, remaining, out, seed, think=0.0):
                         ("state", STATE.search(html).group(1)), *page.items()]  # fmt: skip
                 status, html, location = client.request("POST", f"/s/{token}/page", form)
             if status == 303:
-                receipts.append(receipt_of(location))
+                receipt = receipt_of(client.given)
+                if receipt is None or not location.endswith(f"/s/{token}/thanks"):
+                    codes[NO_RECEIPT] = codes.get(NO_RECEIPT, 0) + 1  # an invariant broken
+                    abandoned += 1
+                else:
+                    receipts.append(receipt)
             else:
                 abandoned += 1
         except (RuntimeError, AttributeError):
@@ -676,6 +726,11 @@ def main() -> int:
         if errors_500:
             failed = True
             print(f"  INVARIANT BROKEN: {errors_500} responses with status 500")
+        no_receipt = result["codes"].get(NO_RECEIPT, 0) + warm["codes"].get(NO_RECEIPT, 0)
+        if no_receipt:
+            failed = True
+            print(f"  INVARIANT BROKEN: {no_receipt} submissions acknowledged without the "
+                  "receipt cookie, or with an address other than the thank-you page's")  # fmt: skip
         problems = verify(url, warm["receipts"] + result["receipts"],
                           warm["abandoned"] + result["abandoned"])  # fmt: skip
         for p in problems:

@@ -12,8 +12,9 @@ the resident's path (landing → consent → page 1 → page 2 → submit), and,
 the same run as the baseline, of the bare endpoint /healthz. Their ratio
 predicts bench_load's throughput ratio when the server is CPU-bound, without
 the load generator's and the HTTP server's share (those are the same for both).
-Each step is checked (status, tokens found) and every submission must be stored:
-exits 1 otherwise.
+Each step is checked (status, tokens found), every submission's 303 must give
+its receipt in the cookie (not in the address), and every receipt must be stored
+once: exits 1 otherwise.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bench.bench_load import (  # noqa: E402
     postgres_cpu_seconds,
     prepare,
     rate_limits,
+    receipt_of,
     throwaway_database,
 )
 
@@ -118,8 +120,9 @@ class TimedBrowser(Browser):
         return result
 
 
-def resident(browser, token, district, rng) -> tuple[list[int], int]:
-    """One resident's path; the statuses, and how many pages came compressed."""
+def resident(browser, token, district, rng) -> tuple[list[int], int, str | None]:
+    """One resident's path; the statuses, how many pages came compressed, and the
+    receipt code the submission's cookie gave (a new browser each: no cookie before)."""
     pages = answers(rng, district)
     statuses, compressed = [], 0
 
@@ -136,7 +139,7 @@ def resident(browser, token, district, rng) -> tuple[list[int], int]:
         form = [("csrf_token", CSRF.search(html).group(1).decode()),
                 ("state", STATE.search(html).group(1).decode()), *page.items()]  # fmt: skip
         html = fetch("POST", f"/s/{token}/page", form)
-    return statuses, compressed
+    return statuses, compressed, receipt_of(browser.cookies)
 
 
 def main() -> int:
@@ -178,14 +181,19 @@ def main() -> int:
         bare_before = bare_cpu()
         per_step = dict.fromkeys(STEPS, 0.0)
         stored = compressed = 0
+        receipts = []
         database_cpu = 0.0  # PostgreSQL's CPU over the timed submissions (all its processes)
         for n in range(args.warmup + args.submissions):
             i = rng.randrange(len(tokens))
             browser = TimedBrowser(app, encoding)
-            statuses, encoded = resident(browser, tokens[i], districts[i], rng)
+            statuses, encoded, receipt = resident(browser, tokens[i], districts[i], rng)
             if statuses != [200, 200, 200, 200, 303]:
                 problems.append(f"submission {n}: statuses {statuses}")
                 break
+            if receipt is None:
+                problems.append(f"submission {n}: no receipt cookie")
+                break
+            receipts.append(receipt)
             stored += 1
             compressed += encoded
             if n == args.warmup - 1 and args.postgres:
@@ -212,8 +220,11 @@ def main() -> int:
             flush_counts()  # the funnel counters kept in memory, before the database goes
             sync_counts()  # and the rate-limit counts
             in_db = db.session.scalar(select(func.count()).select_from(Response))
+            codes = set(db.session.scalars(select(Response.receipt_code)))
         if in_db != stored:
             problems.append(f"stored {in_db} responses, expected {stored}")
+        if len(set(receipts)) != len(receipts) or not codes.issuperset(receipts):
+            problems.append("a receipt given twice, or not stored")
         app.extensions["survey_db"]["engine"].dispose()
 
         per_request = per_submission / 5

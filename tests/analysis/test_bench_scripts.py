@@ -73,6 +73,25 @@ def test_bench_load_compares_each_part_with_the_bare_runs_beside_it():
     assert merged["server_cpu"] == 1.25 and "database_cpu" not in merged
 
 
+def test_bench_clients_read_the_receipt_from_its_cookie():
+    """The receipt code left the thank-you page's address for a cookie of the
+    channel's pages: the load clients read it there, send each cookie to its own
+    path only, and drop one the server expires, as a browser does."""
+    from bench.bench_load import CookieJar, receipt_of
+
+    jar = CookieJar()
+    given = jar.take(["sv_device=abc; Expires=Thu, 01 Jan 2099 00:00:00 GMT; Path=/",
+                      "sv_receipt=ABCD-2345.65a1b2c3.mac; Max-Age=1800; Path=/s/tok; HttpOnly"])  # fmt: skip
+    assert receipt_of(given) == "ABCD-2345"
+    assert jar.header("/s/tok/thanks") == "sv_device=abc; sv_receipt=ABCD-2345.65a1b2c3.mac"
+    assert jar.header("/s/tok") == jar.header("/s/tok/page") == jar.header("/s/tok/thanks")
+    assert jar.header("/s/tokens") == jar.header("/s/other/thanks") == "sv_device=abc"
+    dropped = jar.take(["sv_receipt=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; "
+                        "HttpOnly; Path=/s/tok; SameSite=Lax"])  # fmt: skip
+    assert jar.header("/s/tok/thanks") == "sv_device=abc" and receipt_of(dropped) is None
+    assert receipt_of({}) is None
+
+
 def test_bench_load_paced_smoke():
     """With pauses before each request (residents reading): latencies compared with the
     bare endpoint at the same pace, no throughput ratio (the pauses set the pace)."""
