@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
@@ -298,3 +301,98 @@ def test_resending_an_earlier_page_after_the_receipt_leaves_for_the_landing_page
     click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
     page.reload(wait_until="load")
     assert page.locator("input[name=age_group]").count()
+
+
+def _history(phone, page) -> list[str]:
+    """The addresses in the tab's history (what the phone's Back and history keep)."""
+    entries = phone.new_cdp_session(page).send("Page.getNavigationHistory")["entries"]
+    return [entry["url"] for entry in entries]
+
+
+def test_the_receipt_code_stays_out_of_the_phones_history(
+    app, live_server, phone, demo_wave, monkeypatch
+):
+    """The thank-you page's address held the receipt code: the phone's history kept
+    it, and a shared phone's next person could open it and withdraw the first
+    person's answer. The code now comes in a short-lived cookie: no address of the
+    path carries it, and once the next person opens the questionnaire (or half an
+    hour has passed), the thank-you page from the history shows no code."""
+    from survey.respond import receipts
+
+    token = channel_token(app)
+    page = phone.new_page()
+    seen = []
+    page.on("request", lambda r: seen.append(r.url))
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    code = page.locator(".receipt strong").inner_text()
+    (stored,) = _stored(app)
+    assert code == stored.receipt_code
+    assert page.url == f"{live_server}/s/{token}/thanks"
+    navigations = page.evaluate("performance.getEntriesByType('navigation').map(e => e.name)")
+    addresses = seen + navigations + _history(phone, page)
+    assert not [a for a in addresses if code in a], addresses
+    (cookie,) = [c for c in phone.cookies() if c["name"] == receipts.COOKIE]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == f"/s/{token}"
+    assert "sv_receipt" not in page.evaluate("document.cookie")  # no script reads it
+    page.reload(wait_until="load")
+    assert page.locator(".receipt strong").inner_text() == code  # a reload shows it again
+
+    # Back from the thank-you page: the last page is gone from the cache, no code.
+    try:
+        page.go_back(wait_until="load")
+    except PlaywrightError as exc:  # Chromium's error page (Clear-Site-Data dropped it)
+        assert "ERR_CACHE_MISS" in str(exc)
+    page.wait_for_load_state("load")
+    assert page.locator(".receipt").count() == 0  # Chromium's error page (auto-waits)
+    assert code not in page.locator("body").inner_text()
+    page.go_forward(wait_until="load")
+    assert page.locator(".receipt strong").inner_text() == code  # within the half hour
+
+    # Half an hour later the server refuses the cookie, whatever the phone kept.
+    later = time.time() + receipts.COOKIE_SECONDS + 1
+    monkeypatch.setattr(receipts, "time", SimpleNamespace(time=lambda: later))
+    page.reload(wait_until="load")
+    assert "问卷已提交" in page.content() and code not in page.content()
+    monkeypatch.undo()
+    page.reload(wait_until="load")
+    assert page.locator(".receipt strong").inner_text() == code
+
+    # The next person on this phone opens the questionnaire; the history's thank-you
+    # page no longer shows the first person's code.
+    page.goto(f"{live_server}/s/{token}")
+    page.go_back(wait_until="load")
+    assert page.url == f"{live_server}/s/{token}/thanks"
+    assert "问卷已提交" in page.content() and code not in page.content()
+    assert not page.locator(".receipt").count()
+    addresses = seen + _history(phone, page)
+    assert not [a for a in addresses if code in a], addresses
+
+
+def test_withdrawing_from_the_thanks_page_keeps_the_code_out_of_addresses(
+    app, live_server, phone, demo_wave
+):
+    """撤回我的回答 and the withdraw page's 大字模式 were links carrying the signed
+    receipt; they are buttons of forms now: the code is filled in as before, in
+    large text too, and no address in the history holds it."""
+    token = channel_token(app)
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    code = page.locator(".receipt strong").inner_text()
+    click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
+    assert page.url == f"{live_server}/withdraw" and "确认撤回" in page.content()
+    assert code in page.locator("main").inner_text()
+    click_and_load(page, page.get_by_role("button", name="大字模式"))
+    assert page.evaluate("document.body.classList.contains('large')")
+    assert page.locator("#receipt_code").input_value() == code
+    page.locator("#receipt_code").press("Enter")  # withdraws, not the size button
+    page.wait_for_load_state("load")
+    assert "确认撤回" in page.content()
+    assert page.evaluate("document.body.classList.contains('large')")
+    assert not [a for a in _history(phone, page) if code in a]
+    assert _stored(app)[0].withdrawn_at is None  # nothing erased before confirming
