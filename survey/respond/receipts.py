@@ -8,9 +8,11 @@ a code can withdraw that answer. Cookie value: ``<code>.<hex time>.<signature>``
 of the channel's id, the code and the time it was given; the server refuses it
 after :data:`COOKIE_SECONDS`, whatever the browser keeps.
 
-Link token (the addresses given before the cookie, ``/s/<token>/thanks/<receipt>``): ``<code>.<base64url HMAC-SHA256, 24 bytes>`` of the channel's id and the
-code, with a key derived from the secret for this purpose only: checking it
-reads nothing from the database. Links given before receipts named their channel
+Link token (in the addresses given before the cookie,
+``/s/<token>/thanks/<receipt>``, which now set it and lead on):
+``<code>.<base64url HMAC-SHA256, 24 bytes>`` of the channel's id and the code,
+with a key derived from the secret for this purpose only: checking it reads
+nothing from the database. Links given before receipts named their channel
 still load, on their own channel's page only (the database says which): tokens
 of the same shape without the channel (``survey-receipt-v2``) and itsdangerous'
 (``<base64 JSON>.<signature>``). Signing with itsdangerous was about 1.5% of a
