@@ -377,6 +377,9 @@ EN = {
     "区县 × 性别 × 年龄组": "District × sex × age group",
     "（区县 × 城乡 × 性别 × 年龄组）": " (district × urban/rural × sex × age group)",
     "与您同区县、同城乡、同性别、同年龄段的受访者名额已满，本次无需继续填写。感谢您对生态文明建设的支持！": "We already have enough answers from people of your district, urban or rural area, sex and age group, so there is no need to continue. Thank you for your support!",
+    "问卷已提交，感谢您的参与！": "Questionnaire submitted. Thank you for taking part!",
+    "回执码只在提交后立即显示，之后不再显示，以免共用这部手机的其他人看到。如需撤回回答，请凭您当时保存的回执码：": "The receipt code is shown only right after submitting, not afterwards, so that others who share this phone cannot see it. To withdraw your answer, use the receipt code you kept: ",
+    "回执码只在提交后短时间内显示，请现在记下或截图保存。": "The receipt code is shown only for a short time after submitting: write it down or take a screenshot now.",
 }
 
 
