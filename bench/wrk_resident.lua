@@ -138,7 +138,11 @@ function response(status, hdrs, body)
   local set = hdrs["Set-Cookie"] or hdrs["set-cookie"]
   if set then
     local name, value = string.match(set, "^([^=;]+)=([^;]*)")
-    if name then cookies[name] = value end
+    if name and (value == "" or string.find(set, "[Mm]ax%-[Aa]ge=0")) then
+      cookies[name] = nil  -- deleted (the receipt cookie, once a new questionnaire starts)
+    elseif name then
+      cookies[name] = value
+    end
   end
   if status == 503 then return end  -- retryable: the same request again
   if step < 4 and status == 200 then
