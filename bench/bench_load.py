@@ -597,6 +597,25 @@ def summarize(label, result, requests_per_unit=1):
     return rps, p99
 
 
+def report_stress(submit_rps: float, p99: float, resident_runs: list[dict],
+                  bare_runs: list[dict], clients: int) -> None:  # fmt: skip
+    """The bare endpoint's runs, each part against them, the ratio and p99 against
+    their targets, and what Little's law makes of the mean latency."""
+    bare_rps, bare_p99 = summarize(f"  bare endpoint /healthz, {len(bare_runs)} runs "
+                                   "(before, between and after the parts)", merge(bare_runs))  # fmt: skip
+    ratio = submit_rps / bare_rps
+    if len(resident_runs) > 1:
+        print("  " + compare_parts(resident_runs, bare_runs))
+    print(f"  submit path / bare endpoint throughput: {ratio:.3f} "
+          f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
+          f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
+    # Little's law: with N clients and no pauses, mean latency = N / throughput.
+    print(f"  with {clients} clients and no pauses, mean latency = clients / throughput: "
+          f"{clients / submit_rps * 1000:.0f} ms on the resident path, "
+          f"{clients / bare_rps * 1000:.0f} ms even on the bare endpoint (its p99 "
+          f"{bare_p99:.0f} ms)")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=20_000)
@@ -737,20 +756,7 @@ def main() -> int:
             print(f"  INVARIANT BROKEN: {p}")
         failed |= bool(problems)
         if compare:
-            bare_rps, bare_p99 = summarize(f"  bare endpoint /healthz, {len(bare_runs)} runs "
-                                           "(before, between and after the parts)",
-                                           merge(bare_runs))  # fmt: skip
-            ratio = submit_rps / bare_rps
-            if parts > 1:
-                print("  " + compare_parts(resident_runs, bare_runs))
-            print(f"  submit path / bare endpoint throughput: {ratio:.3f} "
-                  f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
-                  f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
-            # Little's law: with N clients and no pauses, mean latency = N / throughput.
-            print(f"  with {args.clients} clients and no pauses, mean latency = clients / "
-                  f"throughput: {args.clients / submit_rps * 1000:.0f} ms on the resident path,"
-                  f" {args.clients / bare_rps * 1000:.0f} ms even on the bare endpoint "
-                  f"(its p99 {bare_p99:.0f} ms)")  # fmt: skip
+            report_stress(submit_rps, p99, resident_runs, bare_runs, args.clients)
         elif think and not args.kill and not args.restart_postgres:
             # The pauses set the pace: compare latencies, not throughput.
             bare = run_clients("bare", port, tokens, districts, min(20_000, 5 * args.submissions),

@@ -43,7 +43,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_load import (  # noqa: E402
     Server,
-    compare_parts,
     dashboard_poller,
     drop_database,
     free_port,
@@ -52,6 +51,7 @@ from bench.bench_load import (  # noqa: E402
     postgres_cpu_seconds,
     prepare,
     rate_limits,
+    report_stress,
     summarize,
     throwaway_database,
     verify,
@@ -198,18 +198,7 @@ def main() -> int:
         for p in problems:
             print(f"  INVARIANT BROKEN: {p}")
         failed |= bool(problems)
-        bare_rps, bare_p99 = summarize(f"  bare endpoint /healthz, {len(bare_runs)} runs "
-                                       "(before, between and after the parts)", merge(bare_runs))  # fmt: skip
-        ratio = submit_rps / bare_rps
-        if parts > 1:
-            print("  " + compare_parts(resident_runs, bare_runs))
-        print(f"  submit path / bare endpoint throughput: {ratio:.3f} "
-              f"(target ≥ 0.5: {'ok' if ratio >= 0.5 else 'missed'}); p99 {p99:.0f} ms "
-              f"(target < 100 ms: {'ok' if p99 < 100 else 'missed'})")  # fmt: skip
-        print(f"  with {args.clients} clients and no pauses, mean latency = clients / "
-              f"throughput: {args.clients / submit_rps * 1000:.0f} ms on the resident path, "
-              f"{args.clients / bare_rps * 1000:.0f} ms on the bare endpoint (its p99 "
-              f"{bare_p99:.0f} ms)")  # fmt: skip
+        report_stress(submit_rps, p99, resident_runs, bare_runs, args.clients)
     finally:
         server.stop()
         drop_database(url, tmp)
