@@ -32,6 +32,16 @@ CHOSEN_SETTINGS = Settings(weighting="poststratify", margins=("age_group",), ci=
                            level=0.9, target=0.85, min_cell=3)  # fmt: skip
 
 
+def _download(client, url: str, data) -> bytes:
+    """A download's bytes, its response closed (a file-backed body left open is
+    an unclosed file, an error under CI's warnings)."""
+    response = client.post(url, data=data)
+    assert response.status_code == 200, response.status_code
+    body = response.get_data()
+    response.close()
+    return body
+
+
 def _statistician(app):
     client = app.test_client()
     log_in(client, make_user(app, "stat", "statistician"))
@@ -188,8 +198,7 @@ def test_exports_page_cli_and_report_use_the_saved_weighting(app, runner, demo_w
     # What the estimates page's own microdata button downloads, with the same settings.
     page = client.get(f"/staff/waves/{demo_wave}/estimates?{CHOSEN}").get_data(as_text=True)
     own = _form(page, f"/staff/waves/{demo_wave}/exports/microdata.csv")
-    from_page = _weights(client.post(f"/staff/waves/{demo_wave}/exports/microdata.csv",
-                                     data=own).get_data())  # fmt: skip
+    from_page = _weights(_download(client, f"/staff/waves/{demo_wave}/exports/microdata.csv", own))
     _assert_same(from_page, _page_weights(app, demo_wave, CHOSEN_SETTINGS))
     defaults = _page_weights(app, demo_wave, Settings())
     assert any(from_page[k] != pytest.approx(w, rel=1e-6) for k, w in defaults.items())
@@ -198,9 +207,9 @@ def test_exports_page_cli_and_report_use_the_saved_weighting(app, runner, demo_w
     assert "权数和估计结果按本轮保存的发布口径计算：事后分层，按年龄组" in exports
     csrf = form_tokens(exports)["csrf_token"]
     url = f"/staff/waves/{demo_wave}/exports/microdata"
-    _assert_same(_weights(client.post(f"{url}.csv", data={"csrf_token": csrf}).get_data()),
+    _assert_same(_weights(_download(client, f"{url}.csv", {"csrf_token": csrf})),
                  from_page)  # fmt: skip
-    book = load_workbook(io.BytesIO(client.post(f"{url}.xlsx", data={"csrf_token": csrf}).data))
+    book = load_workbook(io.BytesIO(_download(client, f"{url}.xlsx", {"csrf_token": csrf})))
     note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
     assert "权数：按区县 × 年龄组事后分层；少于 3 人的加权单元与同区县相邻单元合并" in note
     assert "权数口径：本轮保存的发布口径。" in note
@@ -211,8 +220,8 @@ def test_exports_page_cli_and_report_use_the_saved_weighting(app, runner, demo_w
     xlsx = {str(r[header.index("respondent_id")]): r[header.index("weight")]
             for r in data.iter_rows(min_row=2, values_only=True)}  # fmt: skip
     _assert_same(xlsx, from_page)
-    table = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv",
-                        data={"csrf_token": csrf}).get_data().decode("utf-8-sig")  # fmt: skip
+    table = _download(client, f"/staff/waves/{demo_wave}/exports/estimates.csv",
+                      {"csrf_token": csrf}).decode("utf-8-sig")  # fmt: skip
     assert "权数口径：本轮保存的发布口径" in table and "置信区间：beta" in table
 
     out = tmp_path / "cli.csv"
@@ -249,9 +258,9 @@ def test_explicit_settings_win_and_say_they_are_not_the_saved_ones(app, demo_wav
     )
     own = _form(page, f"/staff/waves/{demo_wave}/exports/microdata.csv")
     assert own["weighting"] == ["raking"] and own["margins"] == ["sex", "age_group"]
-    raw = client.post(f"/staff/waves/{demo_wave}/exports/microdata.csv", data=own).get_data()
+    raw = _download(client, f"/staff/waves/{demo_wave}/exports/microdata.csv", own)
     _assert_same(_weights(raw), _page_weights(app, demo_wave, Settings()))
-    xlsx = client.post(f"/staff/waves/{demo_wave}/exports/microdata.xlsx", data=own).data
+    xlsx = _download(client, f"/staff/waves/{demo_wave}/exports/microdata.xlsx", own)
     note = "\n".join(str(r[0]) for r in load_workbook(io.BytesIO(xlsx))["说明"].iter_rows(
         values_only=True))  # fmt: skip
     assert "权数口径：估计结果页当前选择的设置（与本轮保存的发布口径不同）" in note
@@ -305,8 +314,8 @@ def test_a_margin_the_frame_lacks_is_saved_and_the_pages_say_why(app, demo_wave)
     assert error and "无法加权估计" in error.group(1) and "urban_rural" in error.group(1)
     exports = client.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True)
     csrf = form_tokens(exports)["csrf_token"]
-    xlsx = client.post(f"/staff/waves/{demo_wave}/exports/microdata.xlsx",
-                       data={"csrf_token": csrf}).data  # fmt: skip
+    xlsx = _download(client, f"/staff/waves/{demo_wave}/exports/microdata.xlsx",
+                     {"csrf_token": csrf})  # fmt: skip
     book = load_workbook(io.BytesIO(xlsx))
     note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
     assert "权数：未导出（无法加权" in note
