@@ -53,12 +53,12 @@ def _urban_rural(cells: dict) -> str:
 
 
 def _cell(session_or_conn, wave_id: int, cells: dict):
-    """(id, achieved, target) of the respondent's quota cell, or None (*session_or_conn*:
-    a session or a connection)."""
+    """(id, achieved, target, urban_rural) of the respondent's quota cell, or None
+    (*session_or_conn*: a session or a connection)."""
     if not _complete(cells):
         return None
     return session_or_conn.execute(
-        select(QuotaCell.id, QuotaCell.achieved, QuotaCell.target).where(
+        select(QuotaCell.id, QuotaCell.achieved, QuotaCell.target, QuotaCell.urban_rural).where(
             QuotaCell.wave_id == wave_id,
             QuotaCell.district == cells["district"],
             QuotaCell.sex == cells["sex"],
@@ -79,19 +79,8 @@ def is_full_before_submit(channel, cells: dict) -> bool:
 def cell_by_urban_rural(wave_id: int, cells: dict) -> bool:
     """Whether the respondent's cell is one of a plan by 城乡 (for the words of
     the 名额已满 page)."""
-    if not _complete(cells):
-        return False
-    return bool(
-        db.session.scalar(
-            select(QuotaCell.urban_rural).where(
-                QuotaCell.wave_id == wave_id,
-                QuotaCell.district == cells["district"],
-                QuotaCell.sex == cells["sex"],
-                QuotaCell.age_group == cells["age_group"],
-                QuotaCell.urban_rural.in_(("", _urban_rural(cells))),
-            )
-        )
-    )
+    cell = _cell(db.session, wave_id, cells)
+    return cell is not None and bool(cell.urban_rural)
 
 
 # Built once: the statement of every submission (no per-call construction), on
