@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -260,6 +262,21 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rur
                    + (f"，其中 {over} 份超出新目标，计为超额" if over else ""))  # fmt: skip
 
 
+@contextlib.contextmanager
+def _whole_file(output: Path, mode: int | None = None) -> Iterator[Path]:
+    """A file written beside *output* (created with *mode* if given) and renamed
+    to it at the end: a refused or failed command leaves neither a half-written
+    file nor a changed old one."""
+    partial = output.with_name(output.name + ".part")
+    if mode is not None:
+        os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
+    try:
+        yield partial
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 @click.command("export")
 @click.option("--wave-id", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta"]), default="csv")
@@ -282,21 +299,17 @@ def export_cmd(wave_id, fmt, include_excluded, output) -> None:
     settings = wave_settings(wave)
     click.echo(f"权数：{settings_used(wave, settings)}")
     total = count_rows(wave, include_excluded)
-    # Written beside the target and renamed at the end: a refused or failed export
-    # leaves neither a half-written file nor a changed old one.
-    partial = output.with_name(output.name + ".part")
-    # Microdata: readable by its owner only, whatever the umask.
-    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     try:
-        with click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar:
+        # Microdata: readable by its owner only, whatever the umask.
+        with (
+            _whole_file(output, mode=0o600) as partial,
+            click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar,
+        ):
             rows = write_file(wave, fmt, partial, include_excluded, progress=bar.update,
                               settings=settings)  # fmt: skip
             bar.update(max(total, 1))
-        partial.replace(output)
     except OperationError as exc:
         raise click.ClickException(f"未导出：{exc}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
     audit_export(wave, fmt, rows, actor_name="cli", settings=settings)
     click.echo(f"已导出 {rows} 份答卷到 {output}")
 
@@ -311,8 +324,8 @@ def report_cmd(wave_id: int, output: Path) -> None:
     from survey.extensions import db
     from survey.models import Wave
     from survey.operations.analysis_settings import settings_used, wave_settings
-    from survey.operations.audit import record
     from survey.operations.errors import OperationError
+    from survey.operations.exports import audit_report
     from survey.report.content import build_content
     from survey.report.render import render_docx
 
@@ -320,21 +333,14 @@ def report_cmd(wave_id: int, output: Path) -> None:
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
     settings = wave_settings(wave)
-    used = settings_used(wave, settings)
-    click.echo(f"加权和估计：{used}")
+    click.echo(f"加权和估计：{settings_used(wave, settings)}")
     try:
         content = build_content(wave, settings)
     except OperationError as exc:
         raise click.ClickException(f"未生成：{exc}") from exc
-    partial = output.with_name(output.name + ".part")  # as export: no half-written file
-    try:
+    with _whole_file(output) as partial:
         render_docx(content, partial)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
-    with db.write() as session:
-        record(session, "report", "wave", wave.id, {"format": "docx", "settings": used},
-               actor_name="cli")  # fmt: skip
+    audit_report(wave, "docx", settings, actor_name="cli")
     click.echo(f"报告已写入：{output}")
 
 

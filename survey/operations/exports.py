@@ -95,6 +95,15 @@ def audit_export(wave: Wave, fmt: str, rows: int, what: str = "microdata", actor
         record(session, "export", "wave", wave.id, detail, actor_name=actor_name)
 
 
+def audit_report(wave: Wave, fmt: str, settings: Settings, actor_name=None) -> None:
+    """Record a report handed out (page, Word file, CLI) with the settings it was
+    estimated with, as :func:`audit_export` does for data."""
+    with db.write() as session:
+        record(session, "report", "wave", wave.id,
+               {"format": fmt, "settings": settings_used(wave, settings)},
+               actor_name=actor_name)  # fmt: skip
+
+
 def _channel_labels(wave: Wave) -> dict[int, str]:
     from survey.models import Channel
 

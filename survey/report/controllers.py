@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from survey.extensions import db
 from survey.models import Wave
-from survey.operations.analysis_settings import settings_used, wave_settings
-from survey.operations.audit import record
+from survey.operations.analysis_settings import wave_settings
 from survey.operations.cities import district_names
 from survey.operations.comparison import earlier_waves, figures_text, set_comparison
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, settings_from
+from survey.operations.estimates import settings_from
+from survey.operations.exports import audit_report
 from survey.report.content import build_content
 from survey.report.render import render_docx, render_html
 from survey.web import TemporaryDownload, attachment, get_or_404
@@ -37,19 +36,13 @@ def _content(wave_id: int):
         return wave, None, str(exc)
 
 
-def _audit(wave: Wave, fmt: str, settings: Settings) -> None:
-    with db.write() as session:
-        record(session, "report", "wave", wave.id,
-               {"format": fmt, "settings": settings_used(wave, settings)})  # fmt: skip
-
-
 def report_html(wave_id: int):
     if (confirm := _from_another_site()) is not None:
         return confirm
     wave, content, error = _content(wave_id)
     if error:
         return render_template("report/error.html", wave=wave, error=error), 409
-    _audit(wave, "html", content.estimates.settings)
+    audit_report(wave, "html", content.estimates.settings)
     return render_html(content)
 
 
@@ -59,7 +52,7 @@ def report_docx(wave_id: int):
     wave, content, error = _content(wave_id)
     if error:
         return render_template("report/error.html", wave=wave, error=error), 409
-    _audit(wave, "docx", content.estimates.settings)
+    audit_report(wave, "docx", content.estimates.settings)
     with TemporaryDownload(".docx") as download:
         render_docx(content, download.path)
         name = f"{wave.city.name}-{wave.name}-满意度参与度调查情况.docx"
