@@ -240,7 +240,7 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rur
     from survey.models import Wave
     from survey.operations.errors import OperationError
     from survey.operations.frames import frame_summary
-    from survey.operations.quotas import cells_label, make_plan
+    from survey.operations.quotas import cells_label, make_plan, recount_text
 
     wave = db.session.get(Wave, wave_id)
     if wave is None:
@@ -256,10 +256,8 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rur
     for district, n in plan.per_district.items():
         click.echo(f"{district}\t{n}")
     click.echo(f"合计 {plan.total}")
-    counted, over = plan.recounted
-    if counted:
-        click.echo(f"已按现有有效答卷重新计数：{counted} 份"
-                   + (f"，其中 {over} 份超出新目标，计为超额" if over else ""))  # fmt: skip
+    if recounted := recount_text(plan):
+        click.echo(recounted)
 
 
 @contextlib.contextmanager

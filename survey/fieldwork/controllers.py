@@ -13,7 +13,13 @@ from survey.models import Channel, District, QuotaPlan, Wave
 from survey.operations.cities import create_channel, set_channel_open
 from survey.operations.errors import OperationError
 from survey.operations.frames import FrameError, frame_summary, import_frame
-from survey.operations.quotas import cells_label, make_plan, quota_cells, set_target
+from survey.operations.quotas import (
+    cells_label,
+    make_plan,
+    quota_cells,
+    recount_text,
+    set_target,
+)
 from survey.qrcodes import poster_minutes, qr_svg
 from survey.web import get_or_404
 
@@ -104,12 +110,8 @@ CELL_CHOICES = {"plain": False, "urban_rural": True}
 
 
 def _plan_message(made) -> str:
-    message = f"配额已生成：共 {made.total} 份（{cells_label(made.by_urban_rural)}）。"
-    counted, over = made.recounted
-    if counted:
-        message += f"已按现有有效答卷重新计数：{counted} 份计入新的配额单元"
-        message += f"，其中 {over} 份超出新目标，计为超额。" if over else "。"
-    return message
+    cells = cells_label(made.by_urban_rural)
+    return f"配额已生成：共 {made.total} 份（{cells}）。{recount_text(made)}"
 
 
 def plan(wave_id: int):

@@ -156,6 +156,17 @@ def make_plan(
     return plan
 
 
+def recount_text(plan: QuotaPlan) -> str:
+    """What :func:`make_plan` recounted, for the page and the CLI ('' when the
+    wave had no valid response yet)."""
+    counted, over = plan.recounted
+    if not counted:
+        return ""
+    return f"已按现有有效答卷重新计数：{counted} 份计入新的配额单元" + (
+        f"，其中 {over} 份超出新目标，计为超额。" if over else "。"
+    )
+
+
 def _lock_counters(session, wave_id: int) -> None:
     """Wait for the wave's submissions being stored, and hold off the next ones,
     until the new plan is committed (PostgreSQL; SQLite's write transactions run
