@@ -597,6 +597,16 @@ def summarize(label, result, requests_per_unit=1):
     return rps, p99
 
 
+def receipts_missing(*runs: dict) -> bool:
+    """Whether a submission of *runs* was acknowledged (303) without the receipt
+    cookie, or to another address than the thank-you page's (said if so)."""
+    missing = sum(run["codes"].get(NO_RECEIPT, 0) for run in runs)
+    if missing:
+        print(f"  INVARIANT BROKEN: {missing} submissions acknowledged without the "
+              "receipt cookie, or with an address other than the thank-you page's")  # fmt: skip
+    return bool(missing)
+
+
 def report_stress(submit_rps: float, p99: float, resident_runs: list[dict],
                   bare_runs: list[dict], clients: int) -> None:  # fmt: skip
     """The bare endpoint's runs, each part against them, the ratio and p99 against
@@ -746,11 +756,7 @@ def main() -> int:
         if errors_500:
             failed = True
             print(f"  INVARIANT BROKEN: {errors_500} responses with status 500")
-        no_receipt = result["codes"].get(NO_RECEIPT, 0) + warm["codes"].get(NO_RECEIPT, 0)
-        if no_receipt:
-            failed = True
-            print(f"  INVARIANT BROKEN: {no_receipt} submissions acknowledged without the "
-                  "receipt cookie, or with an address other than the thank-you page's")  # fmt: skip
+        failed |= receipts_missing(result, warm)
         problems = verify(url, warm["receipts"] + result["receipts"],
                           warm["abandoned"] + result["abandoned"])  # fmt: skip
         for p in problems:

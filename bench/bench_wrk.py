@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_load import (  # noqa: E402
+    NO_RECEIPT,
     Server,
     dashboard_poller,
     drop_database,
@@ -51,6 +52,7 @@ from bench.bench_load import (  # noqa: E402
     postgres_cpu_seconds,
     prepare,
     rate_limits,
+    receipts_missing,
     report_stress,
     summarize,
     throwaway_database,
@@ -112,6 +114,8 @@ def run_wrk(mode: str, port: int, total: int, clients: int, channels, server=Non
                 ends.append(end)
             elif word == "abandoned":
                 result["abandoned"] += int(rest)
+            elif word == "noreceipt" and int(rest):
+                result["codes"][NO_RECEIPT] = result["codes"].get(NO_RECEIPT, 0) + int(rest)
             elif word == "receipt":
                 result["receipts"].append(rest)
             elif word in STEPS:
@@ -193,6 +197,7 @@ def main() -> int:
         if fives:
             failed = True
             print(f"  INVARIANT BROKEN: {fives} responses with status 5xx")
+        failed |= receipts_missing(result, warm)
         problems = verify(url, warm["receipts"] + result["receipts"],
                           warm["abandoned"] + result["abandoned"])  # fmt: skip
         for p in problems:
