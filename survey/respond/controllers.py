@@ -466,8 +466,11 @@ def thanks(token: str):
     answers kept in local storage are dropped)."""
     channel = _channel(token)
     code = receipts.code_in_cookie(channel.id)
+    # Withdrawn from this phone since (a rare case: read only without a receipt).
+    withdrawn = None if code else receipts.withdrawn_in_cookie(channel.id)
     q = questionnaire_of(channel.wave.questionnaire)
-    html = render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code)
+    html = render_template("respond/thanks.html", channel=channel, q=q, receipt_code=code,
+                           withdrawn_code=withdrawn)  # fmt: skip
     return forgetting_pages(html)
 
 
@@ -525,4 +528,10 @@ def withdraw():
     if not withdraw_response(code):
         return render_template("respond/withdraw.html", step="form", code=typed,
                                not_found=code), 404  # fmt: skip
-    return render_template("respond/withdraw.html", step="done", code=code)
+    done = make_response(render_template("respond/withdraw.html", step="done", code=code))
+    # The thank-you page of this phone, reloaded or reached with Back within the
+    # half hour, showed the withdrawn code from its cookie as a live receipt.
+    owner = receipts.channel_with_token_of(code)
+    if owner is not None:
+        receipts.set_withdrawn(done, owner[1], code, owner[0])
+    return done

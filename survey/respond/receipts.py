@@ -57,6 +57,19 @@ def channel_of(code: str) -> int | None:
     return db.session.scalar(select(Response.channel_id).where(Response.receipt_code == code))
 
 
+def channel_with_token_of(code: str) -> tuple[int, str] | None:
+    """The id and token of the channel of the response with this receipt code, or None."""
+    from survey.extensions import db
+    from survey.models import Channel, Response
+
+    found = db.session.execute(
+        select(Channel.id, Channel.token)
+        .join(Response, Response.channel_id == Channel.id)
+        .where(Response.receipt_code == code)
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
 def _mac(code: str, channel_id: int) -> str:
     return signature(b"survey-receipt-v3", f"{channel_id}/{code}".encode()).decode()
 
@@ -108,8 +121,12 @@ COOKIE = "sv_receipt"
 COOKIE_SECONDS = 30 * 60
 
 
-def _cookie_mac(code: str, channel_id: int, stamp: str) -> str:
-    return signature(b"survey-receipt-cookie-v1", f"{channel_id}/{code}/{stamp}".encode()).decode()
+#: What a cookie's signature is for: a receipt to show, or a receipt withdrawn since.
+_RECEIPT, _WITHDRAWN = b"survey-receipt-cookie-v1", b"survey-withdrawn-cookie-v1"
+
+
+def _cookie_mac(code: str, channel_id: int, stamp: str, purpose: bytes = _RECEIPT) -> str:
+    return signature(purpose, f"{channel_id}/{code}/{stamp}".encode()).decode()
 
 
 def _cookie_path(token: str) -> str:
@@ -127,12 +144,26 @@ def set_cookie(response, thanks_page: str, code: str, channel_id: int) -> None:
     """Give receipt *code* of channel *channel_id* to its thank-you page (address
     *thanks_page*): HttpOnly (no script reads it), SameSite=Lax as the app's
     other cookies, for :data:`COOKIE_SECONDS`, sent to that channel's pages only."""
+    path = thanks_page.rpartition("/")[0]  # /s/<token>: as _cookie_path, without url_for
+    _give(response, path, code, channel_id, _RECEIPT)
+
+
+def set_withdrawn(response, token: str, code: str, channel_id: int) -> None:
+    """After receipt *code* of channel *token* (id *channel_id*) was withdrawn:
+    the thank-you page of this phone, reloaded or reached with Back, says so
+    instead of showing the code as a receipt still valid. It replaces the
+    receipt cookie (sent by the browser to the channel's pages only, so this
+    response, of ``/withdraw``, cannot see whether there is one)."""
+    _give(response, _cookie_path(token), code, channel_id, _WITHDRAWN)
+
+
+def _give(response, path: str, code: str, channel_id: int, purpose: bytes) -> None:
     stamp = format(int(time.time()), "x")
     response.set_cookie(
         COOKIE,
-        f"{code}.{stamp}.{_cookie_mac(code, channel_id, stamp)}",
+        f"{code}.{stamp}.{_cookie_mac(code, channel_id, stamp, purpose)}",
         max_age=COOKIE_SECONDS,
-        path=thanks_page.rpartition("/")[0],  # /s/<token>: as _cookie_path, without url_for
+        path=path,
         httponly=True,
         samesite="Lax",
         secure=_secure(),
@@ -150,8 +181,18 @@ def forget_cookie(response, token: str) -> None:
 
 def code_in_cookie(channel_id: int, now: float | None = None) -> str | None:
     """The receipt code the request's cookie holds for channel *channel_id*, or
-    None: no cookie, forged or damaged, another channel's, or older than
-    :data:`COOKIE_SECONDS`."""
+    None: no cookie, forged or damaged, another channel's, older than
+    :data:`COOKIE_SECONDS`, or withdrawn since (:func:`withdrawn_in_cookie`)."""
+    return _code_in_cookie(channel_id, _RECEIPT, now)
+
+
+def withdrawn_in_cookie(channel_id: int, now: float | None = None) -> str | None:
+    """The receipt code of channel *channel_id* withdrawn from this phone within
+    :data:`COOKIE_SECONDS` (:func:`set_withdrawn`), or None."""
+    return _code_in_cookie(channel_id, _WITHDRAWN, now)
+
+
+def _code_in_cookie(channel_id: int, purpose: bytes, now: float | None) -> str | None:
     value = request.cookies.get(COOKIE, "")
     code, _, rest = value.partition(".")
     stamp, _, mac = rest.partition(".")
@@ -161,7 +202,7 @@ def code_in_cookie(channel_id: int, now: float | None = None) -> str | None:
         given = int(stamp, 16)
     except ValueError:
         return None
-    if not _equal(mac, _cookie_mac(code, channel_id, stamp)):
+    if not _equal(mac, _cookie_mac(code, channel_id, stamp, purpose)):
         return None
     now = time.time() if now is None else now
     if given > now + CLOCK_SKEW or now - given > COOKIE_SECONDS:

@@ -223,3 +223,69 @@ def test_a_new_questionnaire_on_the_phone_drops_the_previous_receipt(app, client
     # without one, nothing is sent: the path sets no cookie but the device's
     fresh = app.test_client().get(f"/s/{token}")
     assert [h.split("=")[0] for h in fresh.headers.getlist("Set-Cookie")] == ["sv_device"]
+
+
+def _withdraw_from_the_thanks_page(client, thanks_html: str):
+    """撤回我的回答 on the thank-you page, then 确认撤回并删除: the last response."""
+    form = re.search(r'<form method="post" action="/withdraw">(.*?)</form>', thanks_html, re.S)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+    asked = client.post("/withdraw", data=fields)
+    assert asked.status_code == 200 and "确认撤回" in _html(asked)
+    return client.post("/withdraw", data={**form_tokens(_html(asked)), "confirm": "1",
+                                          "receipt_code": fields["receipt_code"]})  # fmt: skip
+
+
+def test_after_withdrawing_the_thanks_page_no_longer_shows_the_code_as_a_receipt(
+    app, client, demo_wave
+):
+    """Reloading the thank-you page (or reaching it with Back) within the half hour
+    after withdrawing showed the withdrawn code from its cookie, with 撤回我的回答
+    again, as if the answer were still stored. The withdrawal replaces the cookie
+    (the thank-you page's path: /withdraw is not sent it): the page says the
+    answer was withdrawn."""
+    token = channel_token(app)
+    location = complete(client, token).headers["Location"]
+    code = _stored_code(app)
+    thanks = _html(client.get(location))
+    assert f"<strong>{code}</strong>" in thanks
+    done = _withdraw_from_the_thanks_page(client, thanks)
+    assert done.status_code == 200 and "已撤回并删除" in _html(done)
+    (header,) = [h for h in done.headers.getlist("Set-Cookie") if h.startswith("sv_receipt=")]
+    assert f"Path=/s/{token}" in header and "HttpOnly" in header
+    for _ in range(2):  # the page and a reload
+        page = client.get(location)
+        html = _html(page)
+        assert page.status_code == 200 and "<strong>" not in html
+        assert 'action="/withdraw"' not in html and SUBMITTED not in html
+        assert "您的回答已撤回" in html and f"回执码 {code} 对应的回答已撤回并删除" in html
+        assert f'data-clear="{token}"' in html and page.headers["Cache-Control"] == "no-store"
+    # the withdrawal's cookie is no receipt: not for another channel, nor for long
+    with app.test_request_context(headers={"Cookie": f"sv_receipt={receipt_cookie(done)}"}):
+        channel_id = _channel_id(app, token)
+        assert receipts.code_in_cookie(channel_id) is None
+        assert receipts.withdrawn_in_cookie(channel_id) == code
+        assert receipts.withdrawn_in_cookie(_channel_id(app, channel_token(app, "赤壁市"))) is None
+        later = time.time() + receipts.COOKIE_SECONDS + 1
+        assert receipts.withdrawn_in_cookie(channel_id, now=later) is None
+    # the next person who opens the channel drops it, as a receipt's
+    assert receipt_cookie(client.get(f"/s/{token}")) == ""
+    assert "已撤回" not in _html(client.get(location))
+
+
+def test_a_code_withdrawn_on_another_phone_sets_that_channels_cookie_path(app, demo_wave):
+    """Typed on the withdraw page of another browser: the same cookie, harmless
+    there (no thank-you page of it is open); a code not found sets nothing."""
+    token = channel_token(app, "赤壁市")
+    complete(app.test_client(), token)
+    code = _stored_code(app)
+    other = app.test_client()
+    csrf = form_tokens(_html(other.get("/withdraw")))["csrf_token"]
+    missing = other.post("/withdraw", data={"csrf_token": csrf, "receipt_code": "ZZZZ-ZZZZ",
+                                            "confirm": "1"})  # fmt: skip
+    assert missing.status_code == 404 and receipt_cookie(missing) is None
+    typed = code.lower().replace("-", " ")
+    done = other.post("/withdraw", data={"csrf_token": csrf, "receipt_code": typed,
+                                         "confirm": "1"})  # fmt: skip
+    assert done.status_code == 200 and receipt_cookie(done).startswith(f"{code}.")
+    (header,) = [h for h in done.headers.getlist("Set-Cookie") if h.startswith("sv_receipt=")]
+    assert f"Path=/s/{token}" in header

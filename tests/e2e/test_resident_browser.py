@@ -396,3 +396,30 @@ def test_withdrawing_from_the_thanks_page_keeps_the_code_out_of_addresses(
     assert page.evaluate("document.body.classList.contains('large')")
     assert not [a for a in _history(phone, page) if code in a]
     assert _stored(app)[0].withdrawn_at is None  # nothing erased before confirming
+
+
+def test_after_withdrawing_the_thanks_page_says_so_instead_of_showing_the_code(
+    app, live_server, phone, demo_wave
+):
+    """Back (or a reload) to the thank-you page after withdrawing showed the
+    withdrawn code as a live receipt, with 撤回我的回答 again, from its cookie."""
+    from survey.respond import receipts
+
+    token = channel_token(app)
+    page = phone.new_page()
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    code = page.locator(".receipt strong").inner_text()
+    thanks = page.url
+    click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
+    click_and_load(page, page.get_by_role("button", name="确认撤回并删除"))
+    assert "已撤回并删除" in page.content() and _stored(app)[0].withdrawn_at is not None
+    (cookie,) = [c for c in phone.cookies() if c["name"] == receipts.COOKIE]
+    assert cookie["path"] == f"/s/{token}"  # the thank-you page's, set from /withdraw
+    page.goto(thanks)
+    assert page.locator("h1").inner_text() == "您的回答已撤回"
+    assert not page.locator(".receipt").count()
+    assert not page.get_by_role("button", name="撤回我的回答").count()
+    assert f"回执码 {code} 对应的回答已撤回并删除" in page.locator("main").inner_text()
