@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 
 from flask import (
     abort,
@@ -496,6 +498,18 @@ def csrf_error(reason):
     return forgetting_pages((html, 400))
 
 
+#: What a phone's keyboard may type between or around the code's halves: spaces,
+#: and dashes other than "-" (a Chinese keyboard's "—", "－" is "-" after NFKC).
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−_]+")
+
+
+def _receipt_code(typed: str) -> str:
+    """A receipt code as typed, written as issued: any case, full-width letters and
+    digits (a Chinese keyboard in full-width mode), spaces and any dash, or none
+    (``ｑ５３８—ｕｆｗｄ`` → ``Q538-UFWD``); "" when nothing was typed."""
+    return normal_receipt_code(_SEPARATORS.sub("", unicodedata.normalize("NFKC", typed)))
+
+
 def withdraw():
     """Withdraw an answer with the receipt code (the respondent's right to delete).
 
@@ -517,9 +531,12 @@ def withdraw():
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")
     typed = request.form.get("receipt_code", "")[:20]
-    code = normal_receipt_code(typed)
+    code = _receipt_code(typed)
     if not code:
         return render_template("respond/withdraw.html", step="form", code="", missing=True), 422
+    if not receipts.is_code(code):  # no code the site gives: say what one looks like
+        return render_template("respond/withdraw.html", step="form", code=typed,
+                               malformed=True), 422  # fmt: skip
     if "confirm" not in request.form:
         if not receipts.withdrawable(code):
             return render_template("respond/withdraw.html", step="form", code=typed,

@@ -34,6 +34,11 @@ from survey.respond.state import CLOCK_SKEW, signature, signing_serializer
 _CODE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
+def is_code(code: str) -> bool:
+    """Whether *code* (normalised) has the shape of the receipt codes the site gives."""
+    return _CODE.fullmatch(code) is not None
+
+
 def withdrawable(code: str) -> bool:
     """Whether an answer with this (normalised) receipt code is stored and not withdrawn."""
     from survey.extensions import db

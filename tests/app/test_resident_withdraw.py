@@ -155,3 +155,40 @@ def test_the_text_size_button_keeps_the_code_out_of_the_address(app, client, dem
     # the size button needs the form's CSRF token as every resident form does
     refused = client.post("/withdraw", data={"receipt_code": code, name: value})
     assert refused.status_code == 400
+
+
+def test_a_code_typed_on_a_chinese_keyboard_is_found(app, client, demo_wave):
+    """A Chinese keyboard in full-width mode types ＡＢＣＤ－２３４５, and its dash key
+    often gives "—": such a code was "not found" (normalised, only spaces were
+    dropped), and the resident was told to check a code that was right."""
+    code, _ = _answered(app, client)
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in code.lower().replace("-", ""))
+    for typed in (f"{wide[:4]}－{wide[4:]}", f"{code[:4]}—{code[4:]}", f" {code[:4]}\u3000{code[4:]} ",
+                  f"{code[:4]} – {code[4:]}".lower()):  # fmt: skip
+        asked = _post(client, {"receipt_code": typed})
+        assert asked.status_code == 200 and "确认撤回？此操作不可恢复" in _html(asked), typed
+        assert f'name="receipt_code" value="{code}"' in _html(asked)
+    assert not _withdrawn(app)
+
+
+def test_a_code_of_the_wrong_shape_says_what_a_code_looks_like(app, client, demo_wave):
+    """ "没有找到回执码 ABC" for three characters typed: say what a code is."""
+    for typed in ("abc", "ABCD-23456", "回执码"):
+        response = _post(client, {"receipt_code": typed})
+        html = _html(response)
+        assert response.status_code == 422 and "没有找到" not in html, typed
+        assert "回执码由 8 个字母和数字组成，例如 ABCD-2345" in html
+        assert _field_value(html) == typed  # as typed, to correct it
+
+
+def test_the_error_is_the_fields_description(app, client, demo_wave):
+    """A screen reader on the field read no error: the field names it now."""
+    for typed, status in (("", 422), ("zzzz-zzzz", 404), ("ab", 422)):
+        response = _post(client, {"receipt_code": typed})
+        html = _html(response)
+        assert response.status_code == status, typed
+        field = re.search(r'<input[^>]*id="receipt_code"[^>]*>', html).group(0)
+        assert 'aria-invalid="true"' in field and 'aria-describedby="receipt-error"' in field
+        assert re.search(r'<p class="error" id="receipt-error" role="alert">', html)
+    field = re.search(r'<input[^>]*id="receipt_code"[^>]*>', _html(client.get("/withdraw")))
+    assert "aria-invalid" not in field.group(0) and 'autocapitalize="characters"' in field.group(0)
