@@ -539,16 +539,34 @@ def withdraw():
                                malformed=True), 422  # fmt: skip
     if "confirm" not in request.form:
         if not receipts.withdrawable(code):
-            return render_template("respond/withdraw.html", step="form", code=typed,
-                                   not_found=code), 404  # fmt: skip
+            return _not_withdrawable(typed, code)
         return render_template("respond/withdraw.html", step="confirm", code=code)
     if not withdraw_response(code):
+        return _not_withdrawable(typed, code)
+    done = render_template("respond/withdraw.html", step="done", code=code)
+    return _withdrawn(code, receipts.channel_with_token_of(code), done)
+
+
+def _not_withdrawable(typed: str, code: str):
+    """Receipt *code* (typed as *typed*) has no answer to withdraw: none was given
+    (404, the code as typed kept to correct it), or it was withdrawn already. The
+    confirm button tapped again (a retry on a weak network whose first answer
+    was lost, Back and resend) said 没有找到, in red, of a withdrawal that had
+    succeeded: it says that the answer is withdrawn."""
+    owner = receipts.channel_with_token_of(code)
+    if owner is None:
         return render_template("respond/withdraw.html", step="form", code=typed,
                                not_found=code), 404  # fmt: skip
-    done = make_response(render_template("respond/withdraw.html", step="done", code=code))
-    # The thank-you page of this phone, reloaded or reached with Back within the
-    # half hour, showed the withdrawn code from its cookie as a live receipt.
-    owner = receipts.channel_with_token_of(code)
+    done = render_template("respond/withdraw.html", step="done", code=code, already=True)
+    return _withdrawn(code, owner, done)
+
+
+def _withdrawn(code: str, owner: tuple[int, str] | None, html: str):
+    """*html*, the page saying receipt *code* of channel *owner* (id, token) is
+    withdrawn: the thank-you page of this phone, reloaded or reached with Back
+    within the half hour, showed the withdrawn code from its cookie as a live
+    receipt; it says so now."""
+    done = make_response(html)
     if owner is not None:
         receipts.set_withdrawn(done, owner[1], code, owner[0])
     return done

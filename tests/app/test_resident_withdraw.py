@@ -11,7 +11,7 @@ from sqlalchemy import select
 from survey.extensions import db
 from survey.models import Response
 from tests.conftest import form_tokens
-from tests.resident import channel_token, complete
+from tests.resident import channel_token, complete, receipt_of
 
 
 def _html(response) -> str:
@@ -62,8 +62,31 @@ def test_withdrawal_asks_to_confirm_then_names_the_code_as_issued(app, client, d
     assert done.status_code == 200 and f"回执码 {code} 对应的回答已撤回并删除" in _html(done)
     assert typed not in _html(done)
     assert _withdrawn(app)
-    again = _post(client, {"receipt_code": code, "confirm": "1"})
-    assert again.status_code == 404 and "没有找到" in _html(again)
+    again = _post(client, {"receipt_code": code, "confirm": "1"})  # see the next test
+    assert again.status_code == 200 and "已经撤回并删除，无需再次撤回" in _html(again)
+
+
+def test_a_withdrawal_sent_again_says_the_answer_is_withdrawn(app, client, demo_wave):
+    """The confirm button tapped again (its first answer lost on a weak network,
+    or Back and resend) said 没有找到回执码 … in red, of a withdrawal that had
+    succeeded; so did the thank-you page's button afterwards. Both say that the
+    answer is withdrawn, and give this phone's thank-you page the withdrawal's
+    cookie. A code never given is still not found."""
+    code, thanks = _answered(app, client)
+    asked = _html(client.post("/withdraw", data=_thanks_form(thanks)))
+    confirm = {**form_tokens(asked), "receipt_code": code, "confirm": "1"}
+    assert "已撤回并删除" in _html(client.post("/withdraw", data=confirm))
+    assert _withdrawn(app)
+    for data in (confirm, _thanks_form(thanks)):
+        again = client.post("/withdraw", data=data)
+        html = _html(again)
+        assert again.status_code == 200, data
+        assert f"回执码 {code} 对应的回答已经撤回并删除，无需再次撤回" in html
+        assert "没有找到" not in html and 'class="error"' not in html
+        assert receipt_of(again) == code  # the withdrawal's cookie, for the thank-you page
+    never = _post(client, {"receipt_code": "ZZZZ-ZZZZ", "confirm": "1"})
+    assert never.status_code == 404 and "没有找到回执码 ZZZZ-ZZZZ" in _html(never)
+    assert receipt_of(never) is None
 
 
 def test_the_confirm_step_keeps_csrf_and_the_rate_limit(app, client, demo_wave):
