@@ -316,3 +316,17 @@ def test_pages_that_end_a_questionnaire_otherwise_forget_the_pages_kept_too(clie
         set_channel_open(db.session.scalar(select(Channel).filter_by(token=token)), False)
     closed = client.get(f"/s/{token}")
     assert closed.status_code == 410 and closed.headers["Clear-Site-Data"] == '"cache"'
+
+
+def test_a_screen_out_by_a_mis_tap_can_start_again(app, client, demo_wave):
+    """18岁以下 is the age question's first option: a mis-tap there (or on 否/是)
+    ended the questionnaire on a page with no way on. It links to the landing
+    page, where the resident consents and answers again."""
+    token = channel_token(app)
+    response = submit_page(client, token, _html(start(client, token)),
+                           {**STANDARD_PAGES[0], "age_group": "under18"})  # fmt: skip
+    html = _html(response)
+    link = re.search(r'<a class="button[^"]*" href="([^"]+)">重新填写</a>', html)
+    assert link and link.group(1) == f"/s/{token}" and "如果刚才选错了" in html
+    again = client.get(link.group(1))
+    assert again.status_code == 200 and "同意并开始填写" in _html(again)
