@@ -519,7 +519,7 @@ def withdraw():
     its code so); the POST of the confirm button (``confirm``) erases. Both count
     against the rate limit (each tells whether a code exists). The text-size
     button posts the form too, so that the code entered stays out of the address:
-    the form again in the other size, nothing checked or counted."""
+    the same step again in the other size, nothing checked or counted."""
     if request.method in ("GET", "HEAD"):  # a HEAD counted as a withdrawal attempt
         signed = request.args.get("receipt")
         code = (receipts.code_of(signed) if signed else None) or ""
@@ -527,6 +527,11 @@ def withdraw():
     if TEXT_SIZE_FIELD in request.form:
         session["large"] = request.form[TEXT_SIZE_FIELD] == "large"
         typed = request.form.get("receipt_code", "")[:20]
+        # From the confirm step: that step again (it went back to the form, where the
+        # resident had to send the code once more). Confirming checks the code.
+        if request.form.get("step") == "confirm" and receipts.is_code(_receipt_code(typed)):
+            return render_template("respond/withdraw.html", step="confirm",
+                                   code=_receipt_code(typed))  # fmt: skip
         return render_template("respond/withdraw.html", step="form", code=typed)
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")

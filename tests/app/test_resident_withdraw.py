@@ -215,3 +215,21 @@ def test_the_error_is_the_fields_description(app, client, demo_wave):
         assert re.search(r'<p class="error" id="receipt-error" role="alert">', html)
     field = re.search(r'<input[^>]*id="receipt_code"[^>]*>', _html(client.get("/withdraw")))
     assert "aria-invalid" not in field.group(0) and 'autocapitalize="characters"' in field.group(0)
+
+
+def test_the_text_size_button_of_the_confirm_step_stays_on_it(app, client, demo_wave):
+    """大字模式 on the confirm step went back to the form: the resident, often
+    elderly, had to send the code again to be asked again. It stays on the
+    confirm step (nothing checked, counted or erased: confirming checks)."""
+    code, thanks = _answered(app, client)
+    confirm = _html(client.post("/withdraw", data=_thanks_form(thanks)))
+    name, value = _text_size_button(confirm)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', confirm))
+    large = client.post("/withdraw", data={**fields, name: value})
+    html = _html(large)
+    assert large.status_code == 200 and 'class="large"' in html
+    assert "确认撤回？此操作不可恢复" in html and _field_value(html) is None
+    assert f'name="receipt_code" value="{code}"' in html and not _withdrawn(app)
+    # a code of no shape the site gives: the form, as typed
+    forged = client.post("/withdraw", data={**fields, "receipt_code": "<b>", name: value})
+    assert "确认撤回" not in _html(forged) and _field_value(_html(forged)) == "&lt;b&gt;"
