@@ -104,7 +104,7 @@ def test_withdraw_form_gets_a_device_cookie_and_a_token(client, app, demo_wave):
     page = client.get("/withdraw")
     assert any(c.startswith(f"{DEVICE_COOKIE}=") for c in page.headers.getlist("Set-Cookie"))
     tokens = form_tokens(page.get_data(as_text=True))
-    response = client.post("/withdraw", data={**tokens, "receipt_code": "NOSUCHCODE"})
+    response = client.post("/withdraw", data={**tokens, "receipt_code": "ZZZZ-ZZZZ"})
     assert response.status_code == 404  # checked, not refused as a forgery
     assert client.post("/withdraw", data={"receipt_code": "NOSUCHCODE"}).status_code == 400
 
