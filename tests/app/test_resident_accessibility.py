@@ -86,3 +86,49 @@ def test_focus_outlines_have_3_to_1_contrast_where_they_are_drawn():
     assert _contrast(page, "#ffffff") >= 3 and _contrast(page, "#f4f6f4") >= 3
     assert _contrast(header, green) >= 3
     assert _contrast("#e08a00", "#ffffff") < 3  # the colour it replaces (reference check)
+
+
+def _title_and_heading(html: str) -> tuple[str, str]:
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1).strip()
+    return title, heading
+
+
+def test_every_page_is_titled_by_what_it_says(app, client, demo_wave, monkeypatch):
+    """A screen reader reads the page's title first, and the phone's tabs and
+    history show it: every page that ends the questionnaire or refuses it was
+    titled 公众对生态文明建设满意度与参与度调查, whatever it said; a page back
+    with errors had the same title as before."""
+    from sqlalchemy import update
+
+    from survey.extensions import db
+    from survey.models import Channel
+    from survey.operations import quota_gate
+    from survey.operations.channel_cache import forget_channels
+    from tests.resident import complete
+
+    token = channel_token(app)
+    first = _html(start(client, token))
+    title, _ = _title_and_heading(first)
+    assert title == "基本情况 · 公众对生态文明建设满意度与参与度调查问卷"
+    errors = _html(submit_page(client, token, first, {}))
+    assert _title_and_heading(errors)[0] == "有错误：" + title
+    pages = {
+        "screened out": submit_page(
+            client, token, first, {**STANDARD_PAGES[0], "age_group": "under18"}
+        ),  # fmt: skip
+        "restart": client.post(f"/s/{token}/page", data={"state": "x"}),
+        "thanks": client.get(complete(client, token).headers["Location"]),
+        "thanks later": app.test_client().get(f"/s/{token}/thanks"),
+        "not found": client.get("/s/no-such-channel"),
+    }
+    monkeypatch.setattr(quota_gate, "is_full_before_submit", lambda channel, cells: True)
+    pages["quota full"] = submit_page(client, token, _html(start(client, token)), STANDARD_PAGES[0])
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Channel).where(Channel.token == token).values(is_open=False))
+        forget_channels()
+    pages["closed"] = client.get(f"/s/{token}")
+    for name, response in pages.items():
+        title, heading = _title_and_heading(_html(response))
+        assert title == heading, name
