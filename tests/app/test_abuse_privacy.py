@@ -81,7 +81,9 @@ def test_withdraw_with_receipt_code_erases_answers(app, client, demo_wave):
     again = client.post(
         "/withdraw", data={"csrf_token": form_tokens(page)["csrf_token"], "receipt_code": code}
     )
-    assert again.status_code == 404 and "没有找到" in again.get_data(as_text=True)
+    # withdrawn already: said so (test_resident_withdraw), and nothing more erased or asked
+    assert again.status_code == 200 and "无需再次撤回" in again.get_data(as_text=True)
+    assert "确认撤回" not in again.get_data(as_text=True)
 
 
 def test_paradata_purged_after_retention(app, client, demo_wave, runner):
