@@ -196,6 +196,15 @@ def _to_last_page(page):
     page.get_by_label("知道", exact=True).check()
 
 
+def _answer_to_the_receipt(page, landing: str) -> str:
+    """From the channel's landing page to the thank-you page: the receipt code shown."""
+    page.goto(landing)
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    return page.locator(".receipt strong").inner_text()
+
+
 def test_without_clear_site_data_back_after_the_receipt_leaves_for_the_landing_page(
     app, live_server, phone, demo_wave, monkeypatch
 ):
@@ -323,11 +332,7 @@ def test_the_receipt_code_stays_out_of_the_phones_history(
     page = phone.new_page()
     seen = []
     page.on("request", lambda r: seen.append(r.url))
-    page.goto(f"{live_server}/s/{token}")
-    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
-    _to_last_page(page)
-    click_and_load(page, page.get_by_role("button", name="提交问卷"))
-    code = page.locator(".receipt strong").inner_text()
+    code = _answer_to_the_receipt(page, f"{live_server}/s/{token}")
     (stored,) = _stored(app)
     assert code == stored.receipt_code
     assert page.url == f"{live_server}/s/{token}/thanks"
@@ -379,11 +384,7 @@ def test_withdrawing_from_the_thanks_page_keeps_the_code_out_of_addresses(
     large text too, and no address in the history holds it."""
     token = channel_token(app)
     page = phone.new_page()
-    page.goto(f"{live_server}/s/{token}")
-    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
-    _to_last_page(page)
-    click_and_load(page, page.get_by_role("button", name="提交问卷"))
-    code = page.locator(".receipt strong").inner_text()
+    code = _answer_to_the_receipt(page, f"{live_server}/s/{token}")
     click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
     assert page.url == f"{live_server}/withdraw" and "确认撤回" in page.content()
     assert code in page.locator("main").inner_text()
@@ -409,11 +410,7 @@ def test_after_withdrawing_the_thanks_page_says_so_instead_of_showing_the_code(
 
     token = channel_token(app)
     page = phone.new_page()
-    page.goto(f"{live_server}/s/{token}")
-    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
-    _to_last_page(page)
-    click_and_load(page, page.get_by_role("button", name="提交问卷"))
-    code = page.locator(".receipt strong").inner_text()
+    code = _answer_to_the_receipt(page, f"{live_server}/s/{token}")
     thanks = page.url
     click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
     click_and_load(page, page.get_by_role("button", name="确认撤回并删除"))
