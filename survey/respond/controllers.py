@@ -529,9 +529,8 @@ def withdraw():
         typed = request.form.get("receipt_code", "")[:20]
         # From the confirm step: that step again (it went back to the form, where the
         # resident had to send the code once more). Confirming checks the code.
-        if request.form.get("step") == "confirm" and receipts.is_code(_receipt_code(typed)):
-            return render_template("respond/withdraw.html", step="confirm",
-                                   code=_receipt_code(typed))  # fmt: skip
+        if request.form.get("step") == "confirm" and receipts.is_code(code := _receipt_code(typed)):
+            return render_template("respond/withdraw.html", step="confirm", code=code)
         return render_template("respond/withdraw.html", step="form", code=typed)
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")
