@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import bindparam, exists, func, select, update
 
 from survey.extensions import db
-from survey.models import Channel, DurationBucket, QuotaCell, Response, utcnow
+from survey.models import Channel, DurationBucket, QuotaCell, Response, Wave, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
 from survey.operations.process_local import cached
@@ -166,6 +166,21 @@ def _same_cell(cell_urban_rural: str, response: Response):
     return clause
 
 
+def lock_wave_places(session, wave_id: int) -> None:
+    """Take the wave's lock for moving quota places outside submissions: held
+    until the transaction ends, taken *first* (before any response or cell) by
+    remaking the plan, editing a target, excluding, restoring and withdrawing.
+
+    Without one order those deadlocked on PostgreSQL (excluding locks its
+    response, then its cell; remaking locks the cells, then rewrites the
+    responses' over-quota flags), or an exclusion moved a place in a cell the
+    remake had just replaced, and the new cell kept counting the excluded
+    response. ``FOR NO KEY UPDATE`` on the wave's row: submissions, which take
+    only a key-share lock on it (their response's foreign key), do not wait.
+    (SQLite's write transactions run one at a time: nothing to do.)"""
+    session.execute(select(Wave.id).where(Wave.id == wave_id).with_for_update(key_share=True))
+
+
 def give_back_place(session, response: Response) -> None:
     """Free the quota place (or the over-quota count) a valid *response* holds:
     it is being excluded or withdrawn. A place within the quota goes to the
@@ -236,6 +251,12 @@ def set_excluded(
     takes one again. Either way the response counts as reviewed.
     """
     with db.write() as session:
+        lock_wave_places(
+            session,
+            wave_id
+            if wave_id is not None
+            else session.scalar(select(Response.wave_id).where(Response.id == response_id)) or 0,
+        )
         # Locked and read afresh: two organizers (or a double click, or the
         # resident withdrawing) deciding at once would otherwise both act on the
         # old value and move the quota counts twice (PostgreSQL; SQLite's write

@@ -19,6 +19,7 @@ from survey.models import (
 )
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
+from survey.operations.quality import lock_wave_places
 from survey.operations.questionnaires import questionnaire_of
 
 #: The largest sample size or quota target accepted (a city's survey has thousands;
@@ -172,10 +173,15 @@ def _lock_counters(session, wave_id: int) -> None:
     until the new plan is committed (PostgreSQL; SQLite's write transactions run
     one at a time): the recount must see every response that holds a place.
 
+    First the wave's lock for moving places (:func:`lock_wave_places`): an
+    exclusion, restoration or withdrawal under way finishes before the recount,
+    and the next waits for the new cells.
+
     The submit writer locks the quota cells it takes places in (by id), then its
     channels' counters (the response trigger, by channel): the same order here,
     so neither waits for the other in a cycle. A submission in a cell that had
     no row locks only its channel's counters, and waits there."""
+    lock_wave_places(session, wave_id)
     session.execute(
         select(QuotaCell.id).where(QuotaCell.wave_id == wave_id).order_by(QuotaCell.id)
         .with_for_update()
@@ -240,7 +246,14 @@ def set_target(
     *wave_id*, only a cell of that wave."""
     _check_size(target, "配额")
     with db.write() as session:
-        cell = session.get(QuotaCell, cell_id)
+        # After a plan being remade at the same moment (which replaces the cells).
+        lock_wave_places(
+            session,
+            wave_id
+            if wave_id is not None
+            else session.scalar(select(QuotaCell.wave_id).where(QuotaCell.id == cell_id)) or 0,
+        )
+        cell = session.get(QuotaCell, cell_id, populate_existing=True)
         if cell is None or (wave_id is not None and cell.wave_id != wave_id):
             raise OperationError("本轮调查没有这个配额单元。")
         old = cell.target

@@ -600,10 +600,19 @@ def withdraw_response(receipt_code: str) -> bool:
     from flask_login import current_user
 
     from survey.operations.audit import record
-    from survey.operations.quality import give_back_place
+    from survey.operations.quality import give_back_place, lock_wave_places
 
     code = normal_receipt_code(receipt_code)
     with db.write() as session:
+        wave_id = session.scalar(
+            select(Response.wave_id).where(
+                Response.receipt_code == code, Response.withdrawn_at.is_(None)
+            )
+        )
+        if wave_id is None:
+            return False
+        # Before the response's lock, as a plan being remade takes them.
+        lock_wave_places(session, wave_id)
         response = session.scalar(
             select(Response)
             .where(Response.receipt_code == code, Response.withdrawn_at.is_(None))
