@@ -21,6 +21,7 @@ from survey.models import (
     QuotaCell,
     Response,
     Wave,
+    utcnow,
 )
 from survey.operations.quality import beijing_time, local_day, median_from_buckets
 
@@ -36,6 +37,26 @@ FLAG_LABELS = {
 
 def progress_class(share: float) -> str:
     return "good" if share >= 0.9 else "mid" if share >= 0.5 else "low"
+
+
+def _set_aside(session, wave_id: int) -> tuple[dict[int, int], int]:
+    """The wave's completions that no longer count: withdrawn ones by channel,
+    and the number excluded by organizers. Read through the index of valid
+    cells (wave, excluded, …): only the excluded rows, which are few (a
+    withdrawn one is excluded too, and kept as a tombstone)."""
+    withdrawn: dict[int, int] = {}
+    excluded = 0
+    is_withdrawn = Response.withdrawn_at.is_not(None)
+    for channel_id, was_withdrawn, count in session.execute(
+        select(Response.channel_id, is_withdrawn, func.count(Response.id))
+        .where(Response.wave_id == wave_id, Response.excluded.is_(True))
+        .group_by(Response.channel_id, is_withdrawn)
+    ):
+        if was_withdrawn:
+            withdrawn[channel_id] = count
+        else:
+            excluded += count
+    return withdrawn, excluded
 
 
 def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 50) -> dict:
@@ -84,12 +105,14 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
         .where(Channel.wave_id == wave.id)
     ):
         buckets.setdefault(cid, []).append((bucket, count))
+    withdrawn, excluded = _set_aside(session, wave.id)
     channels = []
     for cid, label, is_open, district, visits, starts, screen, full, done in channel_rows:
         median = median_from_buckets(buckets.get(cid, []))
         channels.append({"id": cid, "label": label, "open": is_open, "district": district,
                          "visits": visits, "starts": starts, "screen_outs": screen,
                          "quota_full": full, "completions": done,
+                         "withdrawn": withdrawn.get(cid, 0),
                          "completion_rate": done / starts if starts else None,
                          "median_seconds": median})  # fmt: skip
 
@@ -148,6 +171,8 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
     total_target = sum(b["target"] for b in per_district.values())
     total_achieved = sum(b["achieved"] for b in per_district.values())
     return {
+        # When these numbers were read, as staff read the time (to the second).
+        "generated_beijing": beijing_time(utcnow()),
         "wave": {"id": wave.id, "name": wave.name, "city": wave.city.name,
                  "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
                  "started": wave.starts_on is None or today >= wave.starts_on,
@@ -159,6 +184,10 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
                    "over_quota": sum(b["over_quota"] for b in per_district.values()),
                    "pending_review": pending,
                    "completions": sum(c["completions"] for c in channels),
+                   # Of the completions: withdrawn by their respondents, and
+                   # excluded by organizers (neither counts in the quotas).
+                   "withdrawn": sum(withdrawn.values()),
+                   "excluded": excluded,
                    "visits": sum(c["visits"] for c in channels),
                    "share": total_achieved / total_target if total_target else 0.0},
         "districts": list(per_district.values()),

@@ -415,3 +415,66 @@ def test_an_organizer_reads_a_flagged_response_before_deciding(app, demo_wave):
 
         withdraw_response(db.session.get(Response, rid).receipt_code)
     assert client.get(url).status_code == 404  # erased: nothing to show
+
+
+def test_withdrawn_and_excluded_completions_are_shown_beside_them(app, demo_wave):
+    """A withdrawn response left its channel's 完成 as it was, with nothing on
+    the dashboard saying that one of them no longer counted (the quotas did
+    not count it): 完成 stays the number of questionnaires finished, and the
+    withdrawn and excluded ones are shown beside it, on the page and in its JSON."""
+    from survey.operations.quality import set_excluded
+    from survey.operations.responses import withdraw_response
+
+    token = channel_token(app)
+    for _ in range(3):
+        assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        first, second, third = db.session.scalars(select(Response).order_by(Response.id))
+        assert withdraw_response(first.receipt_code)
+        set_excluded(second.id, True, "核查", wave_id=demo_wave)
+        channel_id = db.session.scalar(select(Channel.id).filter_by(token=token))
+    client = organizer_client(app)
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    channel = next(c for c in data["channels"] if c["id"] == channel_id)
+    assert (channel["completions"], channel["withdrawn"]) == (3, 1)
+    assert sum(c["withdrawn"] for c in data["channels"]) == 1
+    totals = data["totals"]
+    assert (totals["completions"], totals["withdrawn"], totals["excluded"]) == (3, 1, 1)
+    assert totals["achieved"] == 1  # the one still valid holds a place
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "其中已撤回" in html
+    index = [c["id"] for c in data["channels"]].index(channel_id)
+    assert f'data-bind="channel.{index}.withdrawn">1<' in html
+    assert 'data-bind="totals.withdrawn">1<' in html
+    assert 'data-bind="totals.excluded">1<' in html
+
+
+def test_the_dashboard_says_when_it_was_updated_in_beijing_time(app, demo_wave, monkeypatch):
+    """The refresh wrote the JSON's UTC ISO time (2026-…T04:00:00+00:00) on the
+    page; staff read Beijing time."""
+    from datetime import datetime
+
+    from survey.operations import dashboard
+
+    monkeypatch.setattr(dashboard, "utcnow", lambda: datetime(2026, 5, 1, 20, 30, 5))
+    client = organizer_client(app)
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    assert data["generated_beijing"] == "2026-05-02 04:30:05"
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert 'data-bind="generated_beijing">2026-05-02 04:30:05<' in html
+    assert "北京时间" in html
+    assert 'data-bind="generated_at"' not in html
+
+
+def test_each_cells_number_is_refreshed_with_its_bar(app, demo_wave):
+    """The refresh moved each cell's bar but not its number (nor the district's
+    in the cells' summary): every number shown there is bound to the JSON."""
+    token = channel_token(app)
+    complete(app.test_client(), token)
+    client = organizer_client(app)
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    for d in data["districts"]:
+        for cell in d["cells"]:
+            assert f'data-bind="cell.{cell["id"]}.achieved">{cell["achieved"]}<' in html
+    assert html.count('data-bind="district.0.achieved"') == 2  # the table and the summary

@@ -3,8 +3,13 @@ the dashboard shows it without a reload (headless Chromium)."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import QuotaCell
 from survey.operations.users import create_user
 from survey.paths import DEMO_DIR
 from tests.e2e.navigation import click_and_load
@@ -55,6 +60,12 @@ def test_organizer_flow(app, live_server, browser, phone, demo_wave):
             break
         page.wait_for_timeout(500)
     assert counter.inner_text() == "1"
+    # The resident's cell's number moves with its bar; the time is Beijing time.
+    with app.app_context():
+        cell_id = db.session.scalar(select(QuotaCell.id).filter_by(wave_id=demo_wave, achieved=1))
+    assert page.locator(f"[data-bind='cell.{cell_id}.achieved']").text_content() == "1"
+    updated = page.locator("[data-bind='generated_beijing']").inner_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", updated), updated
     assert page.url.endswith("/dashboard")
     page.screenshot(path=str(app.instance_path) + "/dashboard.png", full_page=True)
     desk.close()
