@@ -6,8 +6,15 @@
     return path.split(".").reduce(function (o, k) { return o == null ? o : o[k]; }, data);
   }
   function update(root, data) {
+    var cells = {};  // "cell.<id>.x": a quota cell by its id
+    (data.districts || []).forEach(function (d) {
+      (d.cells || []).forEach(function (c) { cells[c.id] = c; });
+    });
     root.querySelectorAll("[data-bind]").forEach(function (el) {
-      var v = pick(data, el.getAttribute("data-bind").replace(/^district\./, "districts.").replace(/^channel\./, "channels."));
+      var path = el.getAttribute("data-bind");
+      var v = /^cell\./.test(path)
+        ? pick({ cell: cells }, path)
+        : pick(data, path.replace(/^district\./, "districts.").replace(/^channel\./, "channels."));
       if (v !== undefined && v !== null) el.textContent = String(v);
     });
     var totals = data.totals || {};
