@@ -43,6 +43,7 @@ DETAIL_LABELS = {
     "wave_id": "调查轮次", "district": "区县", "wave": "比较轮次", "figures": "公布结果项数",
     "source": "来源", "cells": "配额单元", "recounted": "按现有有效答卷重新计数",
     "over_target": "其中超出新目标", "settings": "口径",
+    "over_quota": "超出目标的有效答卷",
 }  # fmt: skip
 #: Values recorded as codes, in words.
 DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表"}

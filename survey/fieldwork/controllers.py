@@ -143,11 +143,18 @@ def plan(wave_id: int):
 def edit_cell(wave_id: int, cell_id: int):
     _wave(wave_id)
     try:
-        set_target(cell_id, _int(request.form.get("target"), "配额"), wave_id=wave_id)
+        cell = set_target(cell_id, _int(request.form.get("target"), "配额"), wave_id=wave_id)
     except OperationError as exc:
         flash(str(exc), "error")
     else:
-        flash("配额已修改。")
+        flash(
+            "配额已修改。"
+            + (
+                f"该单元有 {cell.over_quota} 份有效答卷超出目标，计为超额。"
+                if cell.over_quota
+                else ""
+            )
+        )
     return redirect(url_for("fieldwork.quotas", wave_id=wave_id) + f"#cell-{cell_id}")
 
 

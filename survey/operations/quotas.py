@@ -243,7 +243,14 @@ def set_target(
     cell_id: int, target: int, actor_name: str | None = None, wave_id: int | None = None
 ) -> QuotaCell:
     """Change one cell's target (audited with the old and new value); with
-    *wave_id*, only a cell of that wave."""
+    *wave_id*, only a cell of that wave.
+
+    The cell's valid responses are counted again against the new target, as
+    :func:`make_plan` counts them: the earliest up to the target hold places,
+    the rest are over quota. (A lowered target left the cell counting more
+    places than it had, none of them over quota; a raised one left responses
+    flagged over quota in a cell with room, which then went to new residents.)
+    The cell returned says how many are over quota (``over_quota``)."""
     _check_size(target, "配额")
     with db.write() as session:
         # After a plan being remade at the same moment (which replaces the cells).
@@ -253,15 +260,46 @@ def set_target(
             if wave_id is not None
             else session.scalar(select(QuotaCell.wave_id).where(QuotaCell.id == cell_id)) or 0,
         )
-        cell = session.get(QuotaCell, cell_id, populate_existing=True)
+        # Locked: a submission in the cell waits, then sees the new counts.
+        cell = session.get(QuotaCell, cell_id, with_for_update=True, populate_existing=True)
         if cell is None or (wave_id is not None and cell.wave_id != wave_id):
             raise OperationError("本轮调查没有这个配额单元。")
         old = cell.target
         cell.target = target
+        cell.achieved, cell.over_quota = _recount_cell(session, cell)
         record(session, "quota_change", "quota_cell", cell.id,
-               {"cell": cell_name(cell), "old": old, "new": target},
+               {"cell": cell_name(cell), "old": old, "new": target,
+                "over_quota": cell.over_quota},
                actor_name=actor_name)  # fmt: skip
     return cell
+
+
+def _recount_cell(session, cell: QuotaCell) -> tuple[int, int]:
+    """Count the valid stored responses of one *cell* against its target, as
+    :func:`_recount` does for a whole plan; rewrites the over-quota flags that
+    change. Returns (within, over)."""
+    where = [
+        Response.wave_id == cell.wave_id,
+        Response.excluded.is_(False),
+        Response.district == cell.district,
+        Response.sex == cell.sex,
+        Response.age_group == cell.age_group,
+    ]
+    if cell.urban_rural:  # a plan by 城乡
+        where.append(Response.urban_rural == cell.urban_rural)
+    rows = session.execute(
+        select(Response.id, Response.over_quota).where(*where).order_by(Response.id)
+    ).all()
+    within = 0
+    changed = []
+    for rid, was_over in rows:
+        over = within >= cell.target
+        within += not over
+        if over != was_over:
+            changed.append({"rid": rid, "over": over})
+    if changed:
+        session.connection().execute(_SET_OVER, changed)
+    return within, len(rows) - within
 
 
 def cell_name(cell: QuotaCell) -> str:
