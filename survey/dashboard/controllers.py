@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
 from survey.models import Wave
-from survey.operations.dashboard import FLAG_LABELS, dashboard_data
+from survey.operations.dashboard import FLAG_LABELS, dashboard_data, device_label
 from survey.operations.errors import OperationError
 from survey.operations.quality import response_for_review, set_excluded
 from survey.web import get_or_404
@@ -55,4 +55,5 @@ def response(wave_id: int, response_id: int):
     except OperationError:
         abort(404)
     return render_template("dashboard/response.html", wave=wave, flag_labels=FLAG_LABELS,
+                           device=device_label(review["response"].device_class),
                            **review)  # fmt: skip

@@ -35,6 +35,17 @@ FLAG_LABELS = {
 }
 
 
+#: The kinds of device that survey/respond/paradata.py records, in words.
+DEVICE_LABELS = {"mobile": "手机", "tablet": "平板电脑", "desktop": "电脑", "unknown": "未知"}
+
+
+def device_label(device_class: str) -> str:
+    """A response's device class as staff read it: 手机, 手机（微信内） …"""
+    kind, _, app = device_class.partition("-")
+    label = DEVICE_LABELS.get(kind, device_class)
+    return f"{label}（微信内）" if app == "wechat" else label
+
+
 def progress_class(share: float) -> str:
     return "good" if share >= 0.9 else "mid" if share >= 0.5 else "low"
 

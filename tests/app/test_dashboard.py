@@ -478,3 +478,19 @@ def test_each_cells_number_is_refreshed_with_its_bar(app, demo_wave):
         for cell in d["cells"]:
             assert f'data-bind="cell.{cell["id"]}.achieved">{cell["achieved"]}<' in html
     assert html.count('data-bind="district.0.achieved"') == 2  # the table and the summary
+
+
+def test_the_review_page_names_the_device_in_words(app, demo_wave):
+    """It showed the stored code (desktop, mobile-wechat) on a Chinese page."""
+    from survey.operations.dashboard import device_label
+
+    assert device_label("mobile-wechat") == "手机（微信内）"
+    assert device_label("tablet") == "平板电脑"
+    assert device_label("something-new") == "something-new"
+    complete(app.test_client(), channel_token(app))
+    with app.app_context(), db.write() as session:
+        rid = session.scalar(select(Response.id))
+        session.execute(update(Response).values(device_class="mobile-wechat"))
+    html = organizer_client(app).get(f"/staff/waves/{demo_wave}/responses/{rid}")
+    text = html.get_data(as_text=True)
+    assert "设备：手机（微信内）" in text and "mobile-wechat" not in text
