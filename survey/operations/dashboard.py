@@ -189,6 +189,8 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
                  "started": wave.starts_on is None or today >= wave.starts_on,
                  "pace_judged": judged,
                  "days_left": days_left, "policy": wave.quota_policy,
+                 # No quota plan yet: responses are taken, but not by quota.
+                 "has_plan": bool(cells),
                  # Cells by district × 城乡 × sex × age group (a plan by 城乡).
                  "by_urban_rural": any(cell.urban_rural for cell in cells)},
         "totals": {"target": total_target, "achieved": total_achieved,

@@ -494,3 +494,24 @@ def test_the_review_page_names_the_device_in_words(app, demo_wave):
     html = organizer_client(app).get(f"/staff/waves/{demo_wave}/responses/{rid}")
     text = html.get_data(as_text=True)
     assert "设备：手机（微信内）" in text and "mobile-wechat" not in text
+
+
+def test_without_a_quota_plan_the_dashboard_says_so_and_where_to_make_one(app, demo_wave):
+    """It showed 0 / 0 everywhere and six empty cell tables, with no word that
+    there was no plan (the residents' answers were taken without quotas)."""
+    from sqlalchemy import delete
+
+    from survey.models import QuotaCell, QuotaPlan
+
+    client = organizer_client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "还没有配额方案" not in html
+    with app.app_context(), db.write() as session:
+        session.execute(delete(QuotaCell))
+        session.execute(delete(QuotaPlan))
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "本轮调查还没有配额方案" in html
+    assert f'href="/staff/waves/{demo_wave}/quotas"' in html
+    assert "各单元（区县" not in html
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    assert data["wave"]["has_plan"] is False
