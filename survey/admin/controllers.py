@@ -43,10 +43,23 @@ DETAIL_LABELS = {
     "wave_id": "调查轮次", "district": "区县", "wave": "比较轮次", "figures": "公布结果项数",
     "source": "来源", "cells": "配额单元", "recounted": "按现有有效答卷重新计数",
     "over_target": "其中超出新目标", "settings": "口径",
-    "over_quota": "超出目标的有效答卷",
+    "over_quota": "超出目标的有效答卷", "organizer": "调查单位", "starts_on": "开始日期",
+    "ends_on": "结束日期", "quota_policy": "单元满额时",
 }  # fmt: skip
 #: Values recorded as codes, in words.
 DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表"}
+#: A wave's quota policy, as the wave settings form says it.
+POLICY_LABELS = {"close": "停止接收", "soft": "仍然接收并标记超额"}
+
+
+def _setting_text(key: str, value) -> str:
+    """One of a wave's old or new settings in words: the quota policy as the
+    form says it, a date not set (recorded as "None") as 未设, "" as （空）."""
+    if value is None or value == "None":
+        return "未设"
+    if value == "":
+        return "（空）"
+    return POLICY_LABELS.get(value, value) if key == "quota_policy" else str(value)
 
 
 def _detail_text(detail) -> str:
@@ -57,8 +70,10 @@ def _detail_text(detail) -> str:
     for key, value in detail.items():
         if isinstance(value, list | tuple):
             value = "、".join(map(str, value))
-        elif isinstance(value, dict):
-            value = "，".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, dict):  # a wave's old and new settings, sizes by district
+            value = "，".join(
+                f"{DETAIL_LABELS.get(k, k)} {_setting_text(k, v)}" for k, v in value.items()
+            )
         elif isinstance(value, str):
             value = DETAIL_VALUES.get(value, value)
         parts.append(f"{DETAIL_LABELS.get(key, key)}：{value}")

@@ -286,3 +286,21 @@ def test_two_organizers_creating_one_channel_name_at_once_get_the_clear_refusal(
             select(func.count(Channel.id)).where(Channel.district_id == district.id)
         )
         assert count == 1
+
+
+def test_the_audit_log_says_a_waves_changed_settings_in_words(app, demo_wave):
+    """A wave's update read 原值：name 2026年度，organizer ，starts_on None，…，
+    quota_policy close: the settings' English keys and codes, None for a date."""
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/waves")
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        name, start = wave.name, wave.starts_on
+    saved = client.post(f"/staff/admin/waves/{demo_wave}", data={
+        "csrf_token": csrf, "name": name, "organizer": "市生态环境局",
+        "starts_on": str(start), "ends_on": "", "quota_policy": "soft"}, follow_redirects=True)  # fmt: skip
+    assert "轮次信息已保存" in saved.get_data(as_text=True)
+    html = client.get("/staff/audit?action=wave_update").get_data(as_text=True)
+    assert f"新值：名称 {name}，调查单位 市生态环境局，开始日期 {start}，结束日期 未设，" in html
+    assert "单元满额时 仍然接收并标记超额" in html and "单元满额时 停止接收" in html
+    assert "quota_policy" not in html and "starts_on" not in html and "None" not in html
