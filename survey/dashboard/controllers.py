@@ -38,13 +38,23 @@ def exclude(wave_id: int, response_id: int):
     _wave(wave_id)
     excluded = request.form.get("excluded") == "1"
     try:
-        set_excluded(response_id, excluded, request.form.get("reason", ""), wave_id=wave_id)
+        done = set_excluded(response_id, excluded, request.form.get("reason", ""), wave_id=wave_id)
     except OperationError as exc:
         flash(str(exc), "error")
     else:
-        flash("答卷已剔除：不计入估计和有效数据导出，也不占配额名额。" if excluded
-              else "答卷已保留，计入有效数据。")  # fmt: skip
+        flash(_decision_message(done))
     return redirect(url_for("dashboard.page", wave_id=wave_id) + "#flagged")
+
+
+def _decision_message(response) -> str:
+    """What the organizer's decision on a response did, in words."""
+    if response.decision == "response_exclude":
+        return f"答卷 {response.id} 已剔除：不计入估计和有效数据导出，也不占配额名额。"
+    if response.decision == "response_restore":
+        return f"答卷 {response.id} 已恢复，计入有效数据。" + (
+            "它所在的配额单元已满，这份答卷计为超额。" if response.over_quota else ""
+        )
+    return f"答卷 {response.id} 已保留，计入有效数据。"
 
 
 def response(wave_id: int, response_id: int):

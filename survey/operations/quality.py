@@ -248,7 +248,8 @@ def set_excluded(
 
     An excluded response holds no quota place: excluding gives its place back
     (under the close policy the cell then takes another resident), restoring
-    takes one again. Either way the response counts as reviewed.
+    takes one again. Either way the response counts as reviewed. The response
+    returned says what was done (``decision``: the audit log's action).
     """
     with db.write() as session:
         lock_wave_places(
@@ -278,6 +279,7 @@ def set_excluded(
         response.excluded = excluded
         response.reviewed = True
         record(session, action, "response", response_id, {"reason": reason[:200]})
+    response.decision = action
     return response
 
 

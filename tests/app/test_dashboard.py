@@ -515,3 +515,34 @@ def test_without_a_quota_plan_the_dashboard_says_so_and_where_to_make_one(app, d
     assert "各单元（区县" not in html
     data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
     assert data["wave"]["has_plan"] is False
+
+
+def test_each_decision_on_a_response_is_confirmed_in_its_own_words(app, demo_wave):
+    """恢复 was confirmed as 答卷已保留 (the word of the other button), and a
+    response restored into a cell that had filled meanwhile was counted over
+    quota without a word."""
+    _set_policy_and_target(app, demo_wave, "close", 1)
+    token = channel_token(app)
+    assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        first = db.session.scalar(select(Response.id))
+    client = organizer_client(app)
+    board = f"/staff/waves/{demo_wave}/dashboard"
+    csrf = form_tokens(client.get(board).get_data(as_text=True))["csrf_token"]
+
+    def decide(rid, excluded: str) -> str:
+        url = f"/staff/waves/{demo_wave}/responses/{rid}/exclude"
+        response = client.post(url, data={"csrf_token": csrf, "excluded": excluded},
+                               follow_redirects=True)  # fmt: skip
+        return response.get_data(as_text=True)
+
+    assert f"答卷 {first} 已剔除：不计入估计和有效数据导出" in decide(first, "1")
+    assert complete(app.test_client(), token).status_code == 303  # takes the place freed
+    with app.app_context():
+        second = db.session.scalar(select(Response.id).where(Response.id != first))
+    restored = decide(first, "0")
+    assert (
+        f"答卷 {first} 已恢复，计入有效数据。它所在的配额单元已满，这份答卷计为超额。" in restored
+    )
+    assert f"答卷 {second} 已保留，计入有效数据。" in decide(second, "0")
+    assert _cell(app, demo_wave)[1:] == (1, 1)
