@@ -70,7 +70,11 @@ def _set_aside(session, wave_id: int) -> tuple[dict[int, int], int]:
     return withdrawn, excluded
 
 
-def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 50) -> dict:
+#: How many flagged responses the dashboard lists (those waiting for review first).
+FLAGGED_LIMIT = 50
+
+
+def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | None = None) -> dict:
     session = db.session
     today = today or local_day()
     districts = [
@@ -169,7 +173,7 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int = 5
                Response.reviewed, Response.duration_seconds, Response.submitted_at)
         .where(Response.wave_id == wave.id, Response.is_flagged.is_(True))
         .order_by(Response.reviewed, Response.id.desc())
-        .limit(flagged_limit)
+        .limit(flagged_limit or FLAGGED_LIMIT)
     ).all()  # fmt: skip
     pending = session.scalar(
         select(func.count(Response.id)).where(

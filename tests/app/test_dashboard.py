@@ -546,3 +546,19 @@ def test_each_decision_on_a_response_is_confirmed_in_its_own_words(app, demo_wav
     )
     assert f"答卷 {second} 已保留，计入有效数据。" in decide(second, "0")
     assert _cell(app, demo_wave)[1:] == (1, 1)
+
+
+def test_the_flagged_list_says_when_more_wait_than_it_shows(app, demo_wave, monkeypatch):
+    """The list stops at 50: with more waiting, nothing said that the others
+    existed or how to reach them."""
+    from survey.operations import dashboard
+
+    token = channel_token(app)
+    for _ in range(3):  # answered in no time: each flagged 用时过短
+        assert complete(app.test_client(), token).status_code == 303
+    client = organizer_client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "份待核查，这里列出" not in html
+    monkeypatch.setattr(dashboard, "FLAGGED_LIMIT", 2)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "共 3 份待核查，这里列出其中最新的 2 份；处理后刷新本页，可看到其余的。" in html
