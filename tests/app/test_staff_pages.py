@@ -304,3 +304,31 @@ def test_the_audit_log_says_a_waves_changed_settings_in_words(app, demo_wave):
     assert f"新值：名称 {name}，调查单位 市生态环境局，开始日期 {start}，结束日期 未设，" in html
     assert "单元满额时 仍然接收并标记超额" in html and "单元满额时 停止接收" in html
     assert "quota_policy" not in html and "starts_on" not in html and "None" not in html
+
+
+def test_buttons_and_fields_in_table_rows_name_their_row(app, demo_wave):
+    """Sixty target fields were each called 目标 and their buttons 修改, each
+    row's 剔除 / 保留 / 关闭 / 停用 / 重置密码 the same as the next: a screen
+    reader user could not tell which cell, response, channel or account."""
+    from tests.resident import channel_token, complete
+
+    assert complete(app.test_client(), channel_token(app)).status_code == 303  # flagged: too fast
+    client = client_as(app, "organizer")
+    with app.app_context():
+        cell = db.session.scalar(select(QuotaCell).filter_by(wave_id=demo_wave).limit(1))
+        channel = db.session.scalar(select(Channel).filter_by(wave_id=demo_wave).limit(1))
+        name = f"{cell.district} {cell.sex} {cell.age_group}"
+    quotas = client.get(f"/staff/waves/{demo_wave}/quotas").get_data(as_text=True)
+    assert f'for="t-{cell.id}">{name} 的目标</label>' in quotas
+    assert f'aria-label="修改 {name} 的目标">修改</button>' in quotas
+    board = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert 'aria-label="剔除答卷 1">剔除</button>' in board
+    assert 'aria-label="保留答卷 1">保留</button>' in board
+    assert ">剔除答卷 1 的原因</label>" in board
+    assert f'aria-label="关闭采集点 {channel.label}">关闭</button>' in board
+    channels = client.get(f"/staff/waves/{demo_wave}/channels").get_data(as_text=True)
+    assert f'aria-label="关闭采集点 {channel.label}">关闭</button>' in channels
+    users = client_as(app, "administrator").get("/staff/admin/users").get_data(as_text=True)
+    assert '<legend class="sr-only">u-organizer 的角色</legend>' in users
+    assert 'aria-label="停用 u-organizer">停用</button>' in users
+    assert 'aria-label="重置 u-organizer 的密码">重置密码</button>' in users
