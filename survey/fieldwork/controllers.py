@@ -114,6 +114,28 @@ def _plan_message(made) -> str:
     return f"配额已生成：共 {made.total} 份（{cells}）。{recount_text(made)}"
 
 
+def _check_mode(mode: str, sizes: dict[str, int], current: QuotaPlan | None) -> None:
+    """Refuse a plan whose chosen way leaves out what the organizer changed: the
+    form shows the current plan's total and district sizes, with 按总样本量
+    chosen, and a district size edited without choosing 分别指定各区县样本量 was
+    silently replaced by a proportional split (and the other way round)."""
+    if mode == "per_district":
+        total = (request.form.get("total") or "").strip()
+        if current is not None and total and _int(total, "总样本量") != current.total:
+            raise OperationError(
+                "您改动了总样本量，但选择的是“分别指定各区县样本量”，总样本量不会生效："
+                "要按总样本量分配，请选择“按总样本量”后再生成；要分别指定，请把总样本量改回原值。"
+            )
+    elif sizes != {
+        d: n for d, n in (current.per_district if current else {}).items() if d in sizes
+    }:
+        raise OperationError(
+            "您改动了各区县样本量，但选择的是“按总样本量”，各区县样本量不会生效："
+            "要使用这些样本量，请选择“分别指定各区县样本量”后再生成；"
+            "要按总样本量分配，请刷新本页（各区县样本量恢复原值）后再生成。"
+        )
+
+
 def plan(wave_id: int):
     wave = _wave(wave_id)
     try:
@@ -122,12 +144,13 @@ def plan(wave_id: int):
         if by_urban_rural is None:
             raise OperationError("配额单元的划分方式无效：请选择按区县 × 性别 × 年龄组或再按城乡。")
         minimum = _int(request.form.get("min_per_district") or "0", "每个区县最少样本量")
+        sizes = {
+            key[len("size_") :]: _int(value, "各区县样本量")
+            for key, value in request.form.items()
+            if key.startswith("size_") and value.strip()
+        }
+        _check_mode(mode, sizes, db.session.get(QuotaPlan, wave.id))
         if mode == "per_district":
-            sizes = {
-                key[len("size_") :]: _int(value, "各区县样本量")
-                for key, value in request.form.items()
-                if key.startswith("size_") and value.strip()
-            }
             made = make_plan(wave, per_district=sizes, min_per_district=minimum,
                              by_urban_rural=by_urban_rural)  # fmt: skip
         else:

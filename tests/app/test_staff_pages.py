@@ -332,3 +332,39 @@ def test_buttons_and_fields_in_table_rows_name_their_row(app, demo_wave):
     assert '<legend class="sr-only">u-organizer 的角色</legend>' in users
     assert 'aria-label="停用 u-organizer">停用</button>' in users
     assert 'aria-label="重置 u-organizer 的密码">重置密码</button>' in users
+
+
+def test_a_plan_is_not_made_another_way_than_the_sizes_changed(app, demo_wave):
+    """The quotas form shows the plan's district sizes with 按总样本量 chosen: an
+    organizer who changed one district's size and pressed 生成配额 without
+    choosing 分别指定各区县样本量 got a proportional split of the total, their
+    district sizes replaced without a word."""
+    client = client_as(app, "organizer")
+    url = f"/staff/waves/{demo_wave}/quotas"
+    sizes = {"咸安区": "400", "赤壁市": "200", "崇阳县": "200", "通城县": "200",
+             "通山县": "200", "嘉鱼县": "200"}  # fmt: skip
+    form = {**form_tokens(client.get(url).get_data(as_text=True)), "total": "1800",
+            "min_per_district": "100", **{f"size_{d}": n for d, n in sizes.items()}}  # fmt: skip
+    made = client.post(url + "/plan", data={**form, "mode": "per_district"}, follow_redirects=True)
+    assert "配额已生成：共 1400 份" in made.get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="size_咸安区" min="0" value="400"' in page
+
+    edited = {**form, "total": "1400", "size_咸安区": "500", "mode": "total"}
+    refused = client.post(url + "/plan", data=edited, follow_redirects=True)
+    assert "您改动了各区县样本量，但选择的是“按总样本量”" in refused.get_data(as_text=True)
+    refused = client.post(url + "/plan", data={**form, "total": "2000", "mode": "per_district"},
+                          follow_redirects=True)  # fmt: skip
+    assert "您改动了总样本量" in refused.get_data(as_text=True)
+    with app.app_context():
+        from survey.models import QuotaPlan
+
+        plan = db.session.get(QuotaPlan, demo_wave)
+        assert plan.total == 1400 and plan.per_district["咸安区"] == 400
+    # Unchanged sizes, or none, with 按总样本量: the total is split as asked.
+    again = client.post(url + "/plan", data={**form, "total": "1200", "mode": "total"},
+                        follow_redirects=True)  # fmt: skip
+    assert "配额已生成：共 1200 份" in again.get_data(as_text=True)
+    fresh = client.post(url + "/plan", data={**form_tokens(page), "mode": "total", "total": "900"},
+                        follow_redirects=True)  # fmt: skip
+    assert "配额已生成：共 900 份" in fresh.get_data(as_text=True)
