@@ -468,7 +468,9 @@ def test_the_dashboard_says_when_it_was_updated_in_beijing_time(app, demo_wave, 
 
 def test_each_cells_number_is_refreshed_with_its_bar(app, demo_wave):
     """The refresh moved each cell's bar but not its number (nor the district's
-    in the cells' summary): every number shown there is bound to the JSON."""
+    in the cells' summary), and no target (edited meanwhile, the bars were
+    drawn against the new one beside the old number): every number shown
+    there is bound to the JSON."""
     token = channel_token(app)
     complete(app.test_client(), token)
     client = organizer_client(app)
@@ -477,7 +479,10 @@ def test_each_cells_number_is_refreshed_with_its_bar(app, demo_wave):
     for d in data["districts"]:
         for cell in d["cells"]:
             assert f'data-bind="cell.{cell["id"]}.achieved">{cell["achieved"]}<' in html
+            assert f'data-bind="cell.{cell["id"]}.target">{cell["target"]}<' in html
     assert html.count('data-bind="district.0.achieved"') == 2  # the table and the summary
+    assert html.count('data-bind="district.0.target">300<') == 2
+    assert 'data-bind="totals.target">1800<' in html
 
 
 def test_the_review_page_names_the_device_in_words(app, demo_wave):
