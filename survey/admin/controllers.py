@@ -62,6 +62,21 @@ def _setting_text(key: str, value) -> str:
     return POLICY_LABELS.get(value, value) if key == "quota_policy" else str(value)
 
 
+#: Who acted, when no staff account did: the names operations record.
+ACTOR_LABELS = {"cli": "命令行（服务器上）", "respondent": "受访者（凭回执码）", "demo": "演示数据"}
+
+
+def _actor_text(event: AuditEvent) -> str:
+    """Who acted, as the log shows it: a staff member's user name, or in words
+    the command line, a respondent (a withdrawal) … A failed login names the
+    account tried, if there is one (its user name could be any of these words)."""
+    if event.actor_id is not None:
+        return event.actor_name
+    if event.action == "login_failed":
+        return event.actor_name if event.object_id else "（无此账号）"
+    return ACTOR_LABELS.get(event.actor_name, event.actor_name)
+
+
 def _detail_text(detail) -> str:
     """An event's details as text a person reads (Chinese as it is, not \\u escapes)."""
     if not isinstance(detail, dict):
@@ -207,6 +222,7 @@ def audit():
         labels=ACTION_LABELS,
         objects=OBJECT_LABELS,
         detail_text=_detail_text,
+        actor_text=_actor_text,
         beijing_time=beijing_time,
         total=total,
     )

@@ -368,3 +368,29 @@ def test_a_plan_is_not_made_another_way_than_the_sizes_changed(app, demo_wave):
     fresh = client.post(url + "/plan", data={**form_tokens(page), "mode": "total", "total": "900"},
                         follow_redirects=True)  # fmt: skip
     assert "配额已生成：共 900 份" in fresh.get_data(as_text=True)
+
+
+def test_the_audit_log_names_who_acted_in_words(app, runner, demo_wave):
+    """The 人员 column read respondent, cli or unknown: the codes the operations
+    record when no staff account acted."""
+    from survey.models import Response
+    from survey.operations.responses import withdraw_response
+    from survey.operations.users import attempt_login
+    from tests.resident import channel_token, complete
+
+    assert complete(app.test_client(), channel_token(app)).status_code == 303
+    with app.app_context():
+        assert withdraw_response(db.session.scalar(select(Response.receipt_code)))
+    made = runner.invoke(args=["create-user", "cli", "--role", "organizer", "--password-stdin"],
+                         input="A-long-pass-123\n")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    with app.test_request_context():
+        attempt_login("nobody-here", "whatever-pass")
+        attempt_login("cli", "not-its-password")  # an account named like the command line
+    client = client_as(app, "organizer")
+    rows = lambda action: client.get(f"/staff/audit?action={action}").get_data(as_text=True)  # noqa: E731
+    assert "<td>受访者（凭回执码）</td>" in rows("response_withdraw")
+    assert "<td>命令行（服务器上）</td>" in rows("user_create")
+    failed = rows("login_failed")
+    assert "<td>（无此账号）</td>" in failed and "<td>cli</td>" in failed
+    assert "respondent" not in rows("response_withdraw") and "unknown" not in failed
