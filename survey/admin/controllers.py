@@ -90,7 +90,7 @@ def _detail_text(detail) -> str:
                 f"{DETAIL_LABELS.get(k, k)} {_setting_text(k, v)}" for k, v in value.items()
             )
         elif isinstance(value, str):
-            value = DETAIL_VALUES.get(value, value)
+            value = DETAIL_VALUES.get(value, value) or "（未填）"  # e.g. no reason given
         parts.append(f"{DETAIL_LABELS.get(key, key)}：{value}")
     return "；".join(parts)
 

@@ -394,3 +394,16 @@ def test_the_audit_log_names_who_acted_in_words(app, runner, demo_wave):
     failed = rows("login_failed")
     assert "<td>（无此账号）</td>" in failed and "<td>cli</td>" in failed
     assert "respondent" not in rows("response_withdraw") and "unknown" not in failed
+
+
+def test_an_exclusion_without_a_reason_says_none_was_given(app, demo_wave):
+    """It read 原因： and nothing, as if the text had been lost."""
+    from survey.models import Response
+    from survey.operations.quality import set_excluded
+    from tests.resident import channel_token, complete
+
+    assert complete(app.test_client(), channel_token(app)).status_code == 303
+    with app.app_context():
+        set_excluded(db.session.scalar(select(Response.id)), True, "", wave_id=demo_wave)
+    html = client_as(app, "organizer").get("/staff/audit?action=response_exclude")
+    assert "<td>原因：（未填）</td>" in html.get_data(as_text=True)
