@@ -2,7 +2,8 @@
 
 Never scans responses: quota cells, channel counters, daily counts and the
 duration histogram are maintained when a response is stored; the flagged list
-uses the (wave_id, is_flagged) index with a limit.
+uses the (wave_id, is_flagged) index with a limit, the withdrawn and excluded
+counts the (wave_id, excluded, …) index (only the excluded rows).
 """
 
 from __future__ import annotations
