@@ -46,13 +46,23 @@ def frame(wave_id: int):
             except FrameError as exc:
                 problems = exc.problems
             else:
-                flash(f"已导入 {count} 个人口单元。")
+                flash(f"已导入 {count} 个人口单元。" + _plan_kept_note(wave))
                 return redirect(url_for("fieldwork.frame", wave_id=wave.id))
     status = 422 if problems else 200
     summary = frame_summary(wave.id)
     return render_template(
         "fieldwork/frame.html", wave=wave, problems=problems, summary=summary
     ), status
+
+
+def _plan_kept_note(wave: Wave) -> str:
+    """After a new frame: a plan made from the old one is not remade by itself."""
+    if db.session.get(QuotaPlan, wave.id) is None:
+        return "下一步：到“配额”页面生成配额方案。"
+    return (
+        "现有配额方案仍按原来的人口数据分配：如要按新数据分配，"
+        "请到“配额”页面重新生成（已收集的有效答卷会按新方案重新计数）。"
+    )
 
 
 def _float(name: str, default: float) -> float:

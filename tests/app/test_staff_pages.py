@@ -407,3 +407,27 @@ def test_an_exclusion_without_a_reason_says_none_was_given(app, demo_wave):
         set_excluded(db.session.scalar(select(Response.id)), True, "", wave_id=demo_wave)
     html = client_as(app, "organizer").get("/staff/audit?action=response_exclude")
     assert "<td>原因：（未填）</td>" in html.get_data(as_text=True)
+
+
+def test_a_new_frame_says_the_plan_is_not_remade_by_itself(app, demo_wave):
+    """After a corrected frame was imported in fieldwork, the page said only
+    已导入 120 个人口单元: the quotas kept the old frame's split without a word."""
+    from sqlalchemy import delete
+
+    from survey.models import QuotaPlan
+
+    client = client_as(app, "organizer")
+    url = f"/staff/waves/{demo_wave}/frame"
+    good = (DEMO_DIR / "xianning_frame.csv").read_bytes()
+
+    def upload() -> str:
+        response = client.post(url, data={"csrf_token": _csrf(client, url),
+                               "file": (io.BytesIO(good), "f.csv")},
+                               content_type="multipart/form-data", follow_redirects=True)  # fmt: skip
+        return response.get_data(as_text=True)
+
+    assert "已导入 120 个人口单元。现有配额方案仍按原来的人口数据分配" in upload()
+    with app.app_context(), db.write() as session:
+        session.execute(delete(QuotaCell))
+        session.execute(delete(QuotaPlan))
+    assert "已导入 120 个人口单元。下一步：到“配额”页面生成配额方案。" in upload()
