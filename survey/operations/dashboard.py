@@ -151,6 +151,13 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
         daily[day.isoformat()] = daily.get(day.isoformat(), 0) + int(count)
         if day > today - timedelta(days=3):
             recent[district] = recent.get(district, 0) + int(count)
+    # Days without completions between the first and the last are shown as 0:
+    # the chart's bars are days, side by side.
+    days = sorted(daily)
+    if days:
+        first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+        for n in range((last - first).days + 1):
+            daily.setdefault((first + timedelta(days=n)).isoformat(), 0)
 
     days_left = (wave.ends_on - today).days if wave.ends_on else None
     # Judge the pace only after the first day of fieldwork.

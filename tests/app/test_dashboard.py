@@ -567,3 +567,19 @@ def test_the_flagged_list_says_when_more_wait_than_it_shows(app, demo_wave, monk
     monkeypatch.setattr(dashboard, "FLAGGED_LIMIT", 2)
     html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
     assert "共 3 份待核查，这里列出其中最新的 2 份；处理后刷新本页，可看到其余的。" in html
+
+
+def test_days_without_completions_are_shown_as_zero(app, demo_wave):
+    """The daily chart drew only the days with completions, side by side: a
+    rainy day with none vanished, and 1, 2, 5 December looked consecutive."""
+    from datetime import date
+
+    with app.app_context(), db.write() as session:
+        channel_id = session.scalar(select(Channel.id).limit(1))
+        for day, n in ((date(2026, 12, 1), 4), (date(2026, 12, 2), 2), (date(2026, 12, 5), 3)):
+            session.add(DailyCount(channel_id=channel_id, day=day, completions=n))
+    data = organizer_client(app).get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    assert [(d["day"], d["completions"]) for d in data["daily"]] == [
+        ("2026-12-01", 4), ("2026-12-02", 2), ("2026-12-03", 0), ("2026-12-04", 0),
+        ("2026-12-05", 3),
+    ]  # fmt: skip
