@@ -275,26 +275,75 @@ def _whole_file(output: Path, mode: int | None = None) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
+def _settings_options(command):
+    """The estimates page's settings as options (its field names), each taking
+    the value of ``--settings`` when not given."""
+    options = [
+        click.option("--settings", "base", type=click.Choice(["saved", "default"]),
+                     default="saved", show_default=True,
+                     help="未单独指定的设置取自：saved 本轮保存的发布口径（未保存时为默认设置）；"
+                          "default 默认设置"),
+        click.option("--weighting", help="加权方法：raking（边际迭代）、poststratify（事后分层）、"
+                                         "none（不加权）"),
+        click.option("--margins", help="加权变量，逗号分隔：sex（性别）、age_group（年龄组）、"
+                                       "urban_rural（城乡），例如 sex,age_group"),
+        click.option("--ci", "ci", help="置信区间方法：logit、beta、wilson"),
+        click.option("--level", help="置信水平，0.5–0.999，例如 0.95"),
+        click.option("--target", help="目标值，0–1，例如 0.8"),
+        click.option("--min-cell", "min_cell", help="加权单元最少人数，1–50 的整数"),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _chosen_settings(wave, refused: str, base: str, **given):
+    """The settings a command weights and estimates with: *base*'s (the wave's
+    saved ones, else the defaults; or the defaults), with the options given
+    instead. Checked as the estimates page's save checks them: a bad value is
+    refused before anything is written (:class:`click.ClickException`)."""
+    from survey.operations.analysis_settings import parse_settings, wave_settings
+    from survey.operations.errors import OperationError
+    from survey.operations.estimates import MARGIN_LABELS, Settings
+
+    settings = wave_settings(wave) if base == "saved" else Settings()
+    given = {name: value for name, value in given.items() if value is not None}
+    if not given and base == "saved":
+        return settings
+    if "margins" in given:  # sex,age_group (or 性别、年龄组 as the page labels them)
+        codes = {label: code for code, label in MARGIN_LABELS.items()}
+        parts = given["margins"].replace("，", ",").replace("、", ",").split(",")
+        given["margins"] = [codes.get(m.strip(), m.strip()) for m in parts if m.strip()]
+    try:
+        chosen = parse_settings(settings.query() | given, refused=refused)
+    except OperationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    chosen.chosen_on = "cli"
+    return chosen
+
+
 @click.command("export")
 @click.option("--wave-id", type=int, required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "dta"]), default="csv")
 @click.option("--include-excluded", is_flag=True, help="包含已剔除答卷（加 excluded 列）")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_settings_options
 @with_appcontext
-def export_cmd(wave_id, fmt, include_excluded, output) -> None:
+def export_cmd(wave_id, fmt, include_excluded, output, base, **given) -> None:
     """导出微观数据（CSV、XLSX、SPSS .sav、Stata .dta），显示进度并记入操作日志。
 
-    权数按本轮保存的发布口径（估计结果页保存）计算；尚未保存时按默认设置。"""
+    权数按本轮保存的发布口径（估计结果页保存）计算，尚未保存时按默认设置；
+    --weighting、--margins 等选项另行指定（与估计结果页的设置同名、同样检查）。"""
     from survey.extensions import db
     from survey.models import Wave
-    from survey.operations.analysis_settings import settings_used, wave_settings
+    from survey.operations.analysis_settings import settings_used
     from survey.operations.errors import OperationError
     from survey.operations.exports import audit_export, count_rows, write_file
 
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
-    settings = wave_settings(wave)
+    settings = _chosen_settings(wave, "未导出：", base, **given)
     click.echo(f"权数：{settings_used(wave, settings)}")
     total = count_rows(wave, include_excluded)
     try:
@@ -316,12 +365,15 @@ def export_cmd(wave_id, fmt, include_excluded, output) -> None:
 @click.option("--wave-id", type=int, required=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Word 文件（.docx）")  # fmt: skip
+@_settings_options
 @with_appcontext
-def report_cmd(wave_id: int, output: Path) -> None:
-    """生成报告章节（Word），按本轮保存的发布口径加权估计（未保存时按默认设置），记入操作日志。"""
+def report_cmd(wave_id: int, output: Path, base: str, **given) -> None:
+    """生成报告章节（Word），按本轮保存的发布口径加权估计（未保存时按默认设置），记入操作日志。
+
+    --weighting、--margins 等选项另行指定设置（与估计结果页的设置同名、同样检查）。"""
     from survey.extensions import db
     from survey.models import Wave
-    from survey.operations.analysis_settings import settings_used, wave_settings
+    from survey.operations.analysis_settings import settings_used
     from survey.operations.errors import OperationError
     from survey.operations.exports import audit_report
     from survey.report.content import build_content
@@ -330,7 +382,7 @@ def report_cmd(wave_id: int, output: Path) -> None:
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
-    settings = wave_settings(wave)
+    settings = _chosen_settings(wave, "未生成：", base, **given)
     click.echo(f"加权和估计：{settings_used(wave, settings)}")
     try:
         content = build_content(wave, settings)

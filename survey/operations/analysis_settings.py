@@ -39,6 +39,11 @@ SAVED = "本轮保存的发布口径"
 DEFAULT_UNSAVED = "默认设置（本轮尚未保存发布口径）"
 CHOSEN_UNSAVED = "估计结果页当前选择的设置（本轮尚未保存发布口径）"
 CHOSEN_OTHER = "估计结果页当前选择的设置（与本轮保存的发布口径不同）"
+CLI_UNSAVED = "命令行指定的设置（本轮尚未保存发布口径）"
+CLI_OTHER = "命令行指定的设置（与本轮保存的发布口径不同）"
+#: The settings' fields in words (a refusal names what is missing).
+FIELD_LABELS = {"weighting": "加权方法", "margins": "加权变量", "ci": "置信区间方法",
+                "level": "置信水平", "target": "目标值", "min_cell": "加权单元最少人数"}  # fmt: skip
 
 
 def _shown(value: object) -> str:
@@ -55,11 +60,12 @@ def _number(text: object) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def parse_settings(values) -> Settings:
+def parse_settings(values, refused: str = "未保存：") -> Settings:
     """Settings to save, from the estimates page's fields (*values*: a form, or
     a mapping as stored). Unlike :func:`settings_from`, which makes any request
     show something, nothing is guessed: every field must be there and within
-    the page's limits, else :class:`OperationError` lists every problem."""
+    the page's limits, else :class:`OperationError` lists every problem, after
+    *refused* (what was not done)."""
     if not isinstance(values, MultiDict):
         values = MultiDict(
             [(k, x) for k, v in dict(values).items() for x in (v if isinstance(v, list) else [v])]
@@ -67,7 +73,8 @@ def parse_settings(values) -> Settings:
     problems = []
     missing = [name for name in FIELDS if not values.getlist(name)]
     if missing:
-        raise OperationError(f"设置不完整（缺少 {'、'.join(missing)}），未保存。")
+        names = "、".join(FIELD_LABELS[name] for name in missing)
+        raise OperationError(f"{refused}设置不完整，缺少{names}。")
     weighting, ci = str(values.get("weighting")), str(values.get("ci"))
     if weighting not in WEIGHTINGS:
         problems.append(f"加权方法“{_shown(weighting)}”无效：只能是边际迭代、事后分层或不加权。")
@@ -90,7 +97,7 @@ def parse_settings(values) -> Settings:
             f"加权单元最少人数“{_shown(values.get('min_cell'))}”应为 1–{MAX_MIN_CELL} 的整数。"
         )
     if problems:
-        raise OperationError("未保存：" + "".join(problems))
+        raise OperationError(refused + "".join(problems))
     return Settings(
         weighting=weighting,
         margins=tuple(m for m in MARGINS if m in margins),
@@ -133,9 +140,14 @@ def settings_text(settings: Settings) -> str:
 def provenance(wave: Wave, settings: Settings) -> str:
     """Where *settings* stand against the wave's saved ones, in words."""
     saved = saved_settings(wave)
+    cli = settings.chosen_on == "cli"
     if saved is None:
-        return DEFAULT_UNSAVED if settings == Settings() else CHOSEN_UNSAVED
-    return SAVED if settings == saved else CHOSEN_OTHER
+        if settings == Settings():
+            return DEFAULT_UNSAVED
+        return CLI_UNSAVED if cli else CHOSEN_UNSAVED
+    if settings == saved:
+        return SAVED
+    return CLI_OTHER if cli else CHOSEN_OTHER
 
 
 def settings_used(wave: Wave, settings: Settings) -> str:
@@ -147,7 +159,9 @@ def settings_used(wave: Wave, settings: Settings) -> str:
 #: :func:`provenance` in a few words (a variable label).
 _SHORT = {SAVED: "本轮发布口径", DEFAULT_UNSAVED: "默认设置，本轮未保存发布口径",
           CHOSEN_UNSAVED: "估计结果页所选，本轮未保存发布口径",
-          CHOSEN_OTHER: "估计结果页所选，非本轮发布口径"}  # fmt: skip
+          CHOSEN_OTHER: "估计结果页所选，非本轮发布口径",
+          CLI_UNSAVED: "命令行所选，本轮未保存发布口径",
+          CLI_OTHER: "命令行所选，非本轮发布口径"}  # fmt: skip
 
 
 def weight_about(wave: Wave, settings: Settings) -> str:

@@ -31,6 +31,27 @@ class Settings:
     #: the district). With cells of one or two respondents, post-stratification's
     #: standard errors come out too small (each such cell adds no variance).
     min_cell: int = 1
+    #: Where the settings were chosen when they are not the wave's saved ones
+    #: ("page": the estimates page; "cli": a command's options), for the method
+    #: note and the audit log. Not part of what the settings are.
+    chosen_on: str = "page"
+
+    def weighting_margins(self) -> tuple[str, ...]:
+        """The margins the weights are made with: none without weighting."""
+        return () if self.weighting == "none" else self.margins
+
+    def _meaning(self) -> tuple:
+        # Without weighting the margins and the smallest cell change nothing
+        # (no weights are calibrated): settings that differ only there are the same.
+        cells = (self.weighting_margins(), self.min_cell if self.weighting != "none" else 1)
+        return (self.weighting, *cells, self.ci, self.level, self.target)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self._meaning() == other._meaning()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
     def query(self) -> dict:
         """The settings as URL parameters (the estimates page's form fields), for
@@ -74,6 +95,12 @@ def _in_chinese(exc: AnalysisError, settings: Settings) -> str:
 
 #: The settings' fields in a request (the estimates page's form).
 FIELDS = ("weighting", "margins", "ci", "level", "target", "min_cell")
+
+
+def margins_unticked(values) -> bool:
+    """Whether the estimates form was sent weighting by margins with none of
+    them ticked (:func:`settings_from` then keeps *base*'s margins)."""
+    return values.get("weighting") in ("raking", "poststratify") and not values.getlist("margins")
 
 
 def settings_from(values, base: Settings | None = None) -> Settings:
@@ -145,7 +172,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     population = population_rows(wave.id)
     if not population:
         raise OperationError("请先导入本轮的人口数据（抽样框），才能加权估计。")
-    margins = [m for m in settings.margins if m in columns.cells]
+    margins = [m for m in settings.weighting_margins() if m in columns.cells]
     # Mid-fieldwork some districts may have no valid response yet: estimate the
     # others and say which were left out (the city row then covers those only).
     answered = set(columns.cells["district"])
@@ -206,7 +233,7 @@ def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
     population = population_rows(wave.id)
     if not population:
         raise OperationError("请先导入本轮的人口数据（抽样框），才能加权估计。")
-    columns = ("district", *(m for m in settings.margins if m in CELL_COLUMNS))
+    columns = ("district", *(m for m in settings.weighting_margins() if m in CELL_COLUMNS))
     key = [Response.__table__.c[c] for c in columns]
     rows = db.session.execute(
         select(*key, func.count())

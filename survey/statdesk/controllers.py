@@ -12,6 +12,8 @@ from survey.operations.estimates import (
     CI_METHODS,
     WEIGHTINGS,
     Settings,
+    margin_names,
+    margins_unticked,
     settings_from,
     wave_estimates,
 )
@@ -23,13 +25,21 @@ def estimates(wave_id: int):
     saved = saved_settings(wave)
     # The wave's saved settings, unless the address or the form chose others.
     settings = settings_from(request.args, saved)
+    # No margin ticked: weighting by margins needs one, so the saved (or default)
+    # ones are kept, and the page says so rather than silently.
+    unticked = (
+        f"未勾选任何加权变量，仍按{'本轮发布口径' if saved else '默认设置'}的加权变量"
+        f"（{margin_names(settings)}）加权。如不需要按变量加权，请选择“不加权”。"
+        if margins_unticked(request.args)
+        else None
+    )
     try:
         result, error = wave_estimates(wave, settings), None
     except OperationError as exc:
         result, error = None, str(exc)
     return render_template(
         "statdesk/estimates.html", wave=wave, settings=settings, result=result, error=error,
-        weightings=WEIGHTINGS, ci_methods=CI_METHODS, saved=saved,
+        weightings=WEIGHTINGS, ci_methods=CI_METHODS, saved=saved, unticked=unticked,
         saved_text=settings_text(saved) if saved else None,
         default_text=settings_text(Settings()), shown_text=settings_text(settings),
     )  # fmt: skip

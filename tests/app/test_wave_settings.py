@@ -149,8 +149,8 @@ def test_saving_the_page_settings_is_audited_and_the_page_opens_with_them(app, d
         ({"min_cell": "0"}, "加权单元最少人数“0”应为 1–50 的整数"),
         ({"min_cell": "51"}, "加权单元最少人数“51”应为 1–50 的整数"),
         ({"min_cell": "2.5"}, "加权单元最少人数“2.5”应为 1–50 的整数"),
-        ({"margins": []}, "设置不完整（缺少 margins）"),
-        ({"weighting": None}, "设置不完整（缺少 weighting）"),
+        ({"margins": []}, "设置不完整，缺少加权变量"),
+        ({"weighting": None}, "设置不完整，缺少加权方法"),
     ],
 )
 def test_tampered_or_out_of_range_settings_are_refused(app, demo_wave, change, message):
@@ -354,3 +354,141 @@ def test_the_migration_leaves_existing_waves_with_the_defaults(app, database_url
         "权数和估计结果按默认设置（本轮尚未保存发布口径）计算：边际迭代（raking），按性别、年龄组"
         in exports
     )
+
+
+def test_cli_options_override_the_saved_settings(app, runner, demo_wave, tmp_path):
+    """``survey export`` and ``survey report`` took no settings: a statistician
+    could only weight from the command line with the wave's saved ones. Options
+    named as the estimates page's fields now choose others, and the output, the
+    method note, the weight's label and the audit log say so."""
+    _fill(app)
+    client = _statistician(app)
+    assert _save_from_page(client, demo_wave, CHOSEN).status_code == 302
+    defaults = _page_weights(app, demo_wave, Settings())
+    wave = ["--wave-id", str(demo_wave)]
+
+    out = tmp_path / "defaults.csv"
+    result = runner.invoke(args=["export", *wave, "--output", str(out), "--weighting", "raking",
+                                 "--margins", "sex,age_group", "--ci", "logit", "--level", "0.95",
+                                 "--target", "0.8", "--min-cell", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "权数：命令行指定的设置（与本轮保存的发布口径不同）：边际迭代（raking），按性别、年龄组"
+        in (result.output)
+    )
+    _assert_same(_weights(out.read_bytes()), defaults)
+    # --settings default: the same, without naming each one.
+    out = tmp_path / "default.xlsx"
+    result = runner.invoke(args=["export", *wave, "--format", "xlsx", "--output", str(out),
+                                 "--settings", "default"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out)
+    note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
+    assert "权数口径：命令行指定的设置（与本轮保存的发布口径不同）" in note
+    labels = {r[0]: r[1] for r in book["变量说明"].iter_rows(values_only=True)}
+    assert labels["weight"] == "加权权数（边际迭代：性别、年龄组；命令行所选，非本轮发布口径）"
+    book.close()
+    # One option: the rest stay the saved ones (post-stratified by age group, 3 per cell).
+    out = tmp_path / "level.csv"
+    result = runner.invoke(args=["export", *wave, "--output", str(out), "--level", "0.99"])
+    assert result.exit_code == 0, result.output
+    _assert_same(_weights(out.read_bytes()), _page_weights(app, demo_wave, CHOSEN_SETTINGS))
+    exported = [e.detail["settings"] for e in _events(app, "export")]
+    assert exported[0].startswith("命令行指定的设置（与本轮保存的发布口径不同）：边际迭代")
+    assert exported[2] == ("命令行指定的设置（与本轮保存的发布口径不同）：事后分层，按年龄组；"
+                           "加权单元最少 3 人；beta 置信区间，99%；目标 85%")  # fmt: skip
+
+    docx = tmp_path / "report.docx"
+    result = runner.invoke(args=["report", *wave, "--output", str(docx), "--weighting", "none",
+                                 "--target", "0.9"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "加权和估计：命令行指定的设置（与本轮保存的发布口径不同）：不加权" in result.output
+    text = "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    method = text[text.index("加权方法") : text.index("二、")]
+    assert "仅使用设计权数" in method, method
+    assert "90% 置信区间" in method and "下限不低于 90%" in method, method
+    # Options equal to the saved settings are the saved settings.
+    result = runner.invoke(args=["report", *wave, "--output", str(docx), "--ci", "beta"])
+    assert result.exit_code == 0 and "加权和估计：本轮保存的发布口径：事后分层" in result.output
+    reports = [e.detail["settings"] for e in _events(app, "report")]
+    assert reports[0].startswith("命令行指定的设置（与本轮保存的发布口径不同）：不加权")
+    assert reports[1].startswith("本轮保存的发布口径：事后分层")
+
+
+def test_cli_options_on_a_wave_without_saved_settings(app, runner, demo_wave, tmp_path):
+    _fill(app)
+    out = tmp_path / "ps.csv"
+    args = ["export", "--wave-id", str(demo_wave), "--output", str(out)]
+    result = runner.invoke(args=[*args, "--weighting", "poststratify", "--margins", "年龄组"])
+    assert result.exit_code == 0, result.output
+    assert "命令行指定的设置（本轮尚未保存发布口径）：事后分层，按年龄组" in result.output
+    chosen = Settings(weighting="poststratify", margins=("age_group",))
+    _assert_same(_weights(out.read_bytes()), _page_weights(app, demo_wave, chosen))
+    result = runner.invoke(args=[*args, "--settings", "default"])
+    assert result.exit_code == 0 and "权数：默认设置（本轮尚未保存发布口径）" in result.output
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (["--weighting", "rake"], "加权方法“rake”无效"),
+        (["--margins", "sex,income"], "加权变量“income”无效"),
+        (["--margins", ""], "设置不完整，缺少加权变量"),
+        (["--ci", "normal"], "置信区间方法“normal”无效"),
+        (["--level", "95"], "置信水平“95”应在 0.5–0.999 之间"),
+        (["--target", "80%"], "目标值“80%”应在 0–1 之间"),
+        (["--min-cell", "2.5", "--weighting", "x"], "加权单元最少人数“2.5”应为 1–50 的整数"),
+    ],
+)
+def test_bad_cli_settings_are_refused_before_anything_is_written(
+    app, runner, demo_wave, tmp_path, command, options, message
+):
+    _fill(app, n_per_district=2)
+    (tmp_path / "out").mkdir()
+    output = tmp_path / "out" / ("out.docx" if command == "report" else "out.csv")
+    result = runner.invoke(
+        args=[command, "--wave-id", str(demo_wave), "--output", str(output), *options]
+    )
+    assert result.exit_code != 0
+    assert message in result.output
+    assert ("未生成：" if command == "report" else "未导出：") in result.output
+    assert list((tmp_path / "out").iterdir()) == []
+    assert _events(app, command) == []
+
+
+def test_unticking_every_margin_says_the_saved_ones_are_kept(app, demo_wave):
+    """Every margin unticked: the page weighted by the saved margins without a
+    word, as if they were ticked."""
+    _fill(app)
+    client = _statistician(app)
+    assert _save_from_page(client, demo_wave, CHOSEN).status_code == 302
+    query = "weighting=raking&ci=logit&level=0.95&target=0.8&min_cell=1"
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?{query}").get_data(as_text=True)
+    assert "未勾选任何加权变量，仍按本轮发布口径的加权变量（年龄组）加权" in page
+    assert 'value="age_group" checked' in page
+    # Without weighting, margins are not asked for.
+    query = "weighting=none&ci=logit&level=0.95&target=0.8&min_cell=1"
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?{query}").get_data(as_text=True)
+    assert "未勾选任何加权变量" not in page
+
+
+def test_without_weighting_margins_do_not_make_settings_differ(app, demo_wave):
+    """Saved without weighting, the page then sent other margins (or another
+    smallest cell): it said the settings differed from the saved ones and the
+    exports were labelled 非本轮发布口径, although nothing weighted by them."""
+    _fill(app)
+    client = _statistician(app)
+    saved = "weighting=none&margins=sex&ci=logit&level=0.95&target=0.8&min_cell=1"
+    assert _save_from_page(client, demo_wave, saved).status_code == 302
+    shown = "weighting=none&margins=age_group&margins=urban_rural&ci=logit&level=0.95&target=0.8"
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?{shown}&min_cell=7")
+    page = page.get_data(as_text=True)
+    assert "本页显示的是本轮保存的发布口径" in page and "将当前设置保存为发布口径" not in page
+    own = _form(page, f"/staff/waves/{demo_wave}/exports/microdata.xlsx")
+    xlsx = _download(client, f"/staff/waves/{demo_wave}/exports/microdata.xlsx", own)
+    book = load_workbook(io.BytesIO(xlsx))
+    note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
+    assert "权数口径：本轮保存的发布口径。" in note
+    assert Settings("none", ("sex",)) == Settings("none", ("urban_rural",), min_cell=5)
+    assert Settings("raking", ("sex",)) != Settings("raking", ("age_group",))
