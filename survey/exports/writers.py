@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -142,6 +143,18 @@ ESTIMATE_COLUMNS = ("domain", "indicator", "n", "estimate", "se", "ci_low", "ci_
                     "ci_method", "deff", "n_eff", "df", "target", "status")  # fmt: skip
 
 
+def _cell(value):
+    """An estimate's value for a table cell: text neutralised, a number that is
+    not one (a design effect where every answer is the same) empty, as every
+    spreadsheet and statistics package reads a missing value, not "nan" (text to
+    Excel, Stata and SPSS, which then read the whole column as text)."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def estimates_csv(rows, note: str) -> bytes:
     buf = io.StringIO()
     buf.write("\ufeff")
@@ -150,8 +163,7 @@ def estimates_csv(rows, note: str) -> bytes:
         writer.writerow([safe_text("# " + line)])
     writer.writerow(ESTIMATE_COLUMNS)
     for r in rows:
-        writer.writerow([safe_text(v) if isinstance(v, str) else v
-                         for v in (getattr(r, c) for c in ESTIMATE_COLUMNS)])  # fmt: skip
+        writer.writerow([_cell(getattr(r, c)) for c in ESTIMATE_COLUMNS])
     return buf.getvalue().encode("utf-8")
 
 
@@ -175,7 +187,7 @@ def estimates_xlsx(path: Path, rows, note: str, labels: dict[str, str] | None = 
         values = [getattr(r, c) for c in ESTIMATE_COLUMNS]
         values[0] = "全市" if r.domain == "ALL" else r.domain
         values.insert(2, labels.get(r.indicator, ""))
-        sheet.append([safe_text(v) if isinstance(v, str) else v for v in values])
+        sheet.append([_cell(v) for v in values])
     info = book.create_sheet("方法说明")
     for line in note.splitlines():
         info.append([safe_text(line)])

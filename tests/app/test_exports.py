@@ -602,3 +602,22 @@ def test_microdata_weights_follow_the_estimates_page_settings(app, demo_wave, fi
     assert len(rows) == len(expected) == 7
     for row in rows:
         assert float(row["weight"]) == pytest.approx(expected[row["respondent_id"]], rel=1e-9)
+
+
+def test_estimates_without_a_design_effect_leave_the_cell_empty(app, demo_wave, filled):
+    """A district whose answers are all the same has no design effect (NaN). The
+    estimates CSV said "nan", which Excel, Stata and SPSS read as text, turning
+    the whole deff column into text; the workbook held an empty number."""
+    import zipfile
+
+    client, csrf, _ = filled
+    text = _post(client, demo_wave, "estimates.csv", csrf).decode("utf-8-sig")
+    table = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert any(r["deff"] == "" for r in table)
+    assert not any(value.lower() == "nan" for r in table for value in r.values())
+    raw = _post(client, demo_wave, "estimates.xlsx", csrf)
+    sheet = zipfile.ZipFile(io.BytesIO(raw)).read("xl/worksheets/sheet1.xml")
+    assert b"<v></v>" not in sheet and b"<v/>" not in sheet
+    rows = list(load_workbook(io.BytesIO(raw)).active.iter_rows(values_only=True))
+    deff = rows[0].index("设计效应")
+    assert any(r[deff] is None for r in rows[1:])
