@@ -225,12 +225,18 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
             est, previous, {sat: "satisfaction", part: "participation"}
         )
     elif previous is not None and previous.wave is not None:
+        name = previous.wave.name
         try:
             before = wave_estimates(previous.wave, settings)
-        except OperationError:
+        except OperationError as exc:
+            # Said, not left to read as "no earlier survey" (the page's fallback).
+            why = str(exc).rstrip("。").replace("本轮", "该轮")
+            out.changes = [f"上年数据：本平台{name}调查。按本报告的设置无法估计该轮结果"
+                           f"（{why}），未作比较。"]  # fmt: skip
             before = None
         if before:
-            for change in compare_waves(est.rows, before.rows):
+            # The change is judged at the report's confidence level, as its intervals are.
+            for change in compare_waves(est.rows, before.rows, level=settings.level):
                 label = {sat: "满意度", part: "参与度"}.get(change.indicator)
                 if label:
                     where = "全市" if change.domain == "ALL" else change.domain
@@ -241,7 +247,11 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
                         line += "注意：两轮中至少一轮的全市结果不包括所有区县，两者不宜直接比较。"
                     out.changes.append(line)
             if out.changes:
-                out.changes.insert(0, f"上年数据：本平台{previous.wave.name}调查。")
+                out.changes.insert(0, f"上年数据：本平台{name}调查，按相同的加权和估计设置计算；"
+                                      f"变化是否超出抽样误差按 {level} 置信水平判断。")  # fmt: skip
+            else:
+                out.changes = [f"上年数据：本平台{name}调查。两轮没有可对应的满意度、参与度估计，"
+                               "无法比较。"]  # fmt: skip
     for text, by in est.items[:3]:
         if "ALL" in by:
             out.weakest.append(f"{_item_name(text)}（全市 {pct(by['ALL'].estimate)}）")

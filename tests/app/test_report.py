@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 import pytest
 from docx import Document
@@ -435,3 +436,75 @@ def test_published_figures_that_match_nothing_say_so(app, demo_wave):
         wave = db.session.get(Wave, demo_wave)
         changes = build_content(wave, Settings(weighting="none")).changes
     assert changes == ["上年数据：2025年度报告。其中没有与本年估计对应的全市或区县结果，无法比较。"]
+
+
+def _second_wave(app, demo_wave, answers_per_district: int = 2) -> int:
+    """A 2027 wave of the demo city, with a frame and answers (the demo wave is
+    then 上年)."""
+    from survey.models import Channel
+    from tests.resident import STANDARD_PAGES, complete
+
+    with app.app_context():
+        old = db.session.get(Wave, demo_wave)
+        new = create_wave(old.city, "2027年度", old.questionnaire, organizer="咸宁市统计局")
+        import_frame(new, (DEMO_DIR / "xianning_frame.csv").read_bytes(), "f.csv")
+        for district in db.session.scalars(select(District).filter_by(city_id=old.city_id)):
+            create_channel(new, district, f"{district.name}2027")
+        new_id = new.id
+        channels = [(c.token, c.district.name)
+                    for c in db.session.scalars(select(Channel).filter_by(wave_id=new_id))]  # fmt: skip
+    for token, district in channels:
+        for i in range(answers_per_district):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(sex="男女"[i % 2], district=district,
+                            age_group=["18-29岁", "30-39岁", "40-49岁", "50-59岁", "60岁及以上"][i % 5])  # fmt: skip
+            pages[1]["s_air"] = "5421"[i % 4]
+            assert complete(app.test_client(), token, pages=pages).status_code == 303
+    return new_id
+
+
+def test_an_earlier_wave_that_cannot_be_estimated_is_not_called_missing(app, demo_wave):
+    """The latest earlier wave had no valid answer (or its weighting failed): the
+    report said 本市尚无上一轮调查数据 although there was one; it now says which
+    wave and why there is no comparison."""
+    new_id = _second_wave(app, demo_wave, answers_per_district=10)
+    client = _client(app)
+    with app.app_context():
+        content = build_content(db.session.get(Wave, new_id))
+    assert content.changes == [
+        "上年数据：本平台2026年度调查。按本报告的设置无法估计该轮结果（该轮还没有有效答卷），"
+        "未作比较。"
+    ]
+    page = client.get(f"/staff/waves/{new_id}/report").get_data(as_text=True)
+    assert "本市尚无上一轮调查数据" not in page and "无法估计该轮结果" in page
+
+
+def test_the_change_is_judged_at_the_reports_confidence_level(app, demo_wave):
+    """The report's intervals used the chosen level, its 变化超出抽样误差 always
+    95%: at 50% a change of more than 0.674 standard errors is beyond sampling
+    error, at 95% one of more than 1.96."""
+    from scipy import stats
+
+    from survey.operations.estimates import Settings, wave_estimates
+
+    _fill(app)
+    new_id = _second_wave(app, demo_wave, answers_per_district=10)
+    settings = Settings(weighting="none", level=0.5)
+    with app.app_context():
+        content = build_content(db.session.get(Wave, new_id), settings)
+        now = wave_estimates(db.session.get(Wave, new_id), settings)
+        before = wave_estimates(db.session.get(Wave, demo_wave), settings)
+    old = {(r.domain, r.indicator): r for r in before.rows}
+    z50, z95 = stats.norm.ppf(0.75), stats.norm.ppf(0.975)
+    told = {}
+    for r in now.rows:
+        if r.indicator != "satisfied" or r.se == 0 or old[(r.domain, r.indicator)].se == 0:
+            continue
+        o = old[(r.domain, r.indicator)]
+        ratio = abs(r.estimate - o.estimate) / math.hypot(r.se, o.se)
+        where = "全市" if r.domain == "ALL" else r.domain
+        line = next(x for x in content.changes if x.startswith(f"{where}满意度"))
+        told[where] = ratio
+        assert ("变化超出抽样误差" in line) == (ratio > z50), (line, ratio)
+    assert any(z50 < ratio < z95 for ratio in told.values()), told
+    assert content.changes[0].endswith("变化是否超出抽样误差按 50% 置信水平判断。")
