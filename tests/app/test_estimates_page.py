@@ -48,7 +48,7 @@ def test_page_matches_analysis_and_ignores_excluded(app, demo_wave):
     log_in(client, make_user(app, "stat", "statistician"))
     html = client.get(f"/staff/waves/{demo_wave}/estimates?margins=sex").get_data(as_text=True)
     assert "满意度" in html and "参与度" in html and "加权诊断" in html and "<svg" in html
-    assert f"{row.estimate * 100:.1f}%" in html
+    assert f"{row.estimate * 100:.2f}%" in html
 
 
 def test_page_explains_missing_frame_or_data(app, demo_wave):

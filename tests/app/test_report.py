@@ -508,3 +508,24 @@ def test_the_change_is_judged_at_the_reports_confidence_level(app, demo_wave):
         assert ("变化超出抽样误差" in line) == (ratio > z50), (line, ratio)
     assert any(z50 < ratio < z95 for ratio in told.values()), told
     assert content.changes[0].endswith("变化是否超出抽样误差按 50% 置信水平判断。")
+
+
+def test_the_estimates_page_shows_the_reports_numbers(app, demo_wave):
+    """The page rounded to one decimal, the report to two: 33.3% beside 33.34%,
+    and an upper bound of 79.97% showed as 80.0% beside 未达标 (upper bound below
+    80%). The page now shows the report's figures."""
+    import html as html_module
+    import re
+
+    _fill_varied(app)
+    client = _client(app)
+    page = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
+    cells = [html_module.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", page, re.S)]  # fmt: skip
+    with app.app_context():
+        content = build_content(db.session.get(Wave, demo_wave))
+    for row in content.table_cells:
+        domain, n, sat, sat_ci = row[:4]
+        at = cells.index(domain)  # the satisfaction table comes first
+        assert cells[at + 1 : at + 3] == [n, sat], (cells[at : at + 5], row)
+        assert cells[at + 4].replace(" ", "") == sat_ci, (cells[at + 4], sat_ci)
