@@ -15,7 +15,7 @@ from survey.operations.exports import (
     audit_export,
     count_rows,
     csv_stream,
-    method_note,
+    estimates_note,
     write_file,
 )
 from survey.web import TemporaryDownload, attachment, get_or_404
@@ -85,11 +85,7 @@ def estimates_download(wave_id: int, fmt: str):
         result = wave_estimates(wave, settings)
     except OperationError as exc:
         return _page(wave, str(exc)), 409
-    note = (
-        method_note(wave, settings, True)
-        + f"\n置信区间：{settings.ci}（与 R survey 包 svyciprop 一致），{settings.level * 100:g}%；"
-        f"目标 {settings.target * 100:g}%。"
-    )
+    note = estimates_note(wave, settings, result.kinds)
     audit_export(wave, fmt, len(result.rows), what="estimates", settings=settings)
     name = _filename(wave, "estimates", fmt)
     if fmt == "csv":

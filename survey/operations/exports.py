@@ -56,6 +56,25 @@ def method_note(
     return "\n".join(lines)
 
 
+#: Each interval method as the estimates table's note names it. R's svyciprop
+#: has logit and beta (ours equal them: tests/analysis/reference), not Wilson.
+CI_NOTES = {
+    "logit": "logit（与 R survey 包 svyciprop(method = 'logit') 一致）",
+    "beta": "beta，即 Korn–Graubard（与 R survey 包 svyciprop(method = 'beta') 一致）",
+    "wilson": "Wilson，按有效样本量计算（R survey 包的 svyciprop 没有此方法）",
+}
+
+
+def estimates_note(wave: Wave, settings: Settings, kinds: dict[str, str]) -> str:
+    """The estimates table's note: the method note, the intervals and the target."""
+    scores = "；0–100 分的得分用 t 分布区间，目标按分数比较" if "mean" in kinds.values() else ""
+    return (
+        method_note(wave, settings, True)
+        + f"\n置信区间：{CI_NOTES.get(settings.ci, settings.ci)}，{settings.level * 100:g}%"
+        + f"{scores}；目标 {settings.target * 100:g}%。"
+    )
+
+
 def count_rows(wave: Wave, include_excluded: bool) -> int:
     # Withdrawn answers are never exported, not even with the excluded ones.
     stmt = select(func.count(Response.id)).where(

@@ -621,3 +621,18 @@ def test_estimates_without_a_design_effect_leave_the_cell_empty(app, demo_wave, 
     rows = list(load_workbook(io.BytesIO(raw)).active.iter_rows(values_only=True))
     deff = rows[0].index("设计效应")
     assert any(r[deff] is None for r in rows[1:])
+
+
+def test_estimates_note_does_not_credit_r_with_wilson_intervals(app, demo_wave, filled):
+    """The note said every method agreed with R's svyciprop, Wilson too, which
+    svyciprop does not have: a statistician checking it in R found no such method."""
+    client, csrf, _ = filled
+    notes = {}
+    for ci in ("wilson", "logit", "beta"):
+        data = {"weighting": "none", "margins": "sex", "ci": ci, "level": "0.9", "target": "0.8"}
+        text = _post(client, demo_wave, "estimates.csv", csrf, **data).decode("utf-8-sig")
+        notes[ci] = next(line for line in text.splitlines() if line.startswith("# 置信区间"))
+    assert "svyciprop 没有此方法" in notes["wilson"] and "一致" not in notes["wilson"]
+    assert "svyciprop(method = 'logit') 一致" in notes["logit"]
+    assert "Korn–Graubard" in notes["beta"] and "90%" in notes["beta"]
+    assert "0–100 分的得分用 t 分布区间" in notes["beta"]
