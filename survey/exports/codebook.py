@@ -34,6 +34,27 @@ class Variable:
     missing: tuple[str, ...] = ()
 
 
+#: Stata's longest variable name (SPSS takes 64 bytes).
+MAX_NAME = 32
+
+
+def export_names(names: list[str]) -> list[str]:
+    """*names* as Stata and SPSS take them: at most :data:`MAX_NAME` characters and
+    unique (SPSS ignores case). A longer name is cut; a name equal to an earlier
+    one (two items whose ids begin alike, cut; a question called ``weight``) ends
+    in _2, _3, … The earlier one keeps its name."""
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        unique, k = name[:MAX_NAME], 1
+        while unique.lower() in taken:
+            k += 1
+            unique = f"{name[: MAX_NAME - len(str(k)) - 1]}_{k}"
+        taken.add(unique.lower())
+        out.append(unique)
+    return out
+
+
 def numeric_codes(v: Variable) -> dict[str, int]:
     """The number of each of *v*'s codes in SPSS and Stata (see the module docstring)."""
     numbers = {code: int(code) for code in v.values if _INTEGER.fullmatch(code)}
@@ -157,6 +178,8 @@ def variables(q: Questionnaire, with_weight: bool, with_excluded: bool,
             out.append(Variable(question.id, question.text, "num"))
         else:
             out.append(Variable(question.id, question.text, "str"))
+    for v, name in zip(out, export_names([v.name for v in out]), strict=True):
+        v.name = name
     return out
 
 

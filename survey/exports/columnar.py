@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from questionnaires import Questionnaire
-from survey.exports.codebook import Variable
+from survey.exports.codebook import Variable, export_names
 from survey.operations.estimates import CellWeights
 from survey.operations.quality import BEIJING  # what staff pages and the audit log show
 
@@ -89,12 +89,13 @@ class ColumnarExport:
                  "weight": list(values)},
                 schema={**{c: pl.String for c in weights.columns}, "weight": pl.Float64},
             )  # fmt: skip
-        names = [e.meta.output_name() for e in self._exprs]
+        names = export_names([e.meta.output_name() for e in self._exprs])
         expected = [v.name for v in variables]
         if names != expected:  # the plan must follow codebook.variables exactly
             raise ValueError(
                 f"columnar export out of step with the codebook: {names} != {expected}"
             )
+        self._exprs = [e.alias(name) for e, name in zip(self._exprs, names, strict=True)]
         self._coded = {v.name: v.values for v in variables if v.values and labels}
 
     def _plan(self, q: Questionnaire, include_excluded: bool):

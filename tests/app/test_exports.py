@@ -636,3 +636,51 @@ def test_estimates_note_does_not_credit_r_with_wilson_intervals(app, demo_wave, 
     assert "svyciprop(method = 'logit') 一致" in notes["logit"]
     assert "Korn–Graubard" in notes["beta"] and "90%" in notes["beta"]
     assert "0–100 分的得分用 t 分布区间" in notes["beta"]
+
+
+def test_long_item_ids_give_names_stata_and_spss_take(tmp_path):
+    """Two items whose ids begin alike (s_drinking_water_safety_in_town / …_in_
+    villages) were both cut to satisfied_s_drinking_water_safet: the export failed
+    on the duplicate name, and an id longer than 32 characters made a .dta that
+    Stata refuses. Names are now at most 32 characters and unique; the data
+    stays with its variable."""
+    import json
+
+    from questionnaires import STANDARD_PATH, load_questionnaire_text
+    from survey.exports import writers
+    from survey.exports.codebook import variables
+    from survey.exports.columnar import ColumnarExport
+
+    town, villages = "s_drinking_water_safety_in_town", "s_drinking_water_safety_in_villages"
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    q = load_questionnaire_text(text.replace("s_drinking", town).replace("s_green", villages))
+    vars_ = variables(q, False, False)
+    names = [v.name for v in vars_]
+    assert len({n.lower() for n in names}) == len(names) and max(map(len, names)) <= 32
+    assert (
+        "satisfied_s_drinking_water_safet" in names and "satisfied_s_drinking_water_saf_2" in names
+    )
+    export = ColumnarExport(q, vars_, include_excluded=False, channel_labels={1: "海报"},
+                            weights=None, neutralise=False)  # fmt: skip
+    record = {
+        "id": "7", "district": "咸安区", "sex": "男", "age_group": "18-29岁",
+        "urban_rural": "城镇", "channel_id": 1, "started_at": "2026-11-01 08:00:00",
+        "submitted_at": "2026-11-01 08:05:00", "duration_seconds": 300.0,
+        "device_class": "phone", "over_quota": 0, "excluded": 0, "flags": [],
+        "answers": {town: "5", villages: "1"},
+        "indicators": {f"satisfied.{town}": 1.0, f"satisfied.{villages}": 0.0},
+    }  # fmt: skip
+    line = json.dumps(record).encode()
+    frame = export.frame(line)
+    assert frame.columns == names
+    assert frame["satisfied_s_drinking_water_safet"][0] == 1.0
+    assert frame["satisfied_s_drinking_water_saf_2"][0] == 0.0
+    assert frame[town][0] == "5" and frame["s_drinking_water_safety_in_villa"][0] == "1"
+    for fmt, read in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
+        path = tmp_path / f"long.{fmt}"
+        writers.write_labelled(fmt, path, export.variables, lambda: [export.frame(line)])
+        data, meta = read(str(path))
+        assert list(data.columns) == names, fmt
+        assert data["satisfied_s_drinking_water_saf_2"][0] == 0.0
+        assert data["s_drinking_water_safety_in_villa"][0] == 1  # 不满意 keeps its code
+        assert meta.column_names_to_labels["satisfied_s_drinking_water_saf_2"].startswith("满意度")
