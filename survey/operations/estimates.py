@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
@@ -149,6 +150,30 @@ class WaveEstimates:
     others: list[str] = field(default_factory=list)
     #: Each indicator's kind: "proportion" (0–1) or "mean" (a 0–100 score).
     kinds: dict[str, str] = field(default_factory=dict)
+    #: Weighting cells (post-stratification: district × margins; raking: a
+    #: district's category of one margin) with fewer than SMALL_CELL respondents,
+    #: left unmerged by the settings (see :func:`small_cells`).
+    small_cells: int = 0
+
+
+#: Weighting cells with fewer respondents make standard errors too small: a
+#: respondent alone in a post-stratification cell adds no variance at all.
+SMALL_CELL = 3
+
+
+def small_cells(cells: dict[str, list], margins: list[str], settings: Settings) -> int:
+    """How many weighting cells have 1 or 2 respondents while the settings merge
+    none of them (加权单元最少人数 below :data:`SMALL_CELL`)."""
+    if settings.weighting == "none" or settings.min_cell >= SMALL_CELL or not margins:
+        return 0
+    district = cells["district"]
+    if settings.weighting == "poststratify":
+        counts = Counter(zip(district, *(cells[m] for m in margins), strict=True))
+    else:
+        counts = Counter(
+            (m, d, v) for m in margins for d, v in zip(district, cells[m], strict=True)
+        )
+    return sum(1 for n in counts.values() if n < SMALL_CELL)
 
 
 def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
@@ -199,6 +224,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     out.others = [name for name in names if name not in headline.values()]
     out.kinds = {name: kinds.get(name, "proportion") for name in names}
     out.missing_districts = missing
+    out.small_cells = small_cells(columns.cells, margins, settings)
     out.rows = [r for r in result.rows if r.indicator in names]
     districts = list(dict.fromkeys([*(row["district"] for row in population), *missing]))
     for name in names:

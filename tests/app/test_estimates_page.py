@@ -147,3 +147,23 @@ def test_small_weighting_cells_can_be_merged_from_the_page(app, demo_wave):
     assert 'name="min_cell" value="5"' in html and "min_cell=5" in html  # kept for exports
     huge = client.get(f"/staff/waves/{demo_wave}/estimates?min_cell=1e9").get_data(as_text=True)
     assert 'name="min_cell" value="50"' in huge  # clamped, no error
+
+
+def test_the_page_warns_of_weighting_cells_of_one_or_two(app, demo_wave):
+    """With the default 加权单元最少人数 of 1, post-stratification cells of one
+    respondent (each adding no variance) gave intervals far too narrow, and the
+    page said nothing: a 达标 could rest on them. It now says how many cells are
+    that small and what to set."""
+    _fill(app, n_per_district=10)  # one respondent per district × sex × age group
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    base = (
+        f"/staff/waves/{demo_wave}/estimates?weighting=poststratify&margins=sex&margins=age_group"
+    )
+    page = client.get(f"{base}&min_cell=1").get_data(as_text=True)
+    assert "有 60 个加权单元只有 1–2 名受访者" in page and "设为 5 或更多" in page
+    # Raking by age group alone: each district has 2 per age group (30 categories).
+    page = client.get(f"{base.replace('poststratify', 'raking')}&min_cell=2")
+    assert "有 30 个加权单元只有 1–2 名受访者" in page.get_data(as_text=True)
+    for merged in (f"{base}&min_cell=5", f"/staff/waves/{demo_wave}/estimates?weighting=none"):
+        assert "名受访者，而" not in client.get(merged).get_data(as_text=True)
