@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
@@ -20,6 +20,13 @@ from survey.operations.quotas import cells_label
 
 def pct(x: float) -> str:
     return f"{x * 100:.2f}%"
+
+
+def printed(x: float) -> float:
+    """A share in percent as :func:`pct` prints it (0.433349 → 43.33). A change
+    is the difference of the two printed figures, so that a reader subtracting
+    them finds the change the report states."""
+    return float(f"{x * 100:.2f}")
 
 
 def share(x: float) -> str:
@@ -74,7 +81,7 @@ def _published_changes(est: WaveEstimates, previous, roles: dict[str, str]) -> l
         if before is None:
             continue
         label = "满意度" if role == "satisfaction" else "参与度"
-        diff = r.estimate * 100 - before
+        diff = printed(r.estimate) - before
         word = "上升" if diff > 0.005 else "下降" if diff < -0.005 else ""
         change = f"比上年{word}{abs(diff):.2f}个百分点" if word else "与上年持平"
         lines.append(f"{where}{label}{pct(r.estimate)}，{change}（上年 {before:.2f}%）。")
@@ -240,7 +247,12 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
                 label = {sat: "满意度", part: "参与度"}.get(change.indicator)
                 if label:
                     where = "全市" if change.domain == "ALL" else change.domain
-                    line = f"{where}{label}{pct(change.current)}，{change.describe()}。"
+                    # The change printed is that of the printed figures; whether it
+                    # exceeds sampling error is judged on the unrounded ones.
+                    points = (printed(change.current) - printed(change.previous)) / 100
+                    said = replace(change, difference=points).describe()
+                    line = (f"{where}{label}{pct(change.current)}（上年 {pct(change.previous)}），"
+                            f"{said}。")  # fmt: skip
                     partial = (est.unestimated.get(change.indicator) or
                                before.unestimated.get(change.indicator))  # fmt: skip
                     if change.domain == "ALL" and partial:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
 import pytest
 from docx import Document
@@ -361,7 +362,7 @@ def test_first_year_on_the_platform_compares_with_published_figures(app, demo_wa
     assert "wave_comparison" in actions
     text = "".join(content.changes)
     assert "上年数据：2025年度调查报告（公布值" in text
-    diff = city.estimate * 100 - 97.80
+    diff = float(pct(city.estimate).rstrip("%")) - 97.80  # the printed figures' difference
     word = "上升" if diff > 0 else "下降"
     assert (
         f"全市满意度{pct(city.estimate)}，比上年{word}{abs(diff):.2f}个百分点（上年 97.80%）"
@@ -529,3 +530,27 @@ def test_the_estimates_page_shows_the_reports_numbers(app, demo_wave):
         at = cells.index(domain)  # the satisfaction table comes first
         assert cells[at + 1 : at + 3] == [n, sat], (cells[at : at + 5], row)
         assert cells[at + 4].replace(" ", "") == sat_ci, (cells[at + 4], sat_ci)
+
+
+def test_the_change_is_that_of_the_printed_figures_and_names_last_year(app, demo_wave):
+    """Wave against wave, the line gave this year's figure and a change computed
+    from unrounded estimates, not last year's figure: a reader could not check
+    it, and this year's printed figure less last year's could differ from the
+    stated change by 0.01. It now names last year's figure, and the change is
+    the difference of the two printed figures."""
+    _fill(app)
+    new_id = _second_wave(app, demo_wave, answers_per_district=10)
+    with app.app_context():
+        content = build_content(db.session.get(Wave, new_id))
+    lines = [x for x in content.changes if not x.startswith("上年数据")]
+    assert lines
+    for line in lines:
+        found = re.fullmatch(
+            r"\w+?(满意度|参与度)([\d.]+)%（上年 ([\d.]+)%），(比上年(上升|下降)([\d.]+)个百分点|与上年持平)"
+            r"，.*。",
+            line,
+        )
+        assert found, line
+        now, before = float(found.group(2)), float(found.group(3))
+        stated = float(found.group(6) or 0) * (-1 if found.group(5) == "下降" else 1)
+        assert stated == pytest.approx(round(now - before, 2), abs=1e-9), line
