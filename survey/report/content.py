@@ -166,7 +166,13 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
             else ""
         ),
         f"置信区间：{level} 置信区间（{settings.ci} 方法，标准误按线性化方法计算并考虑分层与加权），"
-        f"下限不低于 {goal} 为“达标”，上限低于 {goal} 为“未达标”，否则为“待定”（尚不能下结论）。",
+        f"下限不低于 {goal} 为“达标”，上限低于 {goal} 为“未达标”，否则为“待定”（尚不能下结论）。"
+        + (
+            f"注意：有 {est.small_cells} 个加权单元只有 1–2 名受访者且未合并，"
+            "这些单元几乎不贡献方差，标准误和置信区间可能偏窄。"
+            if est.small_cells
+            else ""
+        ),
     ]
     for ind in q.scoring:
         if ind.name == sat:

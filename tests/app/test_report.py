@@ -554,3 +554,18 @@ def test_the_change_is_that_of_the_printed_figures_and_names_last_year(app, demo
         now, before = float(found.group(2)), float(found.group(3))
         stated = float(found.group(6) or 0) * (-1 if found.group(5) == "下降" else 1)
         assert stated == pytest.approx(round(now - before, 2), abs=1e-9), line
+
+
+def test_the_report_discloses_weighting_cells_of_one_or_two(app, demo_wave):
+    """The estimates page warns of unmerged cells of one or two respondents; the
+    report, which the expert panel reads, said nothing of its too narrow intervals."""
+    from survey.operations.estimates import Settings
+
+    _fill(app, n_per_district=10)  # one respondent per district × sex × age group
+    small = Settings(weighting="poststratify", margins=("sex", "age_group"))
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        plain = "".join(build_content(wave, small).method)
+        merged = "".join(build_content(wave, Settings(**{**small.query(), "min_cell": 5})).method)
+    assert "有 60 个加权单元只有 1–2 名受访者且未合并" in plain and "可能偏窄" in plain
+    assert "名受访者且未合并" not in merged
