@@ -154,6 +154,9 @@ class WaveEstimates:
     #: district's category of one margin) with fewer than SMALL_CELL respondents,
     #: left unmerged by the settings (see :func:`small_cells`).
     small_cells: int = 0
+    #: Headline roles (satisfaction, participation) the questionnaire gives a
+    #: 0–100 score: not estimated as headline shares (shown with the others).
+    headline_scores: dict[str, str] = field(default_factory=dict)
 
 
 #: Weighting cells with fewer respondents make standard errors too small: a
@@ -184,11 +187,17 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     if not level_ok(settings.level) or not target_ok(settings.target):
         raise OperationError("置信水平应在 0.5–0.999 之间，目标值应在 0–1 之间。")
     q = questionnaire_of(wave.questionnaire)
+    kinds = {ind.name: "mean" if ind.kind == "mean" else "proportion" for ind in q.scoring}
+    # The headline indicators are shares judged against the target (80%), with
+    # the satisfaction items as shares. A 0–100 score named as one (its items
+    # 0–100 too) failed every estimate: it is shown with the other indicators,
+    # as a score, and the report says why it cannot be written.
     headline = {k: v for k, v in q.headline.items() if v in q.indicators}
+    scores = {k: v for k, v in headline.items() if kinds.get(v) == "mean"}
+    headline = {k: v for k, v in headline.items() if k not in scores}
     # The headline indicators first, then the questionnaire's others (a 0–100
     # score, 知晓度 …): the CLI estimated them, the web did not.
     names = list(dict.fromkeys([*headline.values(), *(ind.name for ind in q.scoring)]))
-    kinds = {ind.name: "mean" if ind.kind == "mean" else "proportion" for ind in q.scoring}
     sat = headline.get("satisfaction")
     item_names = [f"{sat}.{item}" for item in q.indicator(sat).items] if sat else []
     columns = wave_columns(wave.id, names + item_names)
@@ -221,6 +230,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
         raise OperationError(f"无法加权估计：{_in_chinese(exc, settings)}") from exc
     labels = {ind.name: ind.label for ind in q.scoring}
     out = WaveEstimates(settings, headline, labels, n=len(columns), diagnostics=result.diagnostics)
+    out.headline_scores = scores
     out.others = [name for name in names if name not in headline.values()]
     out.kinds = {name: kinds.get(name, "proportion") for name in names}
     out.missing_districts = missing

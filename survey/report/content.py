@@ -102,6 +102,15 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
     out = ReportContent(wave=wave, estimates=est)
     sat, part = est.headline.get("satisfaction"), est.headline.get("participation")
     if not sat or not part:
+        if est.headline_scores:
+            role, name = next(iter(est.headline_scores.items()))
+            what = {"satisfaction": "满意度", "participation": "参与度"}.get(role, role)
+            raise OperationError(
+                f"问卷把{what}指标设为“{est.labels.get(name, name)}”，它是 0–100 分的得分，"
+                f"不是比例；报告按比例与目标（如 {share(settings.target)}）比较撰写，无法生成。"
+                f"请在问卷的 headline 中把{what}指向比例指标（如 satisfied），"
+                "得分可在估计结果页查看。"
+            )
         raise OperationError("问卷没有同时定义满意度和参与度指标，无法生成报告。")
 
     counts = db.session.execute(

@@ -569,3 +569,37 @@ def test_the_report_discloses_weighting_cells_of_one_or_two(app, demo_wave):
         merged = "".join(build_content(wave, Settings(**{**small.query(), "min_cell": 5})).method)
     assert "有 60 个加权单元只有 1–2 名受访者且未合并" in plain and "可能偏窄" in plain
     assert "名受访者且未合并" not in merged
+
+
+def test_a_score_named_as_the_headline_satisfaction_is_not_printed_as_a_share(app, demo_wave):
+    """A questionnaire may name its 0–100 score as the headline 满意度 (the loader
+    accepts it). Its items were then estimated as shares, and the estimates page
+    and the report failed for every wave of it with 无法加权估计：指标
+    “satisfaction_score.s_air”应为 0/1 …, blaming the data. The page now shows the
+    score as a score, and the report says what in the questionnaire to change."""
+    import re as re_module
+
+    from questionnaires import STANDARD_PATH, load_questionnaire_text
+    from survey.operations.estimates import Settings, wave_estimates
+    from survey.operations.questionnaires import register_questionnaire
+
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    text = re_module.sub(r"(?m)^version: 1$", "version: 2", text)
+    text = text.replace("  satisfaction: satisfied", "  satisfaction: satisfaction_score")
+    with app.app_context():
+        stored = register_questionnaire(load_questionnaire_text(text))
+        with db.write() as session:
+            session.get(Wave, demo_wave).questionnaire_id = stored.id
+    _fill(app)
+    client = _client(app)
+    page = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
+    with app.app_context():
+        est = wave_estimates(db.session.get(Wave, demo_wave), Settings())
+    city = next(r for r in est.rows if r.domain == "ALL" and r.indicator == "satisfaction_score")
+    assert 1 < city.estimate < 100
+    assert f"{city.estimate:.2f}" in page and f"{city.estimate * 100:.2f}%" not in page
+    assert est.headline == {"participation": "participated"}
+    report = client.get(f"/staff/waves/{demo_wave}/report")
+    shown = report.get_data(as_text=True)
+    assert report.status_code == 409
+    assert "问卷把满意度指标设为“满意度得分（0–100）”，它是 0–100 分的得分，不是比例" in shown
