@@ -338,6 +338,7 @@ def export_cmd(wave_id, fmt, include_excluded, output, base, **given) -> None:
     from survey.models import Wave
     from survey.operations.analysis_settings import settings_used
     from survey.operations.errors import OperationError
+    from survey.operations.estimates import cell_weights
     from survey.operations.exports import audit_export, count_rows, write_file
 
     wave = db.session.get(Wave, wave_id)
@@ -345,6 +346,10 @@ def export_cmd(wave_id, fmt, include_excluded, output, base, **given) -> None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
     settings = _chosen_settings(wave, "未导出：", base, **given)
     click.echo(f"权数：{settings_used(wave, settings)}")
+    try:
+        cell_weights(wave, settings)
+    except OperationError as exc:  # the file is written all the same, as on the exports page
+        click.echo(f"注意：文件中没有权数变量（{str(exc).rstrip('。')}）。", err=True)
     total = count_rows(wave, include_excluded)
     try:
         # Microdata: readable by its owner only, whatever the umask.

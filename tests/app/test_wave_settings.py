@@ -492,3 +492,29 @@ def test_without_weighting_margins_do_not_make_settings_differ(app, demo_wave):
     assert "权数口径：本轮保存的发布口径。" in note
     assert Settings("none", ("sex",)) == Settings("none", ("urban_rural",), min_cell=5)
     assert Settings("raking", ("sex",)) != Settings("raking", ("age_group",))
+
+
+def test_cli_export_says_when_the_file_has_no_weights(app, runner, demo_wave, tmp_path):
+    """Weighting by a margin the frame lacks: the file was written without a
+    weight variable and the command said only 已导出, as if weighted."""
+    from survey.operations.frames import import_frame
+
+    lines = (DEMO_DIR / "xianning_frame.csv").read_text(encoding="utf-8").splitlines()
+    totals: dict[tuple, int] = {}
+    for row in csv.DictReader(lines):
+        key = (row["district"], row["sex"], row["age_group"])
+        totals[key] = totals.get(key, 0) + int(row["population"])
+    frame = "district,sex,age_group,population\n" + "".join(
+        f"{d},{s},{a},{n}\n" for (d, s, a), n in totals.items()
+    )
+    with app.app_context():
+        import_frame(db.session.get(Wave, demo_wave), frame.encode(), "frame.csv")
+    _fill(app, n_per_district=2)
+    out = tmp_path / "out.csv"
+    args = ["export", "--wave-id", str(demo_wave), "--output", str(out)]
+    result = runner.invoke(args=[*args, "--margins", "sex,urban_rural"])
+    assert result.exit_code == 0, result.output
+    assert "注意：文件中没有权数变量（无法加权" in result.output and "urban_rural" in result.output
+    assert "weight" not in out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    result = runner.invoke(args=[*args, "--weighting", "none"])
+    assert result.exit_code == 0 and "没有权数变量" not in result.output
