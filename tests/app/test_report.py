@@ -599,6 +599,7 @@ def test_a_score_named_as_the_headline_satisfaction_is_not_printed_as_a_share(ap
     assert 1 < city.estimate < 100
     assert f"{city.estimate:.2f}" in page and f"{city.estimate * 100:.2f}%" not in page
     assert est.headline == {"participation": "participated"}
+    assert "问卷把满意度指标设为“满意度得分（0–100）”，它是 0–100 分的得分，不是比例" in page
     report = client.get(f"/staff/waves/{demo_wave}/report")
     shown = report.get_data(as_text=True)
     assert report.status_code == 409
