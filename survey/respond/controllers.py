@@ -11,6 +11,7 @@ import json
 import math
 import re
 import unicodedata
+from datetime import datetime, timedelta
 
 from flask import (
     abort,
@@ -26,7 +27,7 @@ from flask import (
 from flask_babel import format_date
 
 from questionnaires.engine import parse_answers, screen_out_reason
-from survey.models import Channel
+from survey.models import Channel, utcnow
 from survey.operations import abuse, quota_gate
 from survey.operations.channel_cache import channel_by_token, city_districts
 from survey.operations.questionnaires import questionnaire_of
@@ -396,17 +397,26 @@ def _receipt_if_stored(token: str, q, state: FormState, channel: Channel, earlie
 
 def _stored_before(token: str, stored, state: FormState, channel: Channel):
     """The last page sent again for a questionnaire already stored. The same
-    answers (a double tap, a retry after a lost connection): its receipt again.
+    answers within the receipt cookie's lifetime after the submission (a double
+    tap, a retry after a lost connection: within minutes): its receipt again.
     Other answers (someone went Back after the receipt, on a shared phone the
-    next person, and resent the form) or a withdrawn response: neither the
-    receipt, which would let them withdraw the first person's answer, nor a
-    claim that the changes were stored."""
-    same = stored.withdrawn_at is None and _canonical(stored.answers) == _canonical(state.answers)
-    if same:
+    next person, and resent the form), the same answers later (the next person
+    resending the page from the history unchanged), or a withdrawn response:
+    neither the receipt, which would let them withdraw the first person's
+    answer, nor a claim that changes were stored."""
+    withdrawn = stored.withdrawn_at is not None
+    same = not withdrawn and _canonical(stored.answers) == _canonical(state.answers)
+    if same and _within_receipt_time(stored.submitted_at):
         return _to_receipt(token, stored.receipt_code, channel)
-    html = render_template("respond/already.html", channel=channel,
-                           withdrawn=stored.withdrawn_at is not None)  # fmt: skip
+    html = render_template("respond/already.html", channel=channel, withdrawn=withdrawn,
+                           unchanged=same)  # fmt: skip
     return forgetting_pages((html, 409))
+
+
+def _within_receipt_time(submitted_at: datetime) -> bool:
+    """Whether a submission stored at *submitted_at* (naive UTC) may still show its
+    receipt: as long as the receipt cookie given with it lasts."""
+    return utcnow() - submitted_at <= timedelta(seconds=receipts.COOKIE_SECONDS)
 
 
 def _canonical(answers: dict) -> str:

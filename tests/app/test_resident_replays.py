@@ -13,6 +13,7 @@ from sqlalchemy import select
 from survey.extensions import db
 from survey.models import Response
 from survey.operations import abuse
+from survey.respond import receipts
 from tests.resident import (
     STANDARD_PAGES,
     channel_token,
@@ -174,3 +175,40 @@ def test_a_retry_after_the_channel_closed_gets_its_receipt(client, app, demo_wav
     assert retry.status_code == 303 and receipt_of(retry) == receipt_of(first) is not None
     other = submit_page(client, token, html, {**STANDARD_PAGES[-1], "activities": ["none"]})
     assert other.status_code == 409 and receipt_of(other) is None
+
+
+@pytest.mark.parametrize(
+    ("age", "receipt_again"),
+    [(receipts.COOKIE_SECONDS - 60, True), (receipts.COOKIE_SECONDS + 1, False)],
+    ids=["within-the-half-hour", "after-it"],
+)
+def test_the_same_last_page_sent_again_later_gets_no_receipt(
+    client, app, demo_wave, age, receipt_again
+):
+    """The last page sent again unchanged gave the stored receipt code at any time:
+    on a shared phone, the next person resending it from the history (the form
+    state lasts a day) got the first person's code, enough to withdraw their
+    answer. A double tap or a retry comes within minutes: the receipt again only
+    while the cookie given with it would last; later, 已经提交过 naming no code."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    token = channel_token(app)
+    html = _answered_last_page(client, token)
+    assert submit_page(client, token, html, STANDARD_PAGES[-1]).status_code == 303
+    (stored,) = _stored(app)
+    with app.app_context():
+        earlier = stored.submitted_at - timedelta(seconds=age)
+        db.session.execute(update(Response).values(submitted_at=earlier))
+        db.session.commit()
+    again = submit_page(client, token, html, STANDARD_PAGES[-1])
+    text = again.get_data(as_text=True)
+    if receipt_again:
+        assert again.status_code == 303 and receipt_of(again) == stored.receipt_code
+        return
+    assert again.status_code == 409 and receipt_of(again) is None
+    assert "已经提交" in text and "不再显示" in text and "刚才的修改没有保存" not in text
+    assert stored.receipt_code not in text and "/thanks" not in text
+    assert "Location" not in again.headers and again.headers["Clear-Site-Data"] == '"cache"'
+    assert [r.answers for r in _stored(app)] == [stored.answers]  # nothing changed
