@@ -14,6 +14,11 @@ from questionnaires.model import Question, Questionnaire
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 INTEGER_RE = re.compile(r"^[+-]?\d{1,9}$")
+#: A number, though maybe not a whole one or too long (12.5, 1,000): the bounds say what is wanted.
+NUMBER_LIKE_RE = re.compile(r"^[+-]?[\d.,，。 ]*\d[\d.,，。 ]*$")
+#: Said first of an integer answer with anything but digits in it (letters, 汉字 such as
+#: 十二, a unit such as 年): what is wrong, before what is wanted.
+NOT_A_NUMBER = "只能填写数字。"
 
 
 def condition_holds(cond: dict | None, answers: Mapping[str, Any]) -> bool:
@@ -104,6 +109,8 @@ def _parse_one(question: Question, raw: list[str], dynamic) -> tuple[Any, str | 
             return None, "请填写一个整数" if question.required else None
         lo, hi = question.min, question.max
         if len(raw) > 1 or not INTEGER_RE.match(raw[0]):
+            if len(raw) == 1 and not NUMBER_LIKE_RE.match(raw[0]):  # 十二, 12年, abc
+                return None, NOT_A_NUMBER + _bounds_message(lo, hi)
             return None, _bounds_message(lo, hi)
         number = int(raw[0])
         if (lo is not None and number < lo) or (hi is not None and number > hi):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 
-from questionnaires.engine import visible_questions
+from questionnaires.engine import NOT_A_NUMBER, visible_questions
 from survey.respond.state import FormState
 
 
@@ -69,6 +69,10 @@ def translated_error(message: str | None) -> str | None:
     """An error of the questionnaire engine in the page's language."""
     if not message:
         return message
+    if message.startswith(NOT_A_NUMBER) and message != NOT_A_NUMBER:
+        # What is wrong, then what is wanted (a message of its own, translated so).
+        rest = translated_error(message.removeprefix(NOT_A_NUMBER))
+        return gettext("只能填写数字。%(then)s", then=rest)
     for pattern, msgid in _ENGINE_PATTERNS:
         found = pattern.fullmatch(message)
         if found:

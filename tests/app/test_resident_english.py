@@ -69,6 +69,11 @@ def test_validation_messages_in_english(app, client, demo_wave):
     html = submit_page(client, token, html, STANDARD_PAGES[1]).get_data(as_text=True)
     wrong = submit_page(client, token, html, {**STANDARD_PAGES[2], "years_here": "500"})
     assert "Please enter a whole number from 0 to 100" in _main(wrong)
+    # Letters: 只能填写数字。 first, then the same sentence, translated too.
+    html = wrong.get_data(as_text=True)
+    letters = submit_page(client, token, html, {**STANDARD_PAGES[2], "years_here": "abc"})
+    assert "Please enter a whole number from 0 to 100" in _main(letters)
+    assert "请输入" not in _main(letters)
 
 
 def test_every_message_is_translated_and_none_is_fuzzy():

@@ -289,6 +289,31 @@ def test_enter_in_a_field_goes_on_instead_of_switching_the_text_size(
     assert stored.answers["years_here"] == 20
 
 
+@pytest.mark.parametrize("typed", ["12年", "十二", "1e"])
+def test_letters_in_a_number_reach_the_server_without_javascript(
+    app, live_server, phone_no_js, demo_wave, typed
+):
+    """The optional 居住年数 was a type=number field: Chromium sent what was typed
+    there with letters in it (12年, 十二, 1e) as empty, so the questionnaire was
+    stored without that answer and no one was told. A text field with a number
+    keypad sends it: the page comes back saying what is wrong, nothing stored."""
+    page = phone_no_js.new_page()
+    page.goto(f"{live_server}/s/{channel_token(app)}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    page.locator("input[name=years_here]").press_sequentially(typed)
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    assert not page.locator(".receipt").count() and _stored(app) == []
+    assert (
+        "只能填写数字。请输入 0 到 100 之间的整数" in page.locator("#err-years_here").inner_text()
+    )
+    assert page.locator("input[name=years_here]").input_value() == typed
+    page.locator("input[name=years_here]").fill("12")
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    assert page.locator(".receipt strong").inner_text()
+    assert _stored(app)[0].answers["years_here"] == 12
+
+
 def test_resending_an_earlier_page_after_the_receipt_leaves_for_the_landing_page(
     app, live_server, phone, demo_wave
 ):

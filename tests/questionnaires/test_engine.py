@@ -90,10 +90,15 @@ def test_screening_messages():
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
-        ("abc", "请输入 0 到 100 之间的整数"),
+        # Not digits (letters, 汉字, a unit): says so, then what is wanted.
+        ("abc", "只能填写数字。请输入 0 到 100 之间的整数"),
+        ("十二", "只能填写数字。请输入 0 到 100 之间的整数"),
+        ("12年", "只能填写数字。请输入 0 到 100 之间的整数"),
+        ("1e3", "只能填写数字。请输入 0 到 100 之间的整数"),
+        # Numbers, but not whole ones in the range.
         ("101", "请输入 0 到 100 之间的整数"),
         ("-1", "请输入 0 到 100 之间的整数"),
-        ("1e3", "请输入 0 到 100 之间的整数"),
+        ("12.5", "请输入 0 到 100 之间的整数"),
         ("", "请填写一个整数"),
     ],
 )
