@@ -534,13 +534,22 @@ def withdraw():
         signed = request.args.get("receipt")
         code = (receipts.code_of(signed) if signed else None) or ""
         return render_template("respond/withdraw.html", step="form", code=code)
+    # The channel whose thank-you page the resident came from (its button posts it):
+    # the confirm step's 不撤回，返回 leads back there, not to an empty form.
+    came_from = _thanks_channel(request.form.get("from_channel", ""))
     if TEXT_SIZE_FIELD in request.form:
         session["large"] = request.form[TEXT_SIZE_FIELD] == "large"
         typed = request.form.get("receipt_code", "")[:20]
+        step = request.form.get("step")
         # From the confirm step: that step again (it went back to the form, where the
         # resident had to send the code once more). Confirming checks the code.
-        if request.form.get("step") == "confirm" and receipts.is_code(code := _receipt_code(typed)):
-            return render_template("respond/withdraw.html", step="confirm", code=code)
+        if step == "confirm" and receipts.is_code(code := _receipt_code(typed)):
+            return render_template("respond/withdraw.html", step="confirm", code=code,
+                                   came_from=came_from)  # fmt: skip
+        # From the done step: that step again (a link to ?large=1 lost what it said),
+        # the code as the server signed it there: nothing read, checked or counted.
+        if step == "done" and receipts.is_withdrawn_mark(typed, request.form.get("mark", "")):
+            return _done_page(typed, already=request.form.get("already") == "1")
         return render_template("respond/withdraw.html", step="form", code=typed)
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")
@@ -554,11 +563,26 @@ def withdraw():
     if "confirm" not in request.form:
         if not receipts.withdrawable(code):
             return _not_withdrawable(typed, code)
-        return render_template("respond/withdraw.html", step="confirm", code=code)
+        return render_template("respond/withdraw.html", step="confirm", code=code,
+                               came_from=came_from)  # fmt: skip
     if not withdraw_response(code):
         return _not_withdrawable(typed, code)
-    done = render_template("respond/withdraw.html", step="done", code=code)
-    return _withdrawn(code, receipts.channel_with_token_of(code), done)
+    return _withdrawn(code, receipts.channel_with_token_of(code), _done_page(code))
+
+
+def _done_page(code: str, already: bool = False) -> str:
+    """The withdraw page's last step: receipt *code*'s answer is withdrawn (*already*:
+    before this request), with the mark its text-size button posts."""
+    return render_template("respond/withdraw.html", step="done", code=code, already=already,
+                           mark=receipts.withdrawn_mark(code))  # fmt: skip
+
+
+def _thanks_channel(token: str) -> str | None:
+    """*token* when it names a channel (whose thank-you page a step may lead back
+    to), else None: a link is written only to a page that exists."""
+    if not token or len(token) > 64:
+        return None
+    return token if channel_by_token(token) is not None else None
 
 
 def _not_withdrawable(typed: str, code: str):
@@ -571,8 +595,7 @@ def _not_withdrawable(typed: str, code: str):
     if owner is None:
         return render_template("respond/withdraw.html", step="form", code=typed,
                                not_found=code), 404  # fmt: skip
-    done = render_template("respond/withdraw.html", step="done", code=code, already=True)
-    return _withdrawn(code, owner, done)
+    return _withdrawn(code, owner, _done_page(code, already=True))
 
 
 def _withdrawn(code: str, owner: tuple[int, str] | None, html: str):

@@ -115,6 +115,22 @@ def code_of(token: str, channel_id: int | None = None) -> str | None:
     return code if channel_id is None or channel_of(code) == channel_id else None
 
 
+#: What the withdraw page's "done" step signs: the code it says was withdrawn.
+_DONE_PAGE = b"survey-withdrawn-page-v1"
+
+
+def withdrawn_mark(code: str) -> str:
+    """The mark of the page saying receipt *code* was withdrawn, posted by its
+    text-size button (in the form, never in an address) so that the same page
+    comes back in the other size: the server wrote it, nobody else can."""
+    return signature(_DONE_PAGE, code.encode()).decode()
+
+
+def is_withdrawn_mark(code: str, mark: str) -> bool:
+    """Whether *mark* is :func:`withdrawn_mark` of *code* (nothing read)."""
+    return is_code(code) and _equal(mark, withdrawn_mark(code))
+
+
 #: The cookie that takes the signed receipt from the submission to the thank-you page.
 COOKIE = "sv_receipt"
 

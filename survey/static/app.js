@@ -2,7 +2,7 @@
    - keeps answers in localStorage until the receipt arrives (survives reloads),
    - shows/hides questions whose condition depends on this page (skip logic),
    - makes "none of these" exclusive, blocks a double tap on submit,
-   - focuses the error summary of a page back with errors,
+   - focuses the error summary (or the field in error) of a page back with errors,
    - on Back/Forward: frees a submit button blocked by the last tap, and once the
      questionnaire has ended in this tab, leaves its pages for the landing page
      (where Clear-Site-Data did not drop them: older browsers). */
@@ -116,8 +116,9 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
-    // A page back with errors: focus their summary (autofocus does it where supported).
-    var summary = document.getElementById("error-summary");
+    // A page back with errors: focus their summary, or the field in error (autofocus
+    // does it where supported).
+    var summary = document.getElementById("error-summary") || document.querySelector("[autofocus]");
     if (summary && document.activeElement !== summary) summary.focus();
     var done = document.querySelector("[data-clear]");
     if (done && store) { try { store.removeItem("survey:" + done.getAttribute("data-clear")); } catch (e) {} }

@@ -233,3 +233,70 @@ def test_the_text_size_button_of_the_confirm_step_stays_on_it(app, client, demo_
     # a code of no shape the site gives: the form, as typed
     forged = client.post("/withdraw", data={**fields, "receipt_code": "<b>", name: value})
     assert "确认撤回" not in _html(forged) and _field_value(_html(forged)) == "&lt;b&gt;"
+
+
+def _hidden_fields(html: str) -> dict:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def test_the_text_size_button_of_the_done_step_stays_on_it(app, client, demo_wave):
+    """大字模式 on the page saying the answer was withdrawn was a link to
+    /withdraw?large=1: the resident was shown an empty form instead of what
+    they were reading. It is a button posting the code as the server signed it
+    there (not in the address): the same step, in the other size."""
+    code, thanks = _answered(app, client)
+    confirm = _html(client.post("/withdraw", data=_thanks_form(thanks)))
+    done = _html(client.post("/withdraw", data={**_hidden_fields(confirm), "confirm": "1"}))
+    assert "已撤回并删除" in done and 'href="?large' not in done and "receipt=" not in done
+    name, value = _text_size_button(done)
+    large = client.post("/withdraw", data={**_hidden_fields(done), name: value})
+    html = _html(large)
+    assert large.status_code == 200 and 'class="large"' in html
+    assert f"回执码 {code} 对应的回答已撤回并删除。" in html and _field_value(html) is None
+    assert receipt_of(large) is None  # nothing done again
+    # The answer withdrawn before: the same wording again.
+    already = _html(client.post("/withdraw", data={**_hidden_fields(confirm), "confirm": "1"}))
+    name, value = _text_size_button(already)
+    again = _html(client.post("/withdraw", data={**_hidden_fields(already), name: value}))
+    assert "无需再次撤回" in again and 'class="large"' not in again
+    # A code the server did not sign there is not said to be withdrawn: the form.
+    forged = {**_hidden_fields(done), "receipt_code": "ZZZZ-ZZZZ", name: value}
+    html = _html(client.post("/withdraw", data=forged))
+    assert "已撤回" not in html and _field_value(html) == "ZZZZ-ZZZZ"
+
+
+def _back_link(html: str) -> str:
+    return re.search(r'<a [^>]*href="([^"]*)"[^>]*>不撤回，返回</a>', html).group(1)
+
+
+def test_not_withdrawing_goes_back_to_the_thanks_page_it_came_from(app, client, demo_wave):
+    """不撤回，返回 on the confirm step led to the empty withdraw form, also for a
+    resident who came from the thank-you page: it leads back there (its address
+    names the channel, never the code), in the other text size too."""
+    code, thanks = _answered(app, client)
+    token = channel_token(app)
+    confirm = _html(client.post("/withdraw", data=_thanks_form(thanks)))
+    assert _back_link(confirm) == f"/s/{token}/thanks"
+    name, value = _text_size_button(confirm)
+    large = _html(client.post("/withdraw", data={**_hidden_fields(confirm), name: value}))
+    assert _back_link(large) == f"/s/{token}/thanks"
+    back = _html(client.get(_back_link(confirm)))
+    assert f"<strong>{code}</strong>" in back  # the thank-you page, its code from the cookie
+    # A code typed into the form: back to the form. A channel that is none: the same.
+    assert _back_link(_html(_post(client, {"receipt_code": code}))) == "/withdraw"
+    made_up = _html(_post(client, {"receipt_code": code, "from_channel": "no-such-channel"}))
+    assert _back_link(made_up) == "/withdraw"
+    assert not _withdrawn(app)
+
+
+def test_a_wrong_code_puts_the_focus_on_the_field(app, client, demo_wave):
+    """After a wrong code the focus stayed on the page: a screen reader said
+    nothing of the error, and the resident had to find the field. The field
+    takes the focus (it names the error), and the title says 有错误： first."""
+    for typed in ("", "ab", "zzzz-zzzz"):
+        html = _html(_post(client, {"receipt_code": typed}))
+        field = re.search(r'<input[^>]*id="receipt_code"[^>]*>', html).group(0)
+        assert "autofocus" in field, typed
+        assert re.search(r"<title>有错误：撤回我的回答</title>", html), typed
+    html = _html(client.get("/withdraw"))
+    assert "autofocus" not in html and "<title>撤回我的回答</title>" in html

@@ -416,7 +416,10 @@ def test_withdrawing_from_the_thanks_page_keeps_the_code_out_of_addresses(
     click_and_load(page, page.get_by_role("button", name="大字模式"))
     assert page.evaluate("document.body.classList.contains('large')")
     assert "确认撤回" in page.content() and code in page.locator("main").inner_text()
-    click_and_load(page, page.get_by_role("link", name="不撤回，返回"))
+    click_and_load(page, page.get_by_role("link", name="不撤回，返回"))  # the thank-you page
+    assert page.url == f"{live_server}/s/{token}/thanks"
+    assert page.locator(".receipt strong").inner_text() == code
+    page.goto(f"{live_server}/withdraw")
     page.locator("#receipt_code").fill(code)
     page.locator("#receipt_code").press("Enter")  # withdraws, not the size button
     page.wait_for_load_state("load")
@@ -447,3 +450,35 @@ def test_after_withdrawing_the_thanks_page_says_so_instead_of_showing_the_code(
     assert not page.locator(".receipt").count()
     assert not page.get_by_role("button", name="撤回我的回答").count()
     assert f"回执码 {code} 对应的回答已撤回并删除" in page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_withdraw_steps_keep_the_resident_where_they_were(
+    app, live_server, browser, demo_wave, javascript
+):
+    """After a wrong code the focus stayed on the page (now: the field, which
+    names the error); 大字模式 on the done step was a link to /withdraw?large=1
+    showing an empty form (now: the same step); 不撤回，返回 went to the empty
+    form (now: the thank-you page the resident came from)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN",
+                                  java_script_enabled=javascript)  # fmt: skip
+    page = context.new_page()
+    token = channel_token(app)
+    page.goto(f"{live_server}/withdraw")
+    page.locator("#receipt_code").fill("zz")
+    click_and_load(page, page.get_by_role("button", name="撤回并删除"))
+    assert page.evaluate("document.activeElement.id") == "receipt_code"
+    assert page.title().startswith("有错误：")
+    code = _answer_to_the_receipt(page, f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
+    click_and_load(page, page.get_by_role("link", name="不撤回，返回"))
+    assert page.url == f"{live_server}/s/{token}/thanks"
+    click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
+    click_and_load(page, page.get_by_role("button", name="确认撤回并删除"))
+    said = f"回执码 {code} 对应的回答已撤回并删除。"
+    assert said in page.locator("main").inner_text()
+    click_and_load(page, page.get_by_role("button", name="大字模式"))
+    assert page.evaluate("document.body.classList.contains('large')")
+    assert said in page.locator("main").inner_text() and not page.locator("#receipt_code").count()
+    assert not [a for a in _history(context, page) if code in a]
+    context.close()
