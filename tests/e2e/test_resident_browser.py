@@ -482,3 +482,51 @@ def test_the_withdraw_steps_keep_the_resident_where_they_were(
     assert said in page.locator("main").inner_text() and not page.locator("#receipt_code").count()
     assert not [a for a in _history(context, page) if code in a]
     context.close()
+
+
+#: The size of every visible target meant to be tapped (a choice's target is its row).
+TARGETS = """() => Array.from(document.querySelectorAll('a, button, input, textarea, label.opt-row'))
+  .filter(el => el.offsetParent !== null && !el.closest('.hp') && !el.classList.contains('skip')
+          && !['hidden', 'radio', 'checkbox'].includes(el.type))
+  .map(el => { const r = el.getBoundingClientRect();
+               return [(el.innerText || el.name || '').slice(0, 14), r.width, r.height]; })"""
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large"])
+def test_every_resident_target_is_at_least_44_px(app, live_server, phone, demo_wave, large):
+    """The thank-you page's 撤回我的回答 was a link-styled button 23 px tall, the
+    header's text-size link 24 px and button 35 px, the error summary's links 24
+    px: at 360 px, in both text sizes, every target is at least 44×44 CSS px."""
+    token = channel_token(app)
+    page = phone.new_page()
+    small = []
+
+    def measure(name):
+        page.wait_for_load_state("load")
+        targets = page.evaluate(TARGETS)
+        assert targets, name
+        small.extend((name, *t) for t in targets if t[1] < 44 or t[2] < 44)
+
+    page.goto(f"{live_server}/s/{token}?large={int(large)}")
+    measure("landing")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    measure("errors")
+    code = _answer_to_the_receipt(page, f"{live_server}/s/{token}")
+    measure("thanks")
+    click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
+    measure("confirm")
+    click_and_load(page, page.get_by_role("button", name="确认撤回并删除"))
+    measure("done")
+    page.goto(f"{live_server}/withdraw")
+    page.locator("#receipt_code").fill(code[:3])
+    click_and_load(page, page.get_by_role("button", name="撤回并删除"))
+    measure("withdraw form")
+    page.context.clear_cookies()
+    page.goto(f"{live_server}/s/{token}/thanks?large={int(large)}")
+    measure("thanks, no code")
+    page.goto(f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    measure("last page")
+    assert small == []
