@@ -15,9 +15,12 @@ def _staff() -> bool:
     return request.path.startswith("/staff")
 
 
-def _page(status: int, title: str, text: str, staff_text: str | None = None):
+def _page(status: int, title: str, text: str, staff_text: str | None = None,
+          kept_on_phone: bool = False):  # fmt: skip
     """The error page: the resident's, or on staff addresses the staff layout with
-    *staff_text* (a staff member is not told to scan a QR code again)."""
+    *staff_text* (a staff member is not told to scan a QR code again).
+    *kept_on_phone*: the resident's page adds that the answers are still on the
+    phone, shown only where app.js keeps them (local storage)."""
     # Error pages never need the signed-in user; loading it would query the
     # database again (Flask-Login's template context), which fails all over
     # when the database is what went away.
@@ -26,7 +29,9 @@ def _page(status: int, title: str, text: str, staff_text: str | None = None):
     if _staff():
         text = staff_text or text
         return render_template("staff/error.html", status=status, title=title, text=text), status
-    return render_template("error.html", status=status, title=title, text=text), status
+    html = render_template("error.html", status=status, title=title, text=text,
+                           kept_on_phone=kept_on_phone)  # fmt: skip
+    return html, status
 
 
 def _too_large(exc):
@@ -85,8 +90,13 @@ def init_app(app: Flask) -> None:
         404: (_l("页面不存在"), _l("链接可能有误或已失效，请重新扫描二维码。"),
               _l("链接可能有误，或所指的记录已不存在；请从导航栏重新进入。")),
         405: (_l("请求方式不正确"), _l("请返回上一页，通过页面上的按钮操作。"), None),
-        500: (_l("服务器出现问题"), _l("请稍后重试；您填写的内容仍保存在本机。"),
+        500: (_l("服务器出现问题"), _l("请稍后重试。"),
               _l("请稍后重试；如一再出现，请把出现的时间和操作告诉系统管理员。")),
     }  # fmt: skip
     for code, texts in pages.items():
-        app.register_error_handler(code, lambda e, texts=texts: _page(e.code or 500, *texts))
+        app.register_error_handler(
+            code,
+            lambda e, texts=texts, kept=code == 500: _page(
+                e.code or 500, *texts, kept_on_phone=kept
+            ),
+        )

@@ -120,6 +120,9 @@
     // does it where supported).
     var summary = document.getElementById("error-summary") || document.querySelector("[autofocus]");
     if (summary && document.activeElement !== summary) summary.focus();
+    // "Your answers are still on this phone": true only where this script keeps them.
+    var kept = document.querySelectorAll("[data-if-saved], [data-unless-saved]");
+    for (var k = 0; store && k < kept.length; k++) kept[k].hidden = !kept[k].hasAttribute("data-if-saved");
     var done = document.querySelector("[data-clear]");
     if (done && store) { try { store.removeItem("survey:" + done.getAttribute("data-clear")); } catch (e) {} }
     if (done && tab) { try { tab.setItem("survey:ended:" + done.getAttribute("data-clear"), "1"); } catch (e) {} }

@@ -530,3 +530,24 @@ def test_every_resident_target_is_at_least_44_px(app, live_server, phone, demo_w
     _to_last_page(page)
     measure("last page")
     assert small == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_restart_page_says_the_answers_are_kept_only_with_javascript(
+    app, live_server, browser, demo_wave, javascript
+):
+    """ "您已填写的内容仍保存在本机" was said without JavaScript too, where nothing
+    keeps the answers: app.js shows it, and hides 重新开始后需要重新填写."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN",
+                                  java_script_enabled=javascript)  # fmt: skip
+    page = context.new_page()
+    page.goto(f"{live_server}/s/{channel_token(app)}")
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    page.get_by_label("30-39岁").check()
+    context.clear_cookies()  # the device cookie gone: the form is refused
+    click_and_load(page, page.get_by_role("button", name="下一页"))
+    text = page.locator("main").inner_text()
+    assert "请允许本网站使用 Cookie" in text
+    assert ("仍保存在本机" in text) is javascript
+    assert ("重新开始后需要重新填写" in text) is not javascript
+    context.close()
