@@ -385,3 +385,34 @@ def test_pages_with_an_error_status_are_compressed_too(client, app, demo_wave):
     missing = client.get("/s/no-such-channel-token", headers={"Accept-Encoding": "gzip"})
     assert missing.status_code == 404 and missing.headers["Content-Encoding"] == "gzip"
     assert "二维码".encode() in gzip.decompress(missing.get_data())
+
+
+def _main_text(html: str) -> str:
+    main = re.search(r"<main[^>]*>(.*)</main>", html, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", main)
+
+
+def test_the_landing_page_says_each_thing_once(client, app, demo_wave, monkeypatch):
+    """The standard questionnaire's intro names the organizer, says 匿名 and gives
+    the time (3–5 分钟), and the page's list said all three again (大约需要 4
+    分钟): each once now. A questionnaire whose intro says none of them gets
+    the list, the time from its own minutes (the posters' figure)."""
+    import dataclasses
+
+    from survey.operations.demo import ORGANIZER
+    from survey.respond import controllers
+
+    token = channel_token(app)
+    text = _main_text(client.get(f"/s/{token}").get_data(as_text=True))
+    consent = "同意我们以匿名方式使用您的回答"
+    assert text.replace(consent, "").count("匿名") == 1
+    assert text.count("分钟") == 1 and text.count(ORGANIZER) == 1
+    standard = controllers.questionnaire_of
+
+    def brief(version):
+        return dataclasses.replace(standard(version), intro="您好！")
+
+    monkeypatch.setattr(controllers, "questionnaire_of", brief)
+    text = _main_text(app.test_client().get(f"/s/{token}").get_data(as_text=True))
+    assert f"调查单位：{ORGANIZER}" in text and "匿名填写，不收集姓名" in text
+    assert "大约需要 4 分钟" in text
