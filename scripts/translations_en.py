@@ -410,6 +410,17 @@ EN = {
     "您的回答已撤回": "Your answer has been withdrawn",
     "回执码 %(code)s 对应的回答已经撤回并删除，无需再次撤回。": "The answer with receipt code %(code)s has already been withdrawn and deleted; there is nothing more to do.",
     "回执码由 8 个字母和数字组成，例如 ABCD-2345。请核对后重新输入。": "A receipt code has 8 letters and digits, for example ABCD-2345. Please check it and enter it again.",
+    "请稍后重试。": "Please try again later.",
+    "只能填写数字。%(then)s": "Please use digits only. %(then)s",
+    "您填写的内容仍保存在本机。": "Your answers are still saved on this phone.",
+    "这部手机上的这份问卷已经提交。回执码只在提交后短时间内显示，不再显示。": "The questionnaire on this phone has already been submitted. The receipt code is shown only shortly after submitting and is no longer shown.",
+    "重新开始后需要重新填写。": "When you start again, you will need to fill it in again.",
+    "同一设备或采集点在短时间内提交次数过多，请稍后再试。": "Too many questionnaires were submitted from this device or collection point in a short time. Please try again later.",
+    # Stop 20: estimates page
+    "有 %(k)s 个加权单元只有 1–2 名受访者，而“加权单元最少人数”为 %(m)s，未合并：这些单元几乎不贡献方差，标准误和置信区间会偏窄，“达标”可能判得过于乐观。建议把“加权单元最少人数”设为 5 或更多后重新计算。": "%(k)s weighting cells have only 1–2 respondents and were not merged (minimum respondents per weighting cell: %(m)s): such cells add almost no variance, so standard errors and confidence intervals come out too narrow and a verdict of “target met” may be too optimistic. Set the minimum respondents per weighting cell to 5 or more and estimate again.",
+    "问卷把%(r)s指标设为“%(l)s”，它是 0–100 分的得分，不是比例：下面与其他指标一起按得分显示。报告按比例与目标比较撰写，需要问卷的 headline 把%(r)s指向比例指标。": "The questionnaire names “%(l)s” as its %(r)s indicator; it is a 0–100 score, not a proportion, and is shown below with the other indicators as a score. The report compares proportions with the target: the questionnaire's headline must point %(r)s at a proportion indicator.",
+    "满意度": "satisfaction",
+    "参与度": "participation",
 }
 
 
