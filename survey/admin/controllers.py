@@ -11,7 +11,13 @@ from survey.extensions import db
 from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, Wave
 from survey.operations.errors import OperationError
 from survey.operations.quality import beijing_midnight, beijing_time, local_day
-from survey.operations.users import create_user, reset_password, set_active, set_roles
+from survey.operations.users import (
+    create_user,
+    reset_form_token,
+    reset_password,
+    set_active,
+    set_roles,
+)
 from survey.operations.waves import create_wave_from_form, update_wave
 from survey.web import get_or_404
 
@@ -97,7 +103,9 @@ def _detail_text(detail) -> str:
 
 def users():
     rows = db.session.scalars(select(User).order_by(User.username))
-    return render_template("admin/users.html", users=list(rows), roles=ROLES, temp=None)
+    return render_template(
+        "admin/users.html", users=list(rows), roles=ROLES, temp=None, reset_token=reset_form_token
+    )
 
 
 def create_user_view():
@@ -131,11 +139,12 @@ def update_user(user_id: int):
             set_active(user, action == "activate")
             flash(f"{user.username} 已{'启用' if action == 'activate' else '停用'}。")
         elif action == "reset":
-            _, password = reset_password(user.username)
+            # The form's token: a resent form (the page reloaded) changes nothing.
+            _, password = reset_password(user.username, form_token=request.form.get("token", ""))
             rows = db.session.scalars(select(User).order_by(User.username))
             return render_template(
                 "admin/users.html", users=list(rows), roles=ROLES,
-                temp=(user.username, password),
+                temp=(user.username, password), reset_token=reset_form_token,
             )  # fmt: skip
         else:
             abort(400)

@@ -38,7 +38,7 @@ def create_user_cmd(username, roles, display_name, password_stdin) -> None:
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码（否则随机生成）")
 @with_appcontext
 def reset_password_cmd(username, password_stdin) -> None:
-    """重置密码（并使该用户已登录的会话失效、解除锁定）。"""
+    """重置密码（默认随机生成临时密码）：用户下次登录须先改密码，已登录的会话全部失效。"""
     from survey.operations.users import reset_password
 
     new = sys.stdin.readline().rstrip("\n") if password_stdin else None

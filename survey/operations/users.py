@@ -1,7 +1,8 @@
-"""Staff accounts: creation, roles, passwords, and login attempts with lockout."""
+"""Staff accounts: creation, roles, passwords, and login attempts with rate limits."""
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from survey.extensions import db
 from survey.models import ROLES, User, UserRole, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
+from survey.respond.state import signature
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
 
@@ -110,10 +112,26 @@ def set_active(user: User, active: bool) -> User:
     return user
 
 
-def reset_password(username: str, password: str | None = None, actor_name: str | None = None):
+def reset_form_token(user: User) -> str:
+    """What the accounts page's 重置密码 form sends back: it changes whenever the
+    user's password does, so the same form sent twice resets it only once."""
+    data = f"{user.id}:{user.password_hash}".encode()
+    return signature(b"survey-password-reset-form", data).decode()
+
+
+def reset_password(
+    username: str,
+    password: str | None = None,
+    actor_name: str | None = None,
+    form_token: str | None = None,
+):
     """Set a new password (random if none given); ends the user's sessions.
 
-    Returns (user, password).
+    With *form_token* (the accounts page's form: :func:`reset_form_token` as the
+    page was shown), nothing changes if the password changed since: reloading
+    the page that showed a temporary password sent the form again and made a
+    second one, and the first, perhaps already given out by telephone, no
+    longer worked. Returns (user, password).
     """
     if password is None:
         password = secrets.token_urlsafe(12)
@@ -121,9 +139,22 @@ def reset_password(username: str, password: str | None = None, actor_name: str |
     if problem:
         raise OperationError(problem)
     with db.write() as session:
-        user = session.scalar(select(User).filter_by(username=username))
+        user = session.scalar(
+            select(User)
+            .filter_by(username=username)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if user is None:
             raise OperationError(f"没有用户 {username}。")
+        if form_token is not None and not hmac.compare_digest(
+            form_token.encode(), reset_form_token(user).encode()
+        ):
+            raise OperationError(
+                f"{user.username} 的密码在这个页面打开之后已经重置或修改过（刷新显示临时密码的"
+                "页面会再次提交重置）：这次没有再重置，之前给出的临时密码仍然有效（除非该用户"
+                "已自己改了密码）。确实需要新的临时密码，请在账号列表中再点一次“重置密码”。"
+            )
         user.password_hash = hash_password(password)
         user.session_version += 1
         user.failed_logins = 0

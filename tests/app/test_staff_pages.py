@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import AuditEvent, Channel, QuotaCell, User, Wave
+from survey.models import AuditEvent, Channel, QuotaCell, User, Wave, utcnow
+from survey.operations import users as users_ops
 from survey.paths import DEMO_DIR
 from tests.conftest import form_tokens
 from tests.staff import log_in, make_user
@@ -87,6 +88,15 @@ def test_channels_page_creates_channels_and_prints_posters(app, demo_wave):
     assert "创建采集点" in log and "名称：访问员 张三；区县：" in log and "label：" not in log
 
 
+def _reset_form(page: str, user_id: int) -> dict:
+    """The fields of the accounts page's 重置密码 form for one user."""
+    forms = re.findall(
+        rf'<form[^>]*action="/staff/admin/users/{user_id}"[^>]*>(.*?)</form>', page, re.S
+    )
+    (form,) = [f for f in forms if 'value="reset"' in f]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+
+
 def test_admin_creates_users_and_waves(app, demo_wave):
     client = client_as(app, "administrator")
     csrf = _csrf(client, "/staff/admin/users")
@@ -106,9 +116,8 @@ def test_admin_creates_users_and_waves(app, demo_wave):
         "starts_on": "2027-05-01", "ends_on": "2027-06-01", "quota_policy": "soft"})  # fmt: skip
     with app.app_context():
         assert db.session.scalar(select(Wave).filter_by(name="2027年度")).quota_policy == "soft"
-    reset = client.post(
-        f"/staff/admin/users/{user.id}", data={"csrf_token": csrf, "action": "reset"}
-    )
+    data = _reset_form(client.get("/staff/admin/users").get_data(as_text=True), user.id)
+    reset = client.post(f"/staff/admin/users/{user.id}", data=data)
     assert "临时密码" in reset.get_data(as_text=True)
 
 
@@ -431,3 +440,46 @@ def test_a_new_frame_says_the_plan_is_not_remade_by_itself(app, demo_wave):
         session.execute(delete(QuotaCell))
         session.execute(delete(QuotaPlan))
     assert "已导入 120 个人口单元。下一步：到“配额”页面生成配额方案。" in upload()
+
+
+def test_reloading_the_page_with_a_temporary_password_does_not_reset_it_again(app, demo_wave):
+    """Reloading the page that showed a temporary password sent the reset form
+    again and silently made a second one: the first, perhaps already given out
+    by telephone, no longer worked (reviewer's finding)."""
+    from survey.auth.passwords import verify_password
+
+    client = client_as(app, "administrator")
+    with app.app_context():
+        target = users_ops.create_user("wang", "Strong-pass-2026", ["organizer"])
+    data = _reset_form(client.get("/staff/admin/users").get_data(as_text=True), target.id)
+    shown = client.post(f"/staff/admin/users/{target.id}", data=data).get_data(as_text=True)
+    temporary = re.search(r"<strong>([^<]+)</strong>", shown.split("临时密码")[1]).group(1)
+    again = client.post(f"/staff/admin/users/{target.id}", data=data, follow_redirects=True)
+    html = again.get_data(as_text=True)
+    assert "这次没有再重置" in html and "临时密码（只显示这一次" not in html
+    with app.app_context():
+        user = db.session.get(User, target.id)
+        assert verify_password(user.password_hash, temporary)
+        resets = db.session.scalar(
+            select(func.count(AuditEvent.id)).filter_by(action="password_reset")
+        )
+        assert resets == 1
+    # The page shown afterwards carries a fresh form: resetting again on purpose works.
+    second = client.post(
+        f"/staff/admin/users/{target.id}", data=_reset_form(html, target.id)
+    ).get_data(as_text=True)
+    assert "临时密码（只显示这一次" in second
+    with app.app_context():
+        assert not verify_password(db.session.get(User, target.id).password_hash, temporary)
+
+
+def test_the_accounts_page_shows_no_lock_nothing_sets(app, demo_wave):
+    """The page showed 锁定至 (a UTC time) from a column nothing sets since log-in
+    limits became rate limits: an account is never locked."""
+    client = client_as(app, "administrator")
+    with app.app_context():
+        user = users_ops.create_user("zhao", "Strong-pass-2026", ["organizer"])
+        with db.write() as session:
+            session.get(User, user.id).locked_until = utcnow() + timedelta(hours=1)
+    page = client.get("/staff/admin/users").get_data(as_text=True)
+    assert "zhao" in page and "锁定" not in page
