@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from survey.extensions import db
-from survey.models import PopulationCell, Wave
+from survey.models import District, PopulationCell, Wave
 from survey.operations.audit import record
 from survey.operations.cities import district_names
 from survey.operations.questionnaires import questionnaire_of
@@ -150,8 +150,16 @@ def frame_categories(wave: Wave) -> dict[str, list[str]]:
     return out
 
 
-def validate_frame(frame: FrameFile, categories: dict[str, list[str]]) -> list[dict]:
-    """Check every row; return clean rows or raise FrameError with every problem."""
+def validate_frame(
+    frame: FrameFile, categories: dict[str, list[str]], census: dict[str, int | None] | None = None
+) -> list[dict]:
+    """Check every row; return clean rows or raise FrameError with every problem.
+
+    When every row is right, each district's adults must add up to more than 0
+    and, given the districts' resident populations (*census*, entered with the
+    city), to no more than that: a frame with a digit too many (or a district
+    left at 0) had been imported, and the quota plan and the weights followed it.
+    """
     problems: list[str] = []
     seen: dict[tuple, int] = {}
     clean = []
@@ -198,15 +206,45 @@ def validate_frame(frame: FrameFile, categories: dict[str, list[str]]) -> list[d
     for key in expected:
         if key not in seen:
             problems.append(f"缺少单元：{' / '.join(key)}")
+    if not problems:
+        problems = _district_totals_problems(clean, categories["district"], census or {})
     if problems:
         raise FrameError(problems)
     return clean
 
 
+def _district_totals_problems(
+    rows: list[dict], districts: list[str], census: dict[str, int | None]
+) -> list[str]:
+    """Each district's adults, added up: more than 0, at most its residents."""
+    totals = dict.fromkeys(districts, 0)
+    for row in rows:
+        totals[row["district"]] += row["population"]
+    problems = []
+    for district, total in totals.items():
+        residents = census.get(district)
+        if total == 0:
+            problems.append(f"{district}：各单元人口数合计为 0，无法按人口分配配额和加权。")
+        elif residents and total > residents:
+            problems.append(
+                f"{district}：成年人口合计 {total:,} 超过该区县常住人口 {residents:,}"
+                "（创建城市时填写的人口数）。请检查是否多写了数字（例如多了一个 0），或把其他区县的数字填到了"
+                "这里；人口数的单位是“人”。"
+            )
+    return problems
+
+
 def import_frame(wave: Wave, data: bytes, filename: str, actor_name: str | None = None) -> int:
     """Validate the whole file, then replace the wave's frame in one transaction."""
     frame = read_frame_file(data, filename)
-    rows = validate_frame(frame, frame_categories(wave))
+    census = dict(
+        db.session.execute(
+            select(District.name, District.census_population).where(
+                District.city_id == wave.city_id
+            )
+        ).all()
+    )
+    rows = validate_frame(frame, frame_categories(wave), census)
     with db.write() as session:
         session.execute(delete(PopulationCell).where(PopulationCell.wave_id == wave.id))
         session.add_all(PopulationCell(wave_id=wave.id, **row) for row in rows)
