@@ -184,7 +184,9 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     if current_app.config["ENV"] == "production":
         raise click.ClickException("演示命令不能在生产模式下运行（它会创建公开密码的演示账号）。")
     base_url = _public_url(public_url, host, port)
+    click.echo("准备数据库结构……")
     migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("准备演示数据（城市、问卷、人口数据、配额、采集点、工作人员账号）……")
     wave = setup_demo()
     staff = create_demo_staff()
     out = Path(current_app.config["QR_OUTPUT_DIR"])
@@ -196,6 +198,11 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
     click.echo(f"工作人员登录：{base_url}/staff/login  密码均为 {DEMO_PASSWORD}")
     click.echo("  账号：" + "、".join(staff) + "（管理员、调查组织者、统计分析人员）")
     if no_serve:
+        # The addresses above open nothing yet: a newcomer was left wondering why.
+        click.echo(
+            "\n服务没有启动（--no-serve）。要打开上面的网址，请运行 python3 dev.py demo"
+            "（或 .venv/bin/survey demo）启动服务。"
+        )
         return
     click.echo(f"\n服务地址：{base_url}  （Ctrl+C 停止）")
     # Flask ignores app.run() inside its own CLI, so serve with Werkzeug directly.

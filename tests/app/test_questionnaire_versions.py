@@ -66,6 +66,8 @@ def test_demo_command_prepares_everything_without_serving(app, runner, tmp_path)
         assert district in result.output
     assert "posters.html" in result.output
     assert (Path(app.config["QR_OUTPUT_DIR"]) / "posters.html").exists()
+    # The addresses printed open nothing yet: it says so, and how to start the server.
+    assert "服务没有启动" in result.output and "python3 dev.py demo" in result.output
     again = runner.invoke(args=["demo", "--no-serve"])  # idempotent
     assert again.exit_code == 0
     assert again.output.count("/s/") == result.output.count("/s/")
