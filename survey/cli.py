@@ -450,17 +450,39 @@ def backup_cmd(target: Path) -> None:
 @click.option("--yes", is_flag=True, help="不再确认")
 @with_appcontext
 def restore_cmd(backup: Path, yes: bool) -> None:
-    """用备份文件替换 SQLite 数据库（请先停止服务；原文件保留为 .before-restore）。"""
-    from survey.operations.backup import restore_sqlite
+    """用备份文件替换 SQLite 数据库（请先停止服务；原数据库保留为 .before-restore）。"""
+    from survey.operations.backup import latest_revision, restore_sqlite
     from survey.operations.errors import OperationError
 
     if not yes:
         click.confirm("恢复将替换当前数据库，服务已停止吗？", abort=True)
+    click.echo(f"校验备份文件 {backup}……")
+    bars: dict[str, list] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step not in bars:  # a new step: finish the one before
+            for bar, _ in bars.values():
+                bar.render_finish()
+            bars[step] = [click.progressbar(length=max(total, 1), label=step), 0]
+        entry = bars[step]
+        entry[0].update(done - entry[1])
+        entry[1] = done
+
+    url = current_app.config["DATABASE_URL"]
     try:
-        path = restore_sqlite(current_app.config["DATABASE_URL"], backup)
+        path = restore_sqlite(url, backup, progress)
     except OperationError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        for bar, _ in bars.values():
+            bar.render_finish()
     click.echo(f"已从 {backup} 恢复到 {path}")
+    revision, latest = migrate.current_revision(url), latest_revision()
+    if revision != latest:
+        click.echo(
+            f"备份的数据库结构是版本 {revision or '（空）'}，本程序需要 {latest}："
+            "启动服务前请运行 survey db-upgrade。"
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,6 @@ single writer proceed). PostgreSQL deployments use ``pg_dump``/``pg_restore``
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -65,25 +64,101 @@ def backup_sqlite(
     return target
 
 
-def restore_sqlite(database_url: str, backup: Path) -> Path:
-    """Replace the database with *backup* (stop the app first). Keeps the old file."""
-    backup = Path(backup)
+#: Reports a step's progress: the step (Chinese), its work done and total.
+StepProgress = Callable[[str, int, int], None]
+
+CHUNK = 4 << 20
+
+
+def _migrations():
+    from alembic.script import ScriptDirectory
+
+    from survey.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
+def _known_revisions() -> set[str]:
+    return {rev.revision for rev in _migrations().walk_revisions()}
+
+
+def latest_revision() -> str:
+    """The database structure this code expects (the latest migration)."""
+    return _migrations().get_current_head()
+
+
+def _check_backup(backup: Path) -> None:
+    """Refuse a file that is not a backup of this platform, or one from a newer
+    version of it (whose tables this code does not know)."""
     check = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     try:
         ok = check.execute("PRAGMA integrity_check").fetchone()[0]
         tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        revision = (
+            check.execute("SELECT version_num FROM alembic_version").fetchone()
+            if "alembic_version" in tables
+            else None
+        )
     except sqlite3.DatabaseError as exc:
         raise OperationError(f"{backup} 不是有效的 SQLite 备份：{exc}") from exc
     finally:
         check.close()
     if ok != "ok" or "response" not in tables:
         raise OperationError(f"{backup} 不是本平台的有效备份（校验：{ok}）。")
+    if revision and revision[0] not in _known_revisions():
+        raise OperationError(
+            f"{backup} 的数据库结构（版本 {revision[0]}）来自更新版本的程序，本程序无法使用："
+            "请先升级程序，再恢复。当前数据库没有改动。"
+        )
+
+
+def restore_sqlite(database_url: str, backup: Path, progress: StepProgress | None = None) -> Path:
+    """Replace the database with *backup* (stop the app first). Keeps the old
+    database as ``<name>.before-restore``.
+
+    The old database is kept through SQLite (with what its write-ahead log still
+    held: a copy of the main file alone had lost the last transactions of a
+    server that was killed, since the log is then deleted), and the backup is
+    copied beside the database and renamed over it: an interrupted restore
+    leaves the old database, never half of the new one.
+    """
+    backup = Path(backup)
+    report = progress or (lambda _step, _done, _total: None)
+    _check_backup(backup)
     target = sqlite_path(database_url)
     if target.exists():
         keep = target.with_name(target.name + ".before-restore")
-        shutil.copy2(target, keep)
-        keep.chmod(0o600)
-    for suffix in ("-wal", "-shm"):
-        Path(str(target) + suffix).unlink(missing_ok=True)
-    shutil.copy2(backup, target)
+        keep.unlink(missing_ok=True)
+        os.close(os.open(keep, os.O_CREAT | os.O_WRONLY, 0o600))
+        source, dest = sqlite3.connect(target, timeout=30), sqlite3.connect(keep)
+        step = f"保存当前数据库为 {keep.name}"
+        try:
+            with dest:
+                source.backup(
+                    dest,
+                    pages=256,
+                    progress=lambda _s, left, total: report(step, total - left, total),
+                )
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+            source.close()
+    partial = target.with_name(target.name + ".restoring")
+    size = backup.stat().st_size
+    try:
+        with backup.open("rb") as src, open(partial, "wb") as out:
+            done = 0
+            while chunk := src.read(CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                report("写入恢复的数据库", done, size)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.chmod(0o600)
+        # The old log must not be applied to the restored file.
+        for suffix in ("-wal", "-shm"):
+            Path(str(target) + suffix).unlink(missing_ok=True)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
