@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, Wave
+from survey.models.staff import ROLE_LABELS
 from survey.operations.errors import OperationError
 from survey.operations.quality import beijing_midnight, beijing_time, local_day
 from survey.operations.users import (
@@ -54,6 +55,8 @@ DETAIL_LABELS = {
 }  # fmt: skip
 #: Values recorded as codes, in words.
 DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表"}
+#: Details that list an account's roles (recorded as codes: administrator …).
+ROLE_KEYS = {"roles", "old", "new"}
 #: A wave's quota policy, as the wave settings form says it.
 POLICY_LABELS = {"close": "停止接收", "soft": "仍然接收并标记超额"}
 
@@ -89,8 +92,10 @@ def _detail_text(detail) -> str:
         return "" if detail is None else str(detail)
     parts = []
     for key, value in detail.items():
-        if isinstance(value, list | tuple):
-            value = "、".join(map(str, value))
+        if isinstance(value, list | tuple):  # an account's roles in words, as on its page
+            value = "、".join(
+                ROLE_LABELS.get(v, str(v)) if key in ROLE_KEYS else str(v) for v in value
+            )
         elif isinstance(value, dict):  # a wave's old and new settings, sizes by district
             value = "，".join(
                 f"{DETAIL_LABELS.get(k, k)} {_setting_text(k, v)}" for k, v in value.items()

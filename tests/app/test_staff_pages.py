@@ -483,3 +483,20 @@ def test_the_accounts_page_shows_no_lock_nothing_sets(app, demo_wave):
             session.get(User, user.id).locked_until = utcnow() + timedelta(hours=1)
     page = client.get("/staff/admin/users").get_data(as_text=True)
     assert "zhao" in page and "锁定" not in page
+
+
+def test_the_audit_log_names_an_accounts_roles_in_chinese(app, demo_wave):
+    """创建账号 read 角色：statistician and 修改角色 原值：statistician, codes that
+    the accounts page never shows."""
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/users")
+    client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "sun",
+                "password": "Strong-pass-2026", "roles": ["statistician"]})  # fmt: skip
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).filter_by(username="sun"))
+    client.post(f"/staff/admin/users/{user_id}", data={"csrf_token": csrf, "action": "roles",
+                "roles": ["organizer", "administrator"]})  # fmt: skip
+    rows = client.get("/staff/audit").get_data(as_text=True).split("<tbody>")[1]
+    assert "用户名：sun；角色：统计分析人员" in rows
+    assert "原值：统计分析人员；新值：管理员、调查组织者" in rows
+    assert "角色：statistician" not in rows and "新值：administrator" not in rows
