@@ -156,6 +156,8 @@ def qrcodes_cmd(wave_id, public_url, out) -> None:
         else db.session.scalar(select(Wave).order_by(Wave.id.desc()))
     )
     base_url = _public_url(public_url, "127.0.0.1", 5000)
+    if wave is None and wave_id:
+        raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
     if wave is None:
         raise click.ClickException(
             "没有找到调查轮次：请先在 /staff/admin/waves 新建轮次（演示环境可运行 survey demo）。"
@@ -171,7 +173,7 @@ def qrcodes_cmd(wave_id, public_url, out) -> None:
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="监听地址；手机扫码请用 0.0.0.0"
 )
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, help="端口")
 @click.option("--public-url", help="二维码中的网址（手机访问本机时填本机局域网地址）")
 @click.option("--no-serve", is_flag=True, help="只准备演示数据，不启动服务")
 @with_appcontext
@@ -232,10 +234,11 @@ def import_frame_cmd(wave_id: int, path: Path) -> None:
 
 
 @click.command("plan-quotas")
-@click.option("--wave-id", type=int, required=True)
+@click.option("--wave-id", type=int, required=True, help="调查轮次编号")
 @click.option("--total", type=int, help="总样本量（按人口比例分到各区县）")
 @click.option("--per-district", type=int, help="每个区县的样本量")
-@click.option("--min-per-district", type=int, default=0, show_default=True)
+@click.option("--min-per-district", type=int, default=0, show_default=True,
+              help="与 --total 一起用：每个区县至少的样本量")  # fmt: skip
 @click.option("--by-urban-rural", is_flag=True,
               help="按区县 × 城乡 × 性别 × 年龄组（人口数据须有城乡分组，问卷须有城乡题）")  # fmt: skip
 @with_appcontext
@@ -249,6 +252,11 @@ def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rur
     from survey.operations.frames import frame_summary
     from survey.operations.quotas import cells_label, make_plan, recount_text
 
+    if total is not None and per_district is not None:  # --total was silently ignored
+        raise click.ClickException(
+            "--total 和 --per-district 只能给一个：按人口比例分配总样本量用 --total，"
+            "各区县样本量相同用 --per-district。未生成配额。"
+        )
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")

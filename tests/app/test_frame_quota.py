@@ -187,3 +187,16 @@ def test_a_workbook_with_a_notes_sheet_first_is_read_from_its_data_sheet(app, de
             import_frame(_wave(app, demo_wave), workbook(False), "frame.xlsx")
     (message,) = refused.value.problems
     assert "缺少列" in message and "“说明”、“数据”" in message
+
+
+def test_plan_quotas_refuses_both_a_total_and_sizes_per_district(app, runner, demo_wave):
+    """--total 1200 --per-district 250 made a plan of 6 × 250 = 1,500, --total
+    silently ignored, and replaced the plan there was."""
+    with app.app_context():
+        before = db.session.scalar(select(func.sum(QuotaCell.target)).filter_by(wave_id=demo_wave))
+    result = runner.invoke(args=["plan-quotas", "--wave-id", str(demo_wave), "--total", "1200",
+                                 "--per-district", "250"])  # fmt: skip
+    assert result.exit_code != 0 and "只能给一个" in result.output and "未生成配额" in result.output
+    with app.app_context():
+        after = db.session.scalar(select(func.sum(QuotaCell.target)).filter_by(wave_id=demo_wave))
+    assert after == before != 1500

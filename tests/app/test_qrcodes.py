@@ -43,3 +43,11 @@ def test_qr_png_decodes_to_channel_url(app, demo_wave, tmp_path):
         check=True,
     ).stdout.strip()
     assert out == f"http://127.0.0.1:5000/s/{channels[0].token}"
+
+
+def test_qrcodes_for_a_wave_that_is_not_there_says_so(app, runner, demo_wave, tmp_path):
+    """A mistyped --wave-id was told to create a wave first, as if there were none."""
+    result = runner.invoke(args=["qrcodes", "--wave-id", "999", "--out", str(tmp_path / "c"),
+                                 "--public-url", "https://s.example.cn"])  # fmt: skip
+    assert result.exit_code != 0 and "没有编号为 999 的调查轮次" in result.output
+    assert not (tmp_path / "c").exists()
