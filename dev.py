@@ -32,26 +32,53 @@ def say(msg: str) -> None:
     print(f"==> {msg}", flush=True)
 
 
-def run(*cmd, check=True, env=None) -> int:
-    return subprocess.run([str(c) for c in cmd], check=check, env=env).returncode
+def run(*cmd, check=True, env=None, quiet=False) -> int:
+    output = subprocess.DEVNULL if quiet else None
+    return subprocess.run(
+        [str(c) for c in cmd], check=check, env=env, stdout=output, stderr=output
+    ).returncode
 
 
 def ensure_venv(extras: str) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - the message is the point
         sys.exit("需要 Python 3.11 或更高版本 / Python >= 3.11 is required")
-    if not PY.exists():
-        say(f"创建虚拟环境 {VENV}")
-        venv.EnvBuilder(with_pip=True).create(VENV)
     stamp = VENV / f".installed-{extras or 'base'}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
+    if PY.exists() and stamp.exists() and stamp.read_text() == digest:
         return
+    if PY.exists() and run(PY, "-m", "pip", "--version", check=False, quiet=True):
+        # Left by a run that could not install pip into it: every later run failed in it.
+        say(f"虚拟环境 {VENV} 不完整（其中没有 pip）：重新创建")
+        shutil.rmtree(VENV)
+    if not PY.exists():
+        create_venv()
     say("安装依赖（首次需要几分钟）")
-    # setuptools too: the one venv bundles (65.5) has known CVEs (build time only).
-    run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools>=78.1.1")
-    target = f".[{extras}]" if extras else "."
-    run(PY, "-m", "pip", "install", "-q", "-e", target)
+    try:
+        # setuptools too: the one venv bundles (65.5) has known CVEs (build time only).
+        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools>=78.1.1")
+        target = f".[{extras}]" if extras else "."
+        run(PY, "-m", "pip", "install", "-q", "-e", target)
+    except subprocess.CalledProcessError:
+        sys.exit(
+            "安装依赖失败：原因见上面 pip 的输出。常见原因是连不上 PyPI：请检查网络，或设置镜像"
+            "（例如 export PIP_INDEX_URL=https://pypi.tuna.tsinghua.edu.cn/simple），"
+            "然后再运行一次本命令（已装好的部分会保留）。"
+        )
     stamp.write_text(digest)
+
+
+def create_venv() -> None:
+    """Create .venv with pip, or remove what was made and say what to install."""
+    say(f"创建虚拟环境 {VENV}")
+    try:
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        shutil.rmtree(VENV, ignore_errors=True)  # without pip in it, the next run failed too
+        sys.exit(
+            f"无法创建虚拟环境（{exc}）。Debian/Ubuntu 上通常是缺少 venv 模块："
+            f"请先运行 sudo apt-get install python3-venv（或 python3.{sys.version_info.minor}-venv），"
+            "再运行一次本命令。"
+        )
 
 
 def find_chromium() -> str | None:
