@@ -35,15 +35,28 @@ def db_upgrade() -> None:
 def load_questionnaire_cmd(path: Path) -> None:
     """校验并导入问卷定义文件（YAML）。有任何错误时不导入。"""
     from questionnaires import QuestionnaireError, load_questionnaire
+    from survey.extensions import db
+    from survey.models import QuestionnaireVersion
     from survey.operations.errors import OperationError
     from survey.operations.questionnaires import register_questionnaire
 
     try:
         q = load_questionnaire(path)
-        version = register_questionnaire(q)
+        before = db.session.scalar(
+            select(QuestionnaireVersion.content_hash).filter_by(slug=q.id, version=q.version)
+        )
+        version = register_questionnaire(q, actor_name="cli")
     except (QuestionnaireError, OperationError) as exc:
         raise click.ClickException(f"未导入：\n{exc}") from exc
-    click.echo(f"已导入问卷 {version.slug} 第 {version.version} 版：{version.title}")
+    if before is None:
+        click.echo(f"已导入问卷 {version.slug} 第 {version.version} 版：{version.title}")
+    elif before == q.content_hash:
+        click.echo(f"问卷 {version.slug} 第 {version.version} 版已导入过，内容相同，没有改动。")
+    else:  # nobody has answered it yet (register_questionnaire refuses otherwise)
+        click.echo(
+            f"已用文件中的新内容替换问卷 {version.slug} 第 {version.version} 版"
+            f"（此版本尚无答卷）：{version.title}"
+        )
     for warning in q.warnings:
         click.echo(f"注意：{warning}")
 

@@ -34,10 +34,10 @@ ACTION_LABELS = {
     "response_exclude": "剔除答卷", "response_restore": "恢复答卷", "response_keep": "核查后保留答卷",
     "response_withdraw": "受访者撤回答卷", "paradata_purge": "清除过期散列",
     "export": "导出数据", "report": "生成报告", "wave_comparison": "设置上年比较",
-    "wave_settings": "保存发布口径",
+    "wave_settings": "保存发布口径", "questionnaire_load": "导入问卷",
 }  # fmt: skip
 OBJECT_LABELS = {"user": "账号", "city": "城市", "wave": "调查轮次", "channel": "采集点",
-                 "quota_cell": "配额单元", "response": "答卷"}  # fmt: skip
+                 "quota_cell": "配额单元", "response": "答卷", "questionnaire": "问卷"}  # fmt: skip
 
 
 #: The keys of events' details, as the log shows them (keys not listed: as they are).
@@ -51,10 +51,12 @@ DETAIL_LABELS = {
     "source": "来源", "cells": "配额单元", "recounted": "按现有有效答卷重新计数",
     "over_target": "其中超出新目标", "settings": "口径",
     "over_quota": "超出目标的有效答卷", "organizer": "调查单位", "starts_on": "开始日期",
-    "ends_on": "结束日期", "quota_policy": "单元满额时",
+    "ends_on": "结束日期", "quota_policy": "单元满额时", "questionnaire": "问卷编号",
+    "version": "版本", "title": "标题", "change": "变动",
 }  # fmt: skip
 #: Values recorded as codes, in words.
-DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表"}
+DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", "estimates": "估计结果表",
+                 "version_added": "新版本", "version_replaced": "替换了尚无答卷的同一版本的内容"}  # fmt: skip
 #: Details that list an account's roles (recorded as codes: administrator …).
 ROLE_KEYS = {"roles", "old", "new"}
 #: A wave's quota policy, as the wave settings form says it.

@@ -38,7 +38,7 @@ def setup_demo(today: date | None = None) -> Wave:
     from survey.operations.quality import local_day
 
     today = today or local_day()
-    version = register_questionnaire(standard_questionnaire())
+    version = register_questionnaire(standard_questionnaire(), actor_name="demo")
     city = create_city(CITY, PROVINCE, DISTRICTS)
     session = db.session
     city = session.scalar(select(City).filter_by(name=CITY))

@@ -12,13 +12,18 @@ from survey.models import QuestionnaireVersion, Response
 from survey.operations.errors import OperationError
 
 
-def register_questionnaire(q: Questionnaire) -> QuestionnaireVersion:
+def register_questionnaire(q: Questionnaire, actor_name: str | None = None) -> QuestionnaireVersion:
     """Store a validated questionnaire version (idempotent).
 
     Loading the same id and version again with identical content does nothing.
     Different content under the same version is accepted only while nobody has
-    answered that version; otherwise a new version number is required.
+    answered that version; otherwise a new version number is required. A version
+    added or replaced is audited (it had not been: nobody could tell who loaded
+    the questionnaire a wave asks, nor when a version's content changed).
     """
+    from survey.operations.audit import record
+
+    change = None
     with db.write() as session:
         stored = session.scalar(
             select(QuestionnaireVersion).filter_by(slug=q.id, version=q.version)
@@ -32,6 +37,7 @@ def register_questionnaire(q: Questionnaire) -> QuestionnaireVersion:
                 definition=q.raw,
             )
             session.add(stored)
+            change = "version_added"
         elif stored.content_hash != q.content_hash:
             answered = session.scalar(
                 select(func.count(Response.id)).where(Response.questionnaire_id == stored.id)
@@ -50,6 +56,12 @@ def register_questionnaire(q: Questionnaire) -> QuestionnaireVersion:
             stored.title = q.title
             stored.content_hash = q.content_hash
             stored.definition = q.raw
+            change = "version_replaced"
+        if change:
+            session.flush()
+            record(session, "questionnaire_load", "questionnaire", stored.id,
+                   {"questionnaire": q.id, "version": q.version, "title": q.title,
+                    "change": change}, actor_name=actor_name)  # fmt: skip
     return stored
 
 

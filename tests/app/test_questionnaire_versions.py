@@ -58,6 +58,37 @@ def test_cli_loads_valid_file_and_refuses_bad_one(app, runner):
         assert db.session.scalar(select(func.count(QuestionnaireVersion.id))) == 1
 
 
+def test_cli_says_what_loading_changed_and_the_audit_log_records_it(app, runner, tmp_path):
+    """Loading a questionnaire was not audited, and loading a corrected file
+    under the same version said 已导入 as if it were new."""
+    from survey.admin.controllers import _detail_text
+    from survey.models import AuditEvent
+
+    def events():
+        with app.app_context():
+            rows = db.session.scalars(
+                select(AuditEvent).filter_by(action="questionnaire_load").order_by(AuditEvent.id)
+            )
+            return [(e.actor_name, _detail_text(e.detail)) for e in rows]
+
+    assert runner.invoke(args=["load-questionnaire", str(STANDARD_PATH)]).exit_code == 0
+    same = runner.invoke(args=["load-questionnaire", str(STANDARD_PATH)])
+    assert same.exit_code == 0 and "内容相同，没有改动" in same.output
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(STANDARD_PATH.read_text(encoding="utf-8").replace(
+        "您对本地空气质量是否满意？", "您对本地的空气质量是否满意？"), encoding="utf-8")  # fmt: skip
+    replaced = runner.invoke(args=["load-questionnaire", str(edited)])
+    assert replaced.exit_code == 0 and "已用文件中的新内容替换问卷" in replaced.output
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("id: x\ntitle: [unclosed\n", encoding="utf-8")
+    refused = runner.invoke(args=["load-questionnaire", str(malformed)])
+    assert refused.exit_code != 0 and "未导入" in refused.output and "YAML" in refused.output
+    logged = events()
+    assert len(logged) == 2 and {actor for actor, _ in logged} == {"cli"}
+    assert "版本：1" in logged[0][1] and "变动：新版本" in logged[0][1]
+    assert "变动：替换了尚无答卷的同一版本的内容" in logged[1][1]
+
+
 def test_demo_command_prepares_everything_without_serving(app, runner, tmp_path):
     result = runner.invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
