@@ -51,7 +51,7 @@ DETAIL_LABELS = {
     "source": "来源", "cells": "配额单元", "recounted": "按现有有效答卷重新计数",
     "over_target": "其中超出新目标", "settings": "口径",
     "over_quota": "超出目标的有效答卷", "organizer": "调查单位", "starts_on": "开始日期",
-    "ends_on": "结束日期", "quota_policy": "单元满额时", "questionnaire": "问卷编号",
+    "ends_on": "结束日期", "quota_policy": "单元满额时", "questionnaire": "问卷",
     "version": "版本", "title": "标题", "change": "变动",
 }  # fmt: skip
 #: Values recorded as codes, in words.

@@ -161,10 +161,14 @@ def create_wave(
     starts_on: date | None = None,
     ends_on: date | None = None,
     quota_policy: str = "close",
+    actor_name: str | None = None,
 ) -> Wave:
-    """Create a survey wave for *city* answering *questionnaire*."""
+    """Create a survey wave for *city* answering *questionnaire* (audited in the
+    same transaction: it had been recorded in one of its own, after)."""
+    from survey.operations.audit import record
+
     if quota_policy not in ("close", "soft"):
-        raise OperationError("配额策略只能是 close（满额即止）或 soft（超额仍收并标记）。")
+        raise OperationError("单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。")
     with db.write() as session:
         wave = Wave(
             city_id=city.id,
@@ -176,6 +180,11 @@ def create_wave(
             quota_policy=quota_policy,
         )
         session.add(wave)
+        session.flush()
+        record(session, "wave_create", "wave", wave.id,
+               {"name": wave.name, "city": city.name,
+                "questionnaire": f"{questionnaire.slug} 第 {questionnaire.version} 版"},
+               actor_name=actor_name)  # fmt: skip
     return wave
 
 

@@ -51,6 +51,7 @@ def setup_demo(today: date | None = None) -> Wave:
             organizer=ORGANIZER,
             starts_on=today,
             ends_on=today + timedelta(days=30),
+            actor_name="demo",
         )
     have = {c.district_id for c in session.scalars(select(Channel).filter_by(wave_id=wave.id))}
     districts = session.scalars(

@@ -60,8 +60,6 @@ def create_wave_from_form(form) -> Wave:
         city, name, version, (form.get("organizer") or "").strip()[:200], start, end,
         form.get("quota_policy") or "close",
     )  # fmt: skip
-    with db.write() as session:
-        record(session, "wave_create", "wave", wave.id, {"name": wave.name, "city": city.name})
     return wave
 
 
@@ -71,7 +69,7 @@ def update_wave(wave: Wave, form) -> Wave:
     start, end = _dates(form)
     policy = form.get("quota_policy") or wave.quota_policy
     if policy not in ("close", "soft"):
-        raise OperationError("配额策略只能是 close 或 soft。")
+        raise OperationError("单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。")
     with db.write() as session:
         wave = session.get(Wave, wave.id)
         name = _check_name(session, wave.city_id, form.get("name") or wave.name, wave.id)

@@ -500,3 +500,31 @@ def test_the_audit_log_names_an_accounts_roles_in_chinese(app, demo_wave):
     assert "用户名：sun；角色：统计分析人员" in rows
     assert "原值：统计分析人员；新值：管理员、调查组织者" in rows
     assert "角色：statistician" not in rows and "新值：administrator" not in rows
+
+
+def test_a_wave_is_created_with_its_audit_event_or_not_at_all(app, demo_wave, monkeypatch):
+    """The wave was committed first and its audit event in a transaction of its
+    own: a failure between the two left a wave nobody was recorded creating."""
+    import survey.operations.audit
+    import survey.operations.waves
+
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/waves")
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        form = {"csrf_token": csrf, "city_id": wave.city_id, "questionnaire_id":
+                wave.questionnaire_id, "name": "2028年度", "quota_policy": "close"}  # fmt: skip
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(survey.operations.audit, "record", fails)
+    monkeypatch.setattr(survey.operations.waves, "record", fails, raising=False)
+    with pytest.raises(RuntimeError):
+        client.post("/staff/admin/waves/new", data=form)
+    with app.app_context():
+        assert db.session.scalar(select(Wave).filter_by(name="2028年度")) is None
+    monkeypatch.undo()
+    client.post("/staff/admin/waves/new", data=form)
+    rows = client.get("/staff/audit?action=wave_create").get_data(as_text=True)
+    assert "名称：2028年度；城市：咸宁市；问卷：eco-satisfaction-standard 第 1 版" in rows
