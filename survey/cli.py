@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -13,6 +14,29 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from survey import migrate
+
+
+def needs_schema(command: Callable) -> Callable:
+    """Run *command* only on a database with this code's structure: before
+    ``survey db-upgrade`` (a new installation's first step, or after upgrading
+    the code) every command ended in a traceback (no such table: staff_user)."""
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        url = current_app.config["DATABASE_URL"]
+        current, latest = migrate.current_revision(url), migrate.head_revision()
+        if current is None:
+            raise click.ClickException(
+                "数据库中还没有表：请先运行 survey db-upgrade（新安装的第一步），再运行本命令。"
+            )
+        if current != latest:
+            raise click.ClickException(
+                f"数据库结构是版本 {current}，本程序需要 {latest}：请先运行 survey db-upgrade"
+                "（升级正在使用的数据库前请先备份），再运行本命令。"
+            )
+        return command(*args, **kwargs)
+
+    return checked
 
 
 @click.command("db-upgrade")
@@ -32,6 +56,7 @@ def db_upgrade() -> None:
 @click.command("load-questionnaire")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
+@needs_schema
 def load_questionnaire_cmd(path: Path) -> None:
     """校验并导入问卷定义文件（YAML）。有任何错误时不导入。"""
     from questionnaires import QuestionnaireError, load_questionnaire
@@ -72,6 +97,7 @@ SHOWN_PROBLEMS = 20  # a wrong file would otherwise flood the terminal
 @click.option("--districts-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="区县文件（CSV 或 XLSX）：两列，区县、人口数；表头可有可无")  # fmt: skip
 @with_appcontext
+@needs_schema
 def create_city_cmd(name: str, province: str, districts: tuple[str, ...], districts_file) -> None:
     """创建城市及其区县（区、县、县级市）和各区县人口数。有任何错误时不创建。"""
     from survey.operations.cities import CityError, add_city
@@ -158,6 +184,7 @@ def _write_codes(wave, base_url: str, out: Path):
 @click.option("--public-url", help="二维码中的网址前缀，例如 https://survey.example.cn")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="输出目录")
 @with_appcontext
+@needs_schema
 def qrcodes_cmd(wave_id, public_url, out) -> None:
     """为每个采集点生成二维码（SVG、PNG）和可打印的 A4 海报（posters.html）。"""
     from survey.extensions import db
@@ -230,6 +257,7 @@ def demo_cmd(host: str, port: int, public_url: str | None, no_serve: bool) -> No
 @click.option("--wave-id", type=int, required=True, help="调查轮次编号")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
+@needs_schema
 def import_frame_cmd(wave_id: int, path: Path) -> None:
     """导入人口数据（CSV 或 XLSX）；文件有任何问题时不导入。"""
     from survey.extensions import db
@@ -255,6 +283,7 @@ def import_frame_cmd(wave_id: int, path: Path) -> None:
 @click.option("--by-urban-rural", is_flag=True,
               help="按区县 × 城乡 × 性别 × 年龄组（人口数据须有城乡分组，问卷须有城乡题）")  # fmt: skip
 @with_appcontext
+@needs_schema
 def plan_quotas_cmd(wave_id, total, per_district, min_per_district, by_urban_rural) -> None:
     """生成配额方案（区县 × 性别 × 年龄组，或再按城乡；最大余数法）。
 
@@ -430,6 +459,7 @@ def report_cmd(wave_id: int, output: Path, base: str, **given) -> None:
 @click.command("purge-paradata")
 @click.option("--days", type=int, help="保留天数（默认：配置 PARADATA_RETENTION_DAYS）")
 @with_appcontext
+@needs_schema
 def purge_paradata_cmd(days: int | None) -> None:
     """删除超过保留期限的答卷客户端/设备散列（个人信息保护）。"""
     from survey.operations.errors import OperationError
@@ -472,7 +502,7 @@ def backup_cmd(target: Path) -> None:
 @with_appcontext
 def restore_cmd(backup: Path, yes: bool) -> None:
     """用备份文件替换 SQLite 数据库（请先停止服务；原数据库保留为 .before-restore）。"""
-    from survey.operations.backup import latest_revision, restore_sqlite
+    from survey.operations.backup import restore_sqlite
     from survey.operations.errors import OperationError
 
     if not yes:
@@ -498,7 +528,7 @@ def restore_cmd(backup: Path, yes: bool) -> None:
         for bar, _ in bars.values():
             bar.render_finish()
     click.echo(f"已从 {backup} 恢复到 {path}")
-    revision, latest = migrate.current_revision(url), latest_revision()
+    revision, latest = migrate.current_revision(url), migrate.head_revision()
     if revision != latest:
         click.echo(
             f"备份的数据库结构是版本 {revision or '（空）'}，本程序需要 {latest}："

@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from survey.cli import needs_schema
 from survey.models.staff import ROLES
 from survey.operations.errors import OperationError
 
@@ -18,6 +19,7 @@ from survey.operations.errors import OperationError
 @click.option("--display-name", default="", help="显示名称")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码")
 @with_appcontext
+@needs_schema
 def create_user_cmd(username, roles, display_name, password_stdin) -> None:
     """创建工作人员账号。"""
     from survey.operations.users import create_user
@@ -37,6 +39,7 @@ def create_user_cmd(username, roles, display_name, password_stdin) -> None:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码（否则随机生成）")
 @with_appcontext
+@needs_schema
 def reset_password_cmd(username, password_stdin) -> None:
     """重置密码（默认随机生成临时密码）：用户下次登录须先改密码，已登录的会话全部失效。"""
     from survey.operations.users import reset_password
@@ -54,6 +57,7 @@ def reset_password_cmd(username, password_stdin) -> None:
 
 @click.command("list-users")
 @with_appcontext
+@needs_schema
 def list_users_cmd() -> None:
     """列出工作人员账号。"""
     from survey.operations.users import list_users

@@ -82,11 +82,6 @@ def _known_revisions() -> set[str]:
     return {rev.revision for rev in _migrations().walk_revisions()}
 
 
-def latest_revision() -> str:
-    """The database structure this code expects (the latest migration)."""
-    return _migrations().get_current_head()
-
-
 def _check_backup(backup: Path) -> None:
     """Refuse a file that is not a backup of this platform, or one from a newer
     version of it (whose tables this code does not know)."""

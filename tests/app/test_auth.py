@@ -265,3 +265,24 @@ def test_successful_log_ins_do_not_use_up_the_limit(staff, sync_seconds):
         client.post("/staff/logout", data=form_tokens(client.get("/staff/").get_data(as_text=True)))
     texts = [login(client, "zhang", "bad-password-1").get_data(as_text=True) for _ in range(4)]
     assert "尝试次数过多" not in texts[2] and "尝试次数过多" in texts[3]
+
+
+def test_commands_before_db_upgrade_say_to_run_it(tmp_path):
+    """A new installation's first command other than db-upgrade (or any after an
+    upgrade of the code) ended in a traceback: no such table: staff_user."""
+    from survey import create_app
+    from survey.migrate import upgrade
+    from tests.conftest import app_config, close_app
+
+    empty = create_app(app_config(f"sqlite:///{tmp_path / 'empty.sqlite3'}", tmp_path))
+    try:
+        runner = empty.test_cli_runner()
+        result = runner.invoke(args=["create-user", "admin", "--role", "administrator",
+                                     "--password-stdin"], input="Strong-pass-2026\n")  # fmt: skip
+        assert result.exit_code != 0 and "请先运行 survey db-upgrade" in result.output
+        assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+        upgrade(f"sqlite:///{tmp_path / 'empty.sqlite3'}", "0012")
+        older = runner.invoke(args=["list-users"])
+        assert older.exit_code != 0 and "数据库结构是版本 0012" in older.output
+    finally:
+        close_app(empty)
