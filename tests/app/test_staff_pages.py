@@ -528,3 +528,19 @@ def test_a_wave_is_created_with_its_audit_event_or_not_at_all(app, demo_wave, mo
     client.post("/staff/admin/waves/new", data=form)
     rows = client.get("/staff/audit?action=wave_create").get_data(as_text=True)
     assert "名称：2028年度；城市：咸宁市；问卷：eco-satisfaction-standard 第 1 版" in rows
+
+
+def test_an_error_after_a_form_is_announced_as_an_alert(app, demo_wave):
+    """Refusals (a weak password, a name taken) came back as role="status", which
+    a screen reader may leave unread until the user gets there; the login and
+    password pages' errors were alerts already."""
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/users")
+    page = client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "qian",
+                       "password": "short", "roles": ["organizer"]}, follow_redirects=True)  # fmt: skip
+    html = page.get_data(as_text=True)
+    assert re.search(r'<p class="flash error" role="alert">[^<]*10 个字符', html)
+    done = client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "qian",
+                       "password": "Strong-pass-2026", "roles": ["organizer"]},
+                       follow_redirects=True)  # fmt: skip
+    assert '<p class="flash message" role="status">账号已创建。</p>' in done.get_data(as_text=True)
