@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from survey.extensions import db
@@ -143,7 +144,7 @@ def update_user(user_id: int):
             set_roles(user, request.form.getlist("roles"))
             flash(f"{user.username} 的角色已更新。")
         elif action in ("activate", "deactivate"):
-            set_active(user, action == "activate")
+            set_active(user, action == "activate", actor=current_user._get_current_object())
             flash(f"{user.username} 已{'启用' if action == 'activate' else '停用'}。")
         elif action == "reset":
             # The form's token: a resent form (the page reloaded) changes nothing.

@@ -101,7 +101,15 @@ def set_roles(user: User, roles, actor_name: str | None = None) -> User:
     return user
 
 
-def set_active(user: User, active: bool) -> User:
+def set_active(user: User, active: bool, actor: User | None = None) -> User:
+    """Enable or disable an account (a disabled one's sessions end). *actor*, the
+    administrator doing it, cannot disable their own account: one click had
+    logged them out for good, until another administrator enabled it again."""
+    if not active and actor is not None and actor.id == user.id:
+        raise OperationError(
+            "不能停用自己正在使用的账号（停用后会立即退出且无法再登录）；"
+            "确需停用，请由另一位系统管理员操作。"
+        )
     with db.write() as session:
         user = session.get(User, user.id)
         if not active:

@@ -544,3 +544,19 @@ def test_an_error_after_a_form_is_announced_as_an_alert(app, demo_wave):
                        "password": "Strong-pass-2026", "roles": ["organizer"]},
                        follow_redirects=True)  # fmt: skip
     assert '<p class="flash message" role="status">账号已创建。</p>' in done.get_data(as_text=True)
+
+
+def test_an_administrator_cannot_disable_their_own_account(app, demo_wave):
+    """One click on 停用 in one's own row logged the administrator out for good
+    (until another administrator enabled the account again)."""
+    client = client_as(app, "administrator")
+    make_user(app, "other-admin", "administrator")
+    with app.app_context():
+        me = db.session.scalar(select(User).filter_by(username="u-administrator"))
+    csrf = _csrf(client, "/staff/admin/users")
+    page = client.post(f"/staff/admin/users/{me.id}", data={"csrf_token": csrf,
+                       "action": "deactivate"}, follow_redirects=True)  # fmt: skip
+    assert page.status_code == 200 and "不能停用自己正在使用的账号" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, me.id).is_active
+    assert client.get("/staff/admin/users").status_code == 200
