@@ -327,3 +327,155 @@ def test_download_names_keep_no_markup_in_their_ascii_fallback(app, demo_wave):
         fallback = disposition.split("filename=")[1].split(";")[0]
         assert fallback.startswith(f"wave-{demo_wave}-") and "<" not in disposition
         assert "filename*=UTF-8''" in disposition and "%3Cscript%3E" in disposition
+
+
+def _escaped_everywhere(body: str, label: str, *, present: bool = True) -> None:
+    """No payload markup in *body*; when *present*, the payload is there as text
+    (escaped), so that the page does show the field checked."""
+    from markupsafe import escape
+
+    assert "<script>alert" not in body and "<img src=x" not in body, label
+    if present:
+        assert str(escape(PAYLOAD)) in body, label
+
+
+def test_markup_is_escaped_in_the_staff_texts_of_the_new_pages(app, demo_wave, tmp_path):
+    """The places where staff- or resident-entered text appears since the dashboard,
+    audit log, report comparison and estimates warnings were reworded: a wave,
+    district, channel and user named with markup, a reason and a device class
+    holding markup, all shown as text in every page, message, JSON and report."""
+    import io
+    import json
+    import zipfile
+
+    from markupsafe import escape
+
+    from survey.models import AuditEvent, District, PopulationCell, QuotaCell
+    from tests.app.test_estimates_page import _fill
+    from tests.app.test_report import _second_wave
+
+    _fill(app)
+    new_id = _second_wave(app, demo_wave, answers_per_district=10)
+    admin = make_user(app, "xss-new", "administrator", "organizer", "statistician")
+    victim = make_user(app, PAYLOAD, "organizer")  # a user name the log names
+    with app.app_context():
+        response_id = db.session.scalar(
+            select(Response.id)
+            .where(Response.wave_id == demo_wave, Response.district != "咸安区")
+            .order_by(Response.id)
+        )
+        receipt = db.session.scalar(
+            select(Response.receipt_code).where(Response.wave_id == new_id).limit(1)
+        )
+    client = app.test_client()
+    log_in(client, admin)
+    waves = "/staff/admin/waves"
+    csrf = form_tokens(client.get(waves).get_data(as_text=True))["csrf_token"]
+    # The earlier wave renamed with markup (the audit log shows old and new settings).
+    renamed = client.post(f"{waves}/{demo_wave}", follow_redirects=True, data={
+        "csrf_token": csrf, "name": PAYLOAD, "organizer": PAYLOAD, "quota_policy": "soft"})  # fmt: skip
+    assert renamed.status_code == 200
+    _escaped_everywhere(renamed.get_data(as_text=True), "waves page after renaming")
+    # A failed log-in of the account named with markup.
+    guesser = app.test_client()
+    login_csrf = form_tokens(guesser.get("/staff/login").get_data(as_text=True))["csrf_token"]
+    failed = guesser.post("/staff/login", data={
+        "csrf_token": login_csrf, "username": PAYLOAD, "password": "wrong"})  # fmt: skip
+    assert failed.status_code == 401
+    # The report of the later wave names the earlier one in its comparison lines.
+    report = client.get(f"/staff/waves/{new_id}/report").get_data(as_text=True)
+    assert "上年数据：本平台" in report
+    _escaped_everywhere(report, "report page")
+    docx = client.get(f"/staff/waves/{new_id}/report.docx")
+    assert docx.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(docx.get_data())) as archive:
+        xml = archive.read("word/document.xml").decode("utf-8")
+    docx.close()
+    assert "<script>alert" not in xml and "&lt;script&gt;alert" in xml
+    # A response withdrawn (the dashboard's withdrawn count), one excluded with
+    # markup as its reason, a device class as no browser sends it.
+    resident = app.test_client()
+    withdraw_csrf = form_tokens(resident.get("/withdraw").get_data(as_text=True))["csrf_token"]
+    done = resident.post("/withdraw", data={"csrf_token": withdraw_csrf,
+                                            "receipt_code": receipt, "confirm": "1"})  # fmt: skip
+    assert done.status_code == 200
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Response).where(Response.id == response_id)
+                            .values(device_class=PAYLOAD, is_flagged=True))  # fmt: skip
+            session.execute(update(Channel).values(label=PAYLOAD))
+            # After the answers: residents' district answers are the frame's names.
+            # A district named with markup, everywhere its name is kept; none of its
+            # answers valid (the estimates page names it as a district left out).
+            for model in (District, QuotaCell, PopulationCell, Response):
+                column = model.name if model is District else model.district
+                session.execute(update(model).where(column == "咸安区").values({column: PAYLOAD}))
+            session.execute(update(Response).where(Response.district == PAYLOAD)
+                            .values(excluded=True))  # fmt: skip
+        cell_id = db.session.scalar(
+            select(QuotaCell.id).where(
+                QuotaCell.wave_id == demo_wave, QuotaCell.district == PAYLOAD
+            )
+        )
+        channel_id = db.session.scalar(select(Channel.id).where(Channel.wave_id == demo_wave))
+    base = f"/staff/waves/{demo_wave}"
+    excluded = client.post(f"{base}/responses/{response_id}/exclude", follow_redirects=True,
+                           data={"csrf_token": csrf, "excluded": "1", "reason": PAYLOAD})  # fmt: skip
+    _escaped_everywhere(excluded.get_data(as_text=True), "dashboard after excluding")
+    toggled = client.post(f"{base}/channels/{channel_id}/open", follow_redirects=True,
+                          data={"csrf_token": csrf, "open": "0", "back": "dashboard"})  # fmt: skip
+    body = toggled.get_data(as_text=True)
+    _escaped_everywhere(body, "dashboard after closing a channel")
+    assert f"采集点“{escape(PAYLOAD)}”已关闭" in body  # the message names it, as text
+    edited = client.post(f"{base}/quotas/{cell_id}", follow_redirects=True,
+                         data={"csrf_token": csrf, "target": "0"})  # fmt: skip
+    _escaped_everywhere(edited.get_data(as_text=True), "quotas page after editing a target")
+    for url in (f"{base}/dashboard", f"{base}/channels", f"{base}/quotas",
+                f"{base}/responses/{response_id}", f"{base}/estimates?weighting=raking",
+                f"{base}/estimates", "/staff/admin/users", "/staff/audit?action=wave_update",
+                "/staff/audit?action=response_exclude", "/staff/audit?action=login_failed",
+                "/staff/audit?action=channel_close", "/staff/audit?action=quota_change",
+                f"{base}/exports", f"{base}/comparison"):  # fmt: skip
+        _escaped_everywhere(client.get(url).get_data(as_text=True), url)
+    estimates = client.get(f"{base}/estimates?weighting=raking").get_data(as_text=True)
+    assert "未勾选任何加权变量" in estimates  # the warning of no margin ticked
+    assert f"未作估计（全市结果只包括其余区县）：{escape(PAYLOAD)}" in estimates
+    data = client.get(f"{base}/dashboard.json")
+    raw = data.get_data(as_text=True)
+    assert "<" not in raw and ">" not in raw
+    parsed = json.loads(raw)
+    assert {c["label"] for c in parsed["channels"]} == {PAYLOAD}
+    assert PAYLOAD in {d["district"] for d in parsed["districts"]}
+    assert parsed["totals"]["excluded"] >= 1
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {
+        "wave_update",
+        "response_exclude",
+        "login_failed",
+        "channel_close",
+        "quota_change",
+    } <= actions
+    assert victim.id
+
+
+def test_withdraw_page_shows_the_code_typed_as_text(app, demo_wave):
+    """The withdraw form keeps what was typed (a code not found, one not shaped as
+    a code, the text-size button from the confirm step): markup stays text, in
+    the field's value and in the message."""
+    from markupsafe import escape
+
+    client = app.test_client()
+    typed = PAYLOAD[:20]  # the form keeps 20 characters
+    for extra in ({}, {"text_size": "large"}, {"text_size": "large", "step": "confirm"}):
+        csrf = form_tokens(client.get("/withdraw").get_data(as_text=True))["csrf_token"]
+        response = client.post("/withdraw", data={"csrf_token": csrf, "receipt_code": typed,
+                                                  **extra})  # fmt: skip
+        body = response.get_data(as_text=True)
+        assert response.status_code in (200, 422), (extra, response.status_code)
+        assert "<script>alert" not in body and f'value="{escape(typed)}"' in body, extra
+    csrf = form_tokens(client.get("/withdraw").get_data(as_text=True))["csrf_token"]
+    for code in ("＜ｓｃｒｉｐｔ＞", "ab<c-d>ef", "Q538-<b>x"):  # full-width forms fold to "<"
+        body = client.post("/withdraw", data={"csrf_token": csrf, "receipt_code": code})
+        text = body.get_data(as_text=True).lower()
+        assert "<script>" not in text and "<b>" not in text and "<c-d>" not in text, code
