@@ -9,12 +9,25 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from survey.exports.codebook import CODING_NOTE, Variable, code_table, numeric_codes
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+#: Characters a worksheet (XML 1.0) cannot hold: openpyxl refuses the whole
+#: workbook for one of them (a channel label pasted from Word: Shift+Enter is \x0b).
+NOT_IN_SHEETS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def sheet_text(value):
+    """*value* as a worksheet can hold it: control characters become spaces."""
+    if isinstance(value, str):
+        return NOT_IN_SHEETS.sub(" ", value)
+    return value
 
 
 def safe_text(value):
@@ -69,7 +82,7 @@ def write_xlsx(path: Path, variables: list[Variable], rows: Iterable[dict], note
         out = []
         for value in values:
             if isinstance(value, str):
-                value = WriteOnlyCell(sheet, value=value)
+                value = WriteOnlyCell(sheet, value=sheet_text(value))
                 value.data_type = "s"
             out.append(value)
         return out
@@ -187,8 +200,8 @@ def estimates_xlsx(path: Path, rows, note: str, labels: dict[str, str] | None = 
         values = [getattr(r, c) for c in ESTIMATE_COLUMNS]
         values[0] = "全市" if r.domain == "ALL" else r.domain
         values.insert(2, labels.get(r.indicator, ""))
-        sheet.append([_cell(v) for v in values])
+        sheet.append([_cell(sheet_text(v)) for v in values])
     info = book.create_sheet("方法说明")
     for line in note.splitlines():
-        info.append([safe_text(line)])
+        info.append([safe_text(sheet_text(line))])
     book.save(path)

@@ -479,3 +479,37 @@ def test_withdraw_page_shows_the_code_typed_as_text(app, demo_wave):
         body = client.post("/withdraw", data={"csrf_token": csrf, "receipt_code": code})
         text = body.get_data(as_text=True).lower()
         assert "<script>" not in text and "<b>" not in text and "<c-d>" not in text, code
+
+
+def test_control_characters_in_staff_names_do_not_break_the_workbooks(app, demo_wave):
+    """A channel label, wave name or organizer with a control character (Word's
+    Shift+Enter pastes \\x0b) made openpyxl refuse the whole workbook: every
+    microdata and estimates XLSX of the wave failed with a server error, for
+    every statistician. The character becomes a space in a worksheet."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.app.test_estimates_page import _fill
+
+    _fill(app, n_per_district=6)
+    with app.app_context():
+        with db.write() as session:
+            session.execute(update(Wave).values(name="2026\x0b年度", organizer="统计局\x01"))
+            session.execute(update(Channel).values(label="海报\x0b一"))
+    client = app.test_client()
+    log_in(client, make_user(app, "stat-ctl", "statistician"))
+    exports = f"/staff/waves/{demo_wave}/exports"
+    csrf = form_tokens(client.get(exports).get_data(as_text=True))["csrf_token"]
+    texts = {}
+    for what in ("microdata.xlsx", "estimates.xlsx"):
+        response = client.post(f"{exports}/{what}",
+                               data={"csrf_token": csrf, "weighting": "none"})  # fmt: skip
+        assert response.status_code == 200, what
+        book = load_workbook(io.BytesIO(response.get_data()))
+        response.close()
+        texts[what] = [v for sheet in book for row in sheet.iter_rows(values_only=True)
+                       for v in row if isinstance(v, str)]  # fmt: skip
+    assert "海报 一" in texts["microdata.xlsx"]
+    for cells in texts.values():  # the note (split into lines at the \x0b)
+        assert "调查单位：统计局 " in cells and any(v.startswith("咸宁市 2026") for v in cells)
