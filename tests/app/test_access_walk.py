@@ -15,6 +15,10 @@ from tests.staff import log_in, make_user
 
 PUBLIC = {"auth.login"}
 ANY_STAFF = {"auth.logout"}
+#: The routes outside /staff, open to anyone: residents' pages, static files, the
+#: health check. Any other route outside /staff escapes the walk below.
+OUTSIDE_STAFF = {"static", "healthz", "respond.landing", "respond.start", "respond.page",
+                 "respond.reopened", "respond.thanks", "respond.thanks_link", "respond.withdraw"}  # fmt: skip
 
 
 def staff_routes(app):
@@ -32,6 +36,13 @@ def _url(app, rule, wave_id):
     with app.test_request_context():
         values = {arg: SAMPLES[arg](wave_id) for arg in rule.arguments}
         return url_for(rule.endpoint, **values)
+
+
+def test_every_route_is_walked_or_known_to_be_public(app):
+    """A route added outside /staff (an export at /exports/…) would not be walked:
+    it must be one of the known public routes, or move under /staff."""
+    outside = {r.endpoint for r in app.url_map.iter_rules() if not r.rule.startswith("/staff")}
+    assert outside == OUTSIDE_STAFF, outside ^ OUTSIDE_STAFF
 
 
 def test_every_staff_route_declares_roles(app):
