@@ -513,3 +513,29 @@ def test_control_characters_in_staff_names_do_not_break_the_workbooks(app, demo_
     assert "海报 一" in texts["microdata.xlsx"]
     for cells in texts.values():  # the note (split into lines at the \x0b)
         assert "调查单位：统计局 " in cells and any(v.startswith("咸宁市 2026") for v in cells)
+
+
+def test_quota_and_frame_refusals_show_what_was_sent_as_text(app, demo_wave):
+    """The quota plan's refusal names the districts sent that the frame lacks, the
+    frame import's problems quote the file: markup in either stays text."""
+    import io
+
+    from markupsafe import escape
+
+    client = app.test_client()
+    log_in(client, make_user(app, "org-refusals", "organizer"))
+    base = f"/staff/waves/{demo_wave}"
+    csrf = form_tokens(client.get(f"{base}/quotas").get_data(as_text=True))["csrf_token"]
+    refused = client.post(f"{base}/quotas/plan", follow_redirects=True, data={
+        "csrf_token": csrf, "mode": "per_district", "cells": "plain",
+        "size_咸安区": "10", f"size_{PAYLOAD}": "5"})  # fmt: skip
+    body = refused.get_data(as_text=True)
+    assert "人口数据中没有这些区县" in body, body[-2000:]
+    _escaped_everywhere(body, "quota plan refused")
+    frame = f"district,sex,age_group,urban_rural,population\n{PAYLOAD},男,18-29岁,城镇,100\n"
+    imported = client.post(f"{base}/frame", content_type="multipart/form-data", data={
+        "csrf_token": csrf, "file": (io.BytesIO(frame.encode()), "f.csv")})  # fmt: skip
+    body = imported.get_data(as_text=True)
+    assert imported.status_code == 422
+    assert "<script>alert" not in body and "<img src=x" not in body
+    assert str(escape(PAYLOAD)) in body or "&lt;script&gt;" in body
