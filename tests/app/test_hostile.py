@@ -539,3 +539,33 @@ def test_quota_and_frame_refusals_show_what_was_sent_as_text(app, demo_wave):
     assert imported.status_code == 422
     assert "<script>alert" not in body and "<img src=x" not in body
     assert str(escape(PAYLOAD)) in body or "&lt;script&gt;" in body
+
+
+def test_a_headline_score_warning_shows_the_questionnaires_label_as_text(app, demo_wave):
+    """The estimates page's and the report's warning of a score named as the
+    headline 满意度 quote the indicator's label from the questionnaire."""
+    import re as re_module
+
+    from questionnaires import STANDARD_PATH, load_questionnaire_text
+    from survey.operations.questionnaires import register_questionnaire
+    from tests.app.test_estimates_page import _fill
+
+    label = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    text = re_module.sub(r"(?m)^version: 1$", "version: 2", text)
+    text = text.replace("  satisfaction: satisfied", "  satisfaction: satisfaction_score")
+    text = text.replace("label: 满意度得分（0–100）", f"label: '{label}'")
+    with app.app_context():
+        stored = register_questionnaire(load_questionnaire_text(text))
+        with db.write() as session:
+            session.get(Wave, demo_wave).questionnaire_id = stored.id
+    _fill(app, n_per_district=5)
+    client = app.test_client()
+    log_in(client, make_user(app, "stat-label", "statistician"))
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none")
+    report = client.get(f"/staff/waves/{demo_wave}/report?weighting=none")
+    assert report.status_code == 409
+    for response in (page, report):
+        body = response.get_data(as_text=True)
+        assert "问卷把满意度指标设为“&lt;script&gt;alert(1)&lt;/script&gt;" in body
+        assert "<script>alert" not in body and "<img src=x" not in body
