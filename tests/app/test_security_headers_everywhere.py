@@ -128,3 +128,14 @@ def test_no_template_or_script_relies_on_what_the_csp_blocks():
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
                      "eval(", "new Function", "setAttribute(\"on", "javascript:"):  # fmt: skip
             assert sink not in text, (path.name, sink)
+
+
+def test_every_post_form_of_every_template_carries_a_csrf_token():
+    """A form added without the token would be refused (400) for everyone: the
+    check is global, so a missing token is a broken form, found here first."""
+    form = re.compile(r"<form\b[^>]*>.*?</form>", re.S | re.I)
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for found in form.finditer(path.read_text(encoding="utf-8")):
+            block = found.group(0)
+            if re.search(r'method="post"', block[: block.index(">")], re.I):
+                assert 'name="csrf_token"' in block, (path.name, block[:120])
