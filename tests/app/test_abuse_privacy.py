@@ -294,3 +294,24 @@ def test_behind_a_proxy_each_resident_has_their_own_rate_limit(app, demo_wave, c
         assert start(forged, token).status_code == 429  # the proxy's entry counts, not hers
     finally:
         close_app(proxied)
+
+
+def test_telling_a_code_was_withdrawn_counts_against_the_withdraw_limit(app, client, demo_wave):
+    """The withdraw page now says that a code existed and was withdrawn (无需再次撤回)
+    and names its channel in the cookie it sets: each such answer is a guess
+    at codes, counted by the same limit as a code found or not found."""
+    from tests.resident import receipt_of
+
+    code = receipt_of(complete(client, channel_token(app)))
+    csrf = form_tokens(client.get("/withdraw").get_data(as_text=True))["csrf_token"]
+    post = {"csrf_token": csrf, "receipt_code": code, "confirm": "1"}
+    assert client.post("/withdraw", data=post).status_code == 200  # withdrawn
+    app.config["RATE_LIMITS"] = {"withdraw_client": [2, 3600]}
+    guesser = app.test_client()
+    csrf = form_tokens(guesser.get("/withdraw").get_data(as_text=True))["csrf_token"]
+    answers = [guesser.post("/withdraw", data={**post, "csrf_token": csrf}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "无需再次撤回" in answers[1].get_data(as_text=True)
+    refused = answers[2]
+    assert "无需再次撤回" not in refused.get_data(as_text=True)
+    assert "sv_receipt" not in refused.headers.get("Set-Cookie", "")
