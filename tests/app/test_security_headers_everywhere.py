@@ -103,6 +103,9 @@ def test_staff_responses_of_every_kind_carry_the_headers(app, demo_wave):
     refused = client.post(f"{base}/exports/estimates.csv", data={"csrf_token": csrf})
     assert refused.status_code == 409
     _check(refused, "estimates export refused")
+    no_report = client.get(f"{base}/report")
+    assert no_report.status_code == 409
+    _check(no_report, "report refused")
     complete(app.test_client(), channel_token(app))
     urls = ["/staff/", "/staff/waves/", f"{base}/dashboard", f"{base}/dashboard.json",
             f"{base}/quotas", f"{base}/channels", f"{base}/posters", f"{base}/frame",
