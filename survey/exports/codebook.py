@@ -14,6 +14,7 @@ proportions leave them out as the estimates do.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from questionnaires import Questionnaire
@@ -38,12 +39,17 @@ class Variable:
 MAX_NAME = 32
 
 
-def export_names(names: list[str]) -> list[str]:
+#: The names of the columns that only some files have: never an item's, even
+#: in a file without them (a question ``weight`` would be the weight there).
+SOMETIMES = ("excluded", "weight")
+
+
+def export_names(names: list[str], reserved: Iterable[str] = ()) -> list[str]:
     """*names* as Stata and SPSS take them: at most :data:`MAX_NAME` characters and
     unique (SPSS ignores case). A longer name is cut; a name equal to an earlier
-    one (two items whose ids begin alike, cut; a question called ``weight``) ends
-    in _2, _3, … The earlier one keeps its name."""
-    taken: set[str] = set()
+    one (two items whose ids begin alike, cut; a question called ``weight``) or
+    to one of *reserved* ends in _2, _3, … The earlier one keeps its name."""
+    taken: set[str] = {name.lower() for name in reserved}
     out = []
     for name in names:
         unique, k = name[:MAX_NAME], 1
@@ -149,6 +155,7 @@ def variables(q: Questionnaire, with_weight: bool, with_excluded: bool,
         about += ["已剔除的答卷为空"] if with_excluded else []
         out.append(Variable("weight", f"加权权数（{'；'.join(about)}）" if about else "加权权数",
                             "num"))  # fmt: skip
+    absent = [name for name in SOMETIMES if name not in {v.name for v in out}]
     labels = {ind.name: ind.label for ind in q.scoring}
     for ind in q.scoring:
         out.append(Variable(ind.name, f"指标：{labels[ind.name]}", "num"))
@@ -178,7 +185,7 @@ def variables(q: Questionnaire, with_weight: bool, with_excluded: bool,
             out.append(Variable(question.id, question.text, "num"))
         else:
             out.append(Variable(question.id, question.text, "str"))
-    for v, name in zip(out, export_names([v.name for v in out]), strict=True):
+    for v, name in zip(out, export_names([v.name for v in out], absent), strict=True):
         v.name = name
     return out
 

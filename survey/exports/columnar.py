@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import polars as pl
 
 from questionnaires import Questionnaire
-from survey.exports.codebook import Variable, export_names
+from survey.exports.codebook import SOMETIMES, Variable, export_names
 from survey.operations.estimates import CellWeights
 from survey.operations.quality import BEIJING  # what staff pages and the audit log show
 
@@ -89,8 +89,9 @@ class ColumnarExport:
                  "weight": list(values)},
                 schema={**{c: pl.String for c in weights.columns}, "weight": pl.Float64},
             )  # fmt: skip
-        names = export_names([e.meta.output_name() for e in self._exprs])
         expected = [v.name for v in variables]
+        absent = [name for name in SOMETIMES if name not in expected]
+        names = export_names([e.meta.output_name() for e in self._exprs], absent)
         if names != expected:  # the plan must follow codebook.variables exactly
             raise ValueError(
                 f"columnar export out of step with the codebook: {names} != {expected}"

@@ -569,3 +569,27 @@ def test_a_headline_score_warning_shows_the_questionnaires_label_as_text(app, de
         body = response.get_data(as_text=True)
         assert "问卷把满意度指标设为“&lt;script&gt;alert(1)&lt;/script&gt;" in body
         assert "<script>alert" not in body and "<img src=x" not in body
+
+
+def test_a_question_named_like_a_system_variable_never_takes_its_name():
+    """A question with the id ``weight`` became the file's ``weight`` whenever the
+    export had no weights (no frame yet, weighting failed), and ``weight_2`` when
+    it had: a statistician's script weighting by ``weight`` then used the answers
+    as weights, silently. It is ``weight_2`` in every file (``excluded`` too)."""
+    from questionnaires import STANDARD_PATH, load_questionnaire_text
+    from survey.exports.codebook import variables
+    from survey.exports.columnar import ColumnarExport
+
+    text = STANDARD_PATH.read_text(encoding="utf-8")
+    q = load_questionnaire_text(text.replace("id: suggestion", "id: weight"))
+    assert any(question.id == "weight" for question in q.questions)
+    for with_weight in (True, False):
+        for with_excluded in (True, False):
+            names = [v.name for v in variables(q, with_weight, with_excluded)]
+            assert ("weight" in names) == with_weight, (with_weight, with_excluded)
+            assert ("excluded" in names) == with_excluded, (with_weight, with_excluded)
+            assert "weight_2" in names
+            export = ColumnarExport(q, variables(q, False, with_excluded),
+                                    include_excluded=with_excluded, channel_labels={},
+                                    weights=None)  # fmt: skip
+            assert "weight" not in [v.name for v in export.variables]
