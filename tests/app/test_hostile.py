@@ -402,7 +402,7 @@ def test_markup_is_escaped_in_the_staff_texts_of_the_new_pages(app, demo_wave, t
     with app.app_context():
         with db.write() as session:
             session.execute(update(Response).where(Response.id == response_id)
-                            .values(device_class=PAYLOAD, is_flagged=True))  # fmt: skip
+                            .values(device_class="<script>alert(1)</script>", is_flagged=True))  # fmt: skip
             session.execute(update(Channel).values(label=PAYLOAD))
             # After the answers: residents' district answers are the frame's names.
             # A district named with markup, everywhere its name is kept; none of its
