@@ -323,8 +323,12 @@ def _whole_file(output: Path, mode: int | None = None) -> Iterator[Path]:
     to it at the end: a refused or failed command leaves neither a half-written
     file nor a changed old one."""
     partial = output.with_name(output.name + ".part")
-    if mode is not None:
-        os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
+    # A stale one (a killed run's), or a link planted there, is removed, never
+    # followed: the file is created afresh (O_EXCL), so the export cannot be
+    # written through a symbolic link into another file.
+    partial.unlink(missing_ok=True)
+    flags = os.O_CREAT | os.O_WRONLY | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    os.close(os.open(partial, flags, 0o666 if mode is None else mode))
     try:
         yield partial
         partial.replace(output)

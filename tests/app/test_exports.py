@@ -152,6 +152,24 @@ def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
     assert bad.exit_code != 0 and "没有编号为 999" in bad.output
 
 
+def test_cli_export_and_report_never_write_through_a_link_at_the_part_file(
+    app, runner, demo_wave, filled, tmp_path
+):
+    """The commands write beside the target (``<name>.part``) and rename at the end.
+    A symbolic link found there (planted, or left over) was followed: the export's
+    microdata went into the file it pointed to. It is now removed, not followed."""
+    victim = tmp_path / "victim.txt"
+    for name, args in (("d.csv", ["export"]), ("r.docx", ["report"])):
+        victim.write_text("untouched")
+        out = tmp_path / name
+        (tmp_path / f"{name}.part").symlink_to(victim)
+        result = runner.invoke(args=[*args, "--wave-id", str(demo_wave), "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        assert victim.read_text() == "untouched"
+        assert out.is_file() and not out.is_symlink() and out.stat().st_size > 0
+        assert not (tmp_path / f"{name}.part").exists()
+
+
 @pytest.mark.parametrize("labels,include_excluded,weighted",
                          [(False, False, True), (True, True, True), (False, True, False)])  # fmt: skip
 def test_columnar_csv_equals_the_row_by_row_writer(app, demo_wave, filled, labels,
