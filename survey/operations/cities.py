@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from survey.extensions import db
 from survey.models import Channel, ChannelStats, City, District, QuestionnaireVersion, Wave, utcnow
 from survey.operations.errors import OperationError
+from survey.operations.names import one_line
 
 
 def district_names(city_id: int) -> list[str]:
@@ -95,7 +96,7 @@ def _check_city(name: str, province: str, entries: list[DistrictEntry]) -> list[
     seen: dict[str, str] = {}
     clean = []
     for entry in entries:
-        district = entry.name.strip()
+        district = one_line(entry.name)
         population = _population(entry.population)
         if not district:
             problems.append(f"{entry.where}：缺少区县名称。")
@@ -131,7 +132,7 @@ def add_city(
     """
     from survey.operations.audit import record
 
-    name, province = name.strip(), province.strip()
+    name, province = one_line(name), one_line(province)
     districts = _check_city(name, province, entries)
     try:
         with db.write() as session:
@@ -194,7 +195,7 @@ def create_channel(wave: Wave, district: District, label: str) -> Channel:
 
     if district.city_id != wave.city_id:
         raise OperationError(f"区县 {district.name} 不属于本轮调查的城市。")
-    label = label.strip()
+    label = one_line(label)
     if not label:
         raise OperationError("请填写采集点名称（例如：社区海报、访问员姓名）。")
     # Two channels of one name could not be told apart on the dashboard, the

@@ -11,6 +11,7 @@ from survey.models import City, QuestionnaireVersion, Wave
 from survey.operations.audit import record
 from survey.operations.cities import create_wave
 from survey.operations.errors import OperationError
+from survey.operations.names import one_line
 
 
 def _date(value: str | None, label: str) -> date | None:
@@ -37,7 +38,7 @@ def _id(value: str | None) -> int:
 
 
 def _check_name(session, city_id: int, name: str, wave_id: int | None = None) -> str:
-    name = name.strip()[:100]
+    name = one_line(name, 100)
     if not name:
         raise OperationError("请填写轮次名称（如 2026年度）。")
     same = session.scalar(
@@ -57,7 +58,7 @@ def create_wave_from_form(form) -> Wave:
     start, end = _dates(form)
     name = _check_name(db.session, city.id, name)
     wave = create_wave(
-        city, name, version, (form.get("organizer") or "").strip()[:200], start, end,
+        city, name, version, one_line(form.get("organizer") or "", 200), start, end,
         form.get("quota_policy") or "close",
     )  # fmt: skip
     return wave
@@ -76,7 +77,7 @@ def update_wave(wave: Wave, form) -> Wave:
         old = {"name": wave.name, "organizer": wave.organizer, "starts_on": str(wave.starts_on),
                "ends_on": str(wave.ends_on), "quota_policy": wave.quota_policy}  # fmt: skip
         wave.name = name
-        wave.organizer = (form.get("organizer") or "").strip()[:200]
+        wave.organizer = one_line(form.get("organizer") or "", 200)
         wave.starts_on, wave.ends_on, wave.quota_policy = start, end, policy
         new = {"name": name, "organizer": wave.organizer, "starts_on": str(start), "ends_on": str(end),
                "quota_policy": policy}  # fmt: skip
