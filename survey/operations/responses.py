@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import secrets
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -583,10 +585,16 @@ def stop_writer(app) -> None:
             writer.stop()
 
 
+#: What a phone's keyboard may type between or around the code's halves: spaces,
+#: and dashes other than "-" (a Chinese keyboard's "—"; "－" is "-" after NFKC).
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−_]+")
+
+
 def normal_receipt_code(typed: str) -> str:
-    """A receipt code as typed (any case, spaces, the dash left out) written as
-    issued, e.g. ``q538 ufwd`` → ``Q538-UFWD``."""
-    code = typed.strip().upper().replace(" ", "")
+    """A receipt code as typed, written as issued: any case, full-width letters and
+    digits (a Chinese keyboard in full-width mode), spaces and any dash, or none
+    (``q538 ufwd``, ``ｑ５３８—ｕｆｗｄ`` → ``Q538-UFWD``); "" when nothing was typed."""
+    code = _SEPARATORS.sub("", unicodedata.normalize("NFKC", typed)).upper()
     return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
 
 

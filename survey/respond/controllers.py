@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from datetime import datetime, timedelta
 
 from flask import (
@@ -508,18 +506,6 @@ def csrf_error(reason):
     return forgetting_pages((html, 400))
 
 
-#: What a phone's keyboard may type between or around the code's halves: spaces,
-#: and dashes other than "-" (a Chinese keyboard's "—", "－" is "-" after NFKC).
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−_]+")
-
-
-def _receipt_code(typed: str) -> str:
-    """A receipt code as typed, written as issued: any case, full-width letters and
-    digits (a Chinese keyboard in full-width mode), spaces and any dash, or none
-    (``ｑ５３８—ｕｆｗｄ`` → ``Q538-UFWD``); "" when nothing was typed."""
-    return normal_receipt_code(_SEPARATORS.sub("", unicodedata.normalize("NFKC", typed)))
-
-
 def withdraw():
     """Withdraw an answer with the receipt code (the respondent's right to delete).
 
@@ -543,7 +529,7 @@ def withdraw():
         step = request.form.get("step")
         # From the confirm step: that step again (it went back to the form, where the
         # resident had to send the code once more). Confirming checks the code.
-        if step == "confirm" and receipts.is_code(code := _receipt_code(typed)):
+        if step == "confirm" and receipts.is_code(code := normal_receipt_code(typed)):
             return render_template("respond/withdraw.html", step="confirm", code=code,
                                    came_from=came_from)  # fmt: skip
         # From the done step: that step again (a link to ?large=1 lost what it said),
@@ -554,7 +540,7 @@ def withdraw():
     if _limited("withdraw_client", client_hash()):
         return _too_many("withdraw_client")
     typed = request.form.get("receipt_code", "")[:20]
-    code = _receipt_code(typed)
+    code = normal_receipt_code(typed)
     if not code:
         return render_template("respond/withdraw.html", step="form", code="", missing=True), 422
     if not receipts.is_code(code):  # no code the site gives: say what one looks like
