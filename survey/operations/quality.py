@@ -152,14 +152,15 @@ def _cell_of(response: Response):
     )
 
 
-def _same_cell(cell_urban_rural: str, response: Response):
-    """The WHERE clause of the responses in *response*'s cell, whose 城乡 is
-    *cell_urban_rural* ('' under a plan not by 城乡: either answer)."""
+def same_cell(cell_urban_rural: str, like: Response | QuotaCell):
+    """The WHERE clause of the responses in a cell, whose 城乡 is *cell_urban_rural*
+    ('' under a plan not by 城乡: either answer); *like*: one of its responses, or
+    the cell itself (both have its wave, district, sex and age group)."""
     clause = [
-        Response.wave_id == response.wave_id,
-        Response.district == response.district,
-        Response.sex == response.sex,
-        Response.age_group == response.age_group,
+        Response.wave_id == like.wave_id,
+        Response.district == like.district,
+        Response.sex == like.sex,
+        Response.age_group == like.age_group,
     ]
     if cell_urban_rural:
         clause.append(Response.urban_rural == cell_urban_rural)
@@ -197,7 +198,7 @@ def give_back_place(session, response: Response) -> None:
         waiting = session.scalar(
             select(Response.id)
             .where(
-                *_same_cell(cell.urban_rural, response),
+                *same_cell(cell.urban_rural, response),
                 Response.over_quota.is_(True),
                 Response.excluded.is_(False),
                 Response.id != response.id,

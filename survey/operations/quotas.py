@@ -19,7 +19,7 @@ from survey.models import (
 )
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
-from survey.operations.quality import lock_wave_places
+from survey.operations.quality import lock_wave_places, same_cell
 from survey.operations.questionnaires import questionnaire_of
 
 #: The largest sample size or quota target accepted (a city's survey has thousands;
@@ -203,7 +203,7 @@ _SET_OVER = (
 
 
 def _recount(
-    session, wave_id: int, targets: dict[tuple, int], by_urban_rural: bool
+    session, wave_id: int, targets: dict[tuple, int], by_urban_rural: bool, *where
 ) -> tuple[dict[tuple, tuple[int, int]], int]:
     """Count the wave's valid stored responses (neither excluded nor withdrawn)
     into the new cells, as migration 0008 counted the old ones: in each cell its
@@ -215,11 +215,11 @@ def _recount(
 
     Returns (within, over) per cell key (district, 城乡 or '', sex, age group) and
     the number counted over quota; rewrites the responses' over-quota flags that
-    change."""
+    change. *where*: only these responses (one cell's: :func:`_recount_cell`)."""
     rows = session.execute(
         select(Response.id, Response.district, Response.urban_rural, Response.sex,
                Response.age_group, Response.over_quota)
-        .where(Response.wave_id == wave_id, Response.excluded.is_(False))
+        .where(Response.wave_id == wave_id, Response.excluded.is_(False), *where)
         .order_by(Response.id)
     ).all()  # fmt: skip
     counts: dict[tuple, list[int]] = {}
@@ -278,28 +278,10 @@ def _recount_cell(session, cell: QuotaCell) -> tuple[int, int]:
     """Count the valid stored responses of one *cell* against its target, as
     :func:`_recount` does for a whole plan; rewrites the over-quota flags that
     change. Returns (within, over)."""
-    where = [
-        Response.wave_id == cell.wave_id,
-        Response.excluded.is_(False),
-        Response.district == cell.district,
-        Response.sex == cell.sex,
-        Response.age_group == cell.age_group,
-    ]
-    if cell.urban_rural:  # a plan by 城乡
-        where.append(Response.urban_rural == cell.urban_rural)
-    rows = session.execute(
-        select(Response.id, Response.over_quota).where(*where).order_by(Response.id)
-    ).all()
-    within = 0
-    changed = []
-    for rid, was_over in rows:
-        over = within >= cell.target
-        within += not over
-        if over != was_over:
-            changed.append({"rid": rid, "over": over})
-    if changed:
-        session.connection().execute(_SET_OVER, changed)
-    return within, len(rows) - within
+    key = (cell.district, cell.urban_rural, cell.sex, cell.age_group)
+    counts, _ = _recount(session, cell.wave_id, {key: cell.target}, bool(cell.urban_rural),
+                         *same_cell(cell.urban_rural, cell))  # fmt: skip
+    return counts.get(key, (0, 0))
 
 
 def cell_name(cell: QuotaCell) -> str:
