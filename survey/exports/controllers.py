@@ -85,15 +85,17 @@ def estimates_download(wave_id: int, fmt: str):
         result = wave_estimates(wave, settings)
     except OperationError as exc:
         return _page(wave, str(exc)), 409
-    note = estimates_note(wave, settings, result.kinds)
-    audit_export(wave, fmt, len(result.rows), what="estimates", settings=settings)
+    # The indicators, then each satisfaction item (the page's 各项满意度) with its interval.
+    rows = [*result.rows, *result.item_rows]
+    items_of = result.headline.get("satisfaction") if result.item_rows else None
+    note = estimates_note(wave, settings, result.kinds, items_of)
+    audit_export(wave, fmt, len(rows), what="estimates", settings=settings)
     name = _filename(wave, "estimates", fmt)
     if fmt == "csv":
-        response = FlaskResponse(
-            writers.estimates_csv(result.rows, note), content_type=MIMETYPES["csv"]
-        )
+        response = FlaskResponse(writers.estimates_csv(rows, note), content_type=MIMETYPES["csv"])
         return attachment(response, name, f"wave-{wave.id}-estimates.csv")
     with TemporaryDownload(".xlsx") as download:
-        writers.estimates_xlsx(download.path, result.rows, note, result.labels)
+        labels = {**result.labels, **result.item_labels}
+        writers.estimates_xlsx(download.path, rows, note, labels)
         sent = download.send(mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
         return attachment(sent, name, f"wave-{wave.id}-estimates.xlsx")

@@ -136,6 +136,15 @@ class WaveEstimates:
     labels: dict[str, str]
     rows: list = field(default_factory=list)
     items: list = field(default_factory=list)  # (item label, {district: row})
+    #: The satisfaction items' rows, item by item in the questionnaire's order
+    #: (each: the districts, then the city): the figures of :attr:`items` with
+    #: their intervals, for the estimates table. An item is not judged against
+    #: the target, which applies to the indicator the items make up: its
+    #: target and status are empty.
+    item_rows: list = field(default_factory=list)
+    #: Each item's indicator code (``satisfied.s_air``) → its name, as the
+    #: microdata's codebook labels the item (满意度：您对本地空气质量是否满意？).
+    item_labels: dict[str, str] = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
     n: int = 0
     weights: dict[str, float] = field(default_factory=dict)
@@ -248,6 +257,9 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     for item, name in zip(q.indicator(sat).items if sat else [], item_names, strict=True):
         by_domain = {r.domain: r for r in result.rows if r.indicator == name}
         out.items.append((q.question(item).text, by_domain))
+        out.item_labels[name] = f"{labels.get(sat, sat)}：{q.question(item).text}"
+        out.item_rows += [replace(r, target=math.nan, status="", p_below_target=math.nan)
+                          for r in by_domain.values()]  # fmt: skip
     out.items.sort(key=lambda pair: pair[1]["ALL"].estimate if "ALL" in pair[1] else 1)
     out.weights = dict(zip(columns.respondent_id, map(float, result.weights), strict=True))
     return out

@@ -65,13 +65,34 @@ CI_NOTES = {
 }
 
 
-def estimates_note(wave: Wave, settings: Settings, kinds: dict[str, str]) -> str:
-    """The estimates table's note: the method note, the intervals and the target."""
+def _items_note(wave: Wave, name: str) -> str:
+    """What the satisfaction items' rows of the estimates table are (*name*: the
+    satisfaction indicator), in the questionnaire's words."""
+    q = questionnaire_of(wave.questionnaire)
+    ind = q.indicator(name)
+    options = q.question(ind.items[0]).options if ind.items else ()
+    positive = "”或“".join(o.label for o in options if o.value in ind.positive)
+    left_out = "、".join(f"“{o.label}”" for o in options if o.excluded_from_scoring)
+    return (
+        f"\n各项满意度（指标 {name}.题号，如 {name}.{ind.items[0]}）：构成“{ind.label}”的各题中"
+        f"回答“{positive}”的比例"
+        + (f"，{left_out}不计入分母" if left_out else "")
+        + "，样本量为该题的有效回答数；即估计结果页“各项满意度”表的数字，附置信区间。"
+        "目标只针对各题合成的指标，各题不与目标比较（目标值、状态为空）。"
+    )
+
+
+def estimates_note(wave: Wave, settings: Settings, kinds: dict[str, str],
+                   items_of: str | None = None) -> str:  # fmt: skip
+    """The estimates table's note: the method note, the intervals and the target,
+    and what the rows of *items_of*'s items are (the satisfaction indicator's,
+    when the table has them)."""
     scores = "；0–100 分的得分用 t 分布区间，目标按分数比较" if "mean" in kinds.values() else ""
     return (
         method_note(wave, settings, True)
         + f"\n置信区间：{CI_NOTES.get(settings.ci, settings.ci)}，{settings.level * 100:g}%"
         + f"{scores}；目标 {settings.target * 100:g}%。"
+        + (_items_note(wave, items_of) if items_of else "")
     )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import estimate_domains
+from analysis.estimate import ALL
 
 HERE = Path(__file__).parent
 INDICATORS = ("satisfied", "participated", "share", "score")
@@ -152,3 +153,31 @@ def test_beta_convention_against_svyby(city, method):
         assert as_svyby == pytest.approx((low, high), abs=1e-5)
         compared += 1
     assert compared > 0
+
+
+@pytest.mark.parametrize(("city", "method"), CASES)
+@pytest.mark.parametrize("ci", ["logit", "beta"])
+def test_answers_left_out_are_a_domain_as_r_estimates_one(city, method, ci):
+    """An item's 说不清 answers are left out (NaN: no weight for that item, still
+    in the design), as the satisfaction items of the estimates table are. A
+    column left out everywhere but in district d is R's domain estimate of d:
+    svyby's (and svyciprop's) row of d, with the same degrees of freedom n_d - 1.
+    So the whole-city row of that column reproduces R's numbers for d: the
+    estimate, the linearised standard error with calibration residuals computed
+    over every respondent (those left out too), the design effect and the interval."""
+    rows = _read(HERE / "data" / f"{city}_responses.csv")
+    population = _read(HERE / "data" / f"{city}_population.csv")
+    groups = {k: [r[k] for r in rows] for k in ("district", "sex", "age_group")}
+    districts = sorted({r["district"] for r in rows})
+    indicators = {d: [r["satisfied"] if r["district"] == d else None for r in rows]
+                  for d in districts}  # fmt: skip
+    result = estimate_domains(groups, indicators, population, weighting=method, ci=ci)
+    for d in districts:
+        ref = reference()[(city, method, "satisfied", d)]
+        row = result.row(ALL, d)
+        assert row.n == int(ref["n"]) and row.df == row.n - 1
+        assert row.estimate == pytest.approx(_num(ref["estimate"]), rel=1e-6)
+        assert row.se == pytest.approx(_num(ref["se"]), rel=1e-5)
+        assert row.deff == pytest.approx(_num(ref["deff"]), rel=1e-5)
+        assert row.ci_low == pytest.approx(_num(ref[f"{ci}_low"]), abs=1e-5)
+        assert row.ci_high == pytest.approx(_num(ref[f"{ci}_high"]), abs=1e-5)

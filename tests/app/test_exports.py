@@ -137,6 +137,57 @@ def test_estimates_table_and_audit(app, demo_wave, filled):
         assert {e.detail["what"] for e in events} == {"estimates"}
 
 
+def test_estimates_table_has_each_satisfaction_item_with_its_interval(app, demo_wave):
+    """The estimates page shows each satisfaction item by district (各项满意度); the
+    estimates table had only the indicators. It now has every item's rows too,
+    with the page's figures and their intervals; an item is not judged against
+    the target (that is the satisfaction indicator's), so target and status are
+    empty; an item's n counts its answers other than 说不清."""
+    import html as html_lib
+    import re
+
+    from tests.app.test_report import _fill_varied
+
+    _fill_varied(app)  # s_air varies; s_drinking is 说不清 but in 2 answers per district
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    page = client.get(f"/staff/waves/{demo_wave}/estimates").get_data(as_text=True)
+    csrf = form_tokens(page)["csrf_token"]
+    text = _post(client, demo_wave, "estimates.csv", csrf).decode("utf-8-sig")
+    assert "# 各项满意度（指标 satisfied.题号，如 satisfied.s_air）" in text
+    assert "回答“满意”或“比较满意”的比例，“说不清/不了解”不计入分母" in text
+    table = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    items = [r for r in table if r["indicator"].startswith("satisfied.")]
+    assert list(dict.fromkeys(r["indicator"] for r in items)) == [
+        f"satisfied.{i}" for i in ("s_air", "s_water", "s_drinking", "s_green", "s_sanitation",
+                                   "s_noise", "s_government")]  # fmt: skip
+    drinking = [r for r in items if r["indicator"] == "satisfied.s_drinking"]
+    assert [r["n"] for r in drinking] == ["2"] * 6 + ["12"]
+    air = [r for r in items if r["indicator"] == "satisfied.s_air"]
+    districts = ["咸安区", "赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"]
+    assert [r["domain"] for r in air] == [*districts, "ALL"]
+    for r in air:
+        assert r["n"] == "12" or (r["domain"] == "ALL" and r["n"] == "72")
+        assert float(r["ci_low"]) < float(r["estimate"]) < float(r["ci_high"])
+        assert float(r["se"]) > 0 and r["ci_method"] == "logit"
+        assert r["target"] == "" and r["status"] == ""
+    # The page's 各项满意度 row of the item: the city, then the districts.
+    row = re.search(r"<tr><td>您对本地空气质量是否满意？</td>(.*?)</tr>", page, re.S).group(1)
+    shown = [html_lib.unescape(c) for c in re.findall(r'<td class="num">([^<]*)</td>', row)]
+    by_domain = {r["domain"]: r for r in air}
+    assert shown == [f"{float(by_domain[d]['estimate']) * 100:.2f}%" for d in ["ALL", *districts]]
+    # The workbook names each item as the microdata's codebook does.
+    sheet = load_workbook(io.BytesIO(_post(client, demo_wave, "estimates.xlsx", csrf))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    city_air = next(r for r in rows if r[:2] == ("全市", "satisfied.s_air"))
+    assert city_air[2] == "满意度：您对本地空气质量是否满意？"
+    assert city_air[4] == pytest.approx(float(by_domain["ALL"]["estimate"]), rel=1e-12)
+    assert city_air[12] is None and city_air[13] is None  # 目标值, 状态
+    with app.app_context():
+        audited = db.session.scalar(select(AuditEvent).filter_by(action="export")).detail
+    assert audited["rows"] == len(table)
+
+
 def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
     out = tmp_path / "d.csv"
     old_umask = os.umask(0o022)
