@@ -399,18 +399,17 @@ def export_cmd(wave_id, fmt, include_excluded, output, base, **given) -> None:
     from survey.models import Wave
     from survey.operations.analysis_settings import settings_used
     from survey.operations.errors import OperationError
-    from survey.operations.estimates import cell_weights
-    from survey.operations.exports import audit_export, count_rows, write_file
+    from survey.operations.exports import audit_export, count_rows, export_weights, write_file
 
     wave = db.session.get(Wave, wave_id)
     if wave is None:
         raise click.ClickException(f"没有编号为 {wave_id} 的调查轮次。")
     settings = _chosen_settings(wave, "未导出：", base, **given)
     click.echo(f"权数：{settings_used(wave, settings)}")
-    try:
-        cell_weights(wave, settings)
-    except OperationError as exc:  # the file is written all the same, as on the exports page
-        click.echo(f"注意：文件中没有权数变量（{str(exc).rstrip('。')}）。", err=True)
+    # Worked out once: said here, and the file is written with them.
+    weights = export_weights(wave, settings)
+    if weights.cells is None:  # the file is written all the same, as on the exports page
+        click.echo(f"注意：文件中没有权数变量（{weights.why_not}）。", err=True)
     total = count_rows(wave, include_excluded)
     try:
         # Microdata: readable by its owner only, whatever the umask.
@@ -419,7 +418,7 @@ def export_cmd(wave_id, fmt, include_excluded, output, base, **given) -> None:
             click.progressbar(length=max(total, 1), label=f"导出 {total} 份答卷") as bar,
         ):
             rows = write_file(wave, fmt, partial, include_excluded, progress=bar.update,
-                              settings=settings)  # fmt: skip
+                              settings=settings, weights=weights)  # fmt: skip
             bar.update(max(total, 1))
     except OperationError as exc:
         raise click.ClickException(f"未导出：{exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Integer, func, select
@@ -20,7 +21,7 @@ from survey.operations.analysis_settings import (
 )
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, cell_weights, margin_names
+from survey.operations.estimates import CellWeights, Settings, cell_weights, margin_names
 from survey.operations.questionnaires import questionnaire_of
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
@@ -106,17 +107,34 @@ def count_rows(wave: Wave, include_excluded: bool) -> int:
     return db.session.scalar(stmt)
 
 
+@dataclass
+class ExportWeights:
+    """A microdata export's weights: by cell, or none and why."""
+
+    cells: CellWeights | None
+    #: Why there are none (no frame, no valid response, raking failed).
+    why_not: str | None = None
+
+
+def export_weights(wave: Wave, settings: Settings) -> ExportWeights:
+    """The weights a microdata export of *wave* carries with *settings*: worked
+    out once and handed to :func:`write_file` by whoever needs them before (the
+    command says when there are none)."""
+    try:
+        return ExportWeights(cell_weights(wave, settings))
+    except OperationError as exc:
+        return ExportWeights(None, str(exc).rstrip("。"))
+
+
 def prepare(wave: Wave, include_excluded: bool, weighted: bool = True,
-            settings: Settings | None = None):  # fmt: skip
+            settings: Settings | None = None, weights: ExportWeights | None = None):  # fmt: skip
     """Variables, weights (if the frame allows; with *settings*' weighting, by
-    default the wave's saved settings) and the method note."""
+    default the wave's saved settings; *weights* when worked out already) and the
+    method note."""
     q = questionnaire_of(wave.questionnaire)
-    settings, weights, why_not = settings or wave_settings(wave), None, None
-    if weighted:
-        try:
-            weights = cell_weights(wave, settings)
-        except OperationError as exc:  # no frame, no valid response, raking failed
-            weights, why_not = None, str(exc).rstrip("。")
+    settings = settings or wave_settings(wave)
+    found = (weights or export_weights(wave, settings)) if weighted else ExportWeights(None)
+    weights, why_not = found.cells, found.why_not
     note = method_note(wave, settings, weights is not None, why_not)
     if include_excluded and weights is not None:
         note += "\n" + EXCLUDED_WEIGHT_NOTE
@@ -244,28 +262,32 @@ def _ndjson_jobs(wave: Wave, include_excluded: bool, batch: int = 10_000):
 
 
 def columnar_export(wave: Wave, labels=False, include_excluded=False, weighted=True,
-                    neutralise=True, settings: Settings | None = None):  # fmt: skip
+                    neutralise=True, settings: Settings | None = None,
+                    weights: ExportWeights | None = None):  # fmt: skip
     """The columnar batches of a wave's microdata (see ``survey.exports.columnar``)."""
     from survey.exports.columnar import ColumnarExport
 
-    q, vars_, weights, _note = prepare(wave, include_excluded, weighted, settings)
+    q, vars_, weights, _note = prepare(wave, include_excluded, weighted, settings, weights)
     return ColumnarExport(q, vars_, include_excluded=include_excluded, labels=labels,
                           channel_labels=_channel_labels(wave), weights=weights,
                           neutralise=neutralise)  # fmt: skip
 
 
 def csv_stream(wave: Wave, labels=False, include_excluded=False, progress=None, weighted=True,
-               limit_rows: int | None = None,
-               settings: Settings | None = None) -> Iterator[bytes]:  # fmt: skip
+               limit_rows: int | None = None, settings: Settings | None = None,
+               weights: ExportWeights | None = None) -> Iterator[bytes]:  # fmt: skip
     """The CSV file in chunks; *progress* gets the number of rows of each chunk."""
-    writer = columnar_export(wave, labels, include_excluded, weighted, settings=settings)
+    writer = columnar_export(wave, labels, include_excluded, weighted, settings=settings,
+                             weights=weights)  # fmt: skip
     return writer.chunks(_ndjson_jobs(wave, include_excluded), progress, limit_rows)
 
 
 def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
                progress: Callable[[int], None] | None = None,
-               limit_rows: int | None = None, settings: Settings | None = None) -> int:  # fmt: skip
-    """Write a microdata file; returns the number of rows."""
+               limit_rows: int | None = None, settings: Settings | None = None,
+               weights: ExportWeights | None = None) -> int:  # fmt: skip
+    """Write a microdata file; returns the number of rows. *weights*: those of
+    :func:`export_weights` with *settings*, when worked out already."""
     if fmt not in FORMATS:
         raise OperationError(f"未知的导出格式 {fmt}（可用：{', '.join(FORMATS)}）")
     if fmt == "xlsx":
@@ -287,16 +309,14 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
 
         with open(path, "wb") as fh:
             for chunk in csv_stream(wave, False, include_excluded, counting, True, limit_rows,
-                                    settings):  # fmt: skip
+                                    settings, weights):  # fmt: skip
                 fh.write(chunk)
     elif fmt == "xlsx":
-        q, vars_, weights, note = prepare(wave, include_excluded, settings=settings)
+        q, vars_, cells, note = prepare(wave, include_excluded, settings=settings, weights=weights)
         names = [v.name for v in vars_]
         rows = (
             dict(zip(names, values, strict=True))
-            for values in _fast_rows(
-                wave, q, vars_, weights, include_excluded, progress, limit_rows
-            )
+            for values in _fast_rows(wave, q, vars_, cells, include_excluded, progress, limit_rows)
         )
         n = writers.write_xlsx(path, vars_, rows, note)
     else:  # SPSS / Stata: streamed, the batches read again for each pass (bounded memory)
@@ -306,7 +326,7 @@ def write_file(wave: Wave, fmt: str, path: Path, include_excluded=False,
                 "请等有答卷后再导出，或先导出 CSV/Excel 查看变量。"
             )
         writer = columnar_export(wave, include_excluded=include_excluded, neutralise=False,
-                                 settings=settings)  # fmt: skip
+                                 settings=settings, weights=weights)  # fmt: skip
         passes = iter([None, progress, None])  # progress while the rows are written
 
         def batches():

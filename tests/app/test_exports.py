@@ -203,6 +203,32 @@ def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
     assert bad.exit_code != 0 and "没有编号为 999" in bad.output
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])
+def test_cli_export_works_out_the_weights_once(app, runner, demo_wave, filled, tmp_path,
+                                               monkeypatch, fmt):  # fmt: skip
+    """``survey export`` worked out the weights to say when the file has none, and
+    the export worked them out again: now once, handed to the writer."""
+    from survey.operations import estimates, exports
+
+    calls = []
+    original = estimates.cell_weights
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(estimates, "cell_weights", counting)
+    monkeypatch.setattr(exports, "cell_weights", counting)
+    out = tmp_path / f"d.{fmt}"
+    args = ["export", "--wave-id", str(demo_wave), "--format", fmt, "--output", str(out)]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1
+    if fmt == "csv":  # and the file has them
+        rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+        assert len(rows) == 2 and all(float(r["weight"]) > 0 for r in rows)
+
+
 def test_cli_export_and_report_never_write_through_a_link_at_the_part_file(
     app, runner, demo_wave, filled, tmp_path
 ):
