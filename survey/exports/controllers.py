@@ -87,8 +87,7 @@ def estimates_download(wave_id: int, fmt: str):
         return _page(wave, str(exc)), 409
     # The indicators, then each satisfaction item (the page's 各项满意度) with its interval.
     rows = [*result.rows, *result.item_rows]
-    items_of = result.headline.get("satisfaction") if result.item_rows else None
-    note = estimates_note(wave, settings, result.kinds, items_of)
+    note = estimates_note(wave, settings, result)
     audit_export(wave, fmt, len(rows), what="estimates", settings=settings)
     name = _filename(wave, "estimates", fmt)
     if fmt == "csv":

@@ -21,7 +21,13 @@ from survey.operations.analysis_settings import (
 )
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
-from survey.operations.estimates import CellWeights, Settings, cell_weights, margin_names
+from survey.operations.estimates import (
+    CellWeights,
+    Settings,
+    WaveEstimates,
+    cell_weights,
+    margin_names,
+)
 from survey.operations.questionnaires import questionnaire_of
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
@@ -83,18 +89,35 @@ def _items_note(wave: Wave, name: str) -> str:
     )
 
 
-def estimates_note(wave: Wave, settings: Settings, kinds: dict[str, str],
-                   items_of: str | None = None) -> str:  # fmt: skip
+def estimates_note(wave: Wave, settings: Settings, result: WaveEstimates) -> str:
     """The estimates table's note: the method note, the intervals and the target,
-    and what the rows of *items_of*'s items are (the satisfaction indicator's,
-    when the table has them)."""
-    scores = "；0–100 分的得分用 t 分布区间，目标按分数比较" if "mean" in kinds.values() else ""
-    return (
+    what the satisfaction items' rows are, and what the estimates page warns of
+    (districts not estimated, so a city row of the others only; weighting cells
+    of one or two): the file is read without the page."""
+    scores = (
+        "；0–100 分的得分用 t 分布区间，目标按分数比较" if "mean" in result.kinds.values() else ""
+    )
+    note = (
         method_note(wave, settings, True)
         + f"\n置信区间：{CI_NOTES.get(settings.ci, settings.ci)}，{settings.level * 100:g}%"
         + f"{scores}；目标 {settings.target * 100:g}%。"
-        + (_items_note(wave, items_of) if items_of else "")
     )
+    if result.item_rows:
+        note += _items_note(wave, result.headline["satisfaction"])
+    missing = result.missing_districts
+    if missing:
+        note += (f"\n以下区县还没有有效答卷，未作估计：{'、'.join(missing)}；"
+                 "全市各行只包括其余区县，因此不作达标判定（状态为待定）。")  # fmt: skip
+    for name, lacking in result.unestimated.items():
+        if others := [d for d in lacking if d not in missing]:
+            note += (f"\n“{result.labels.get(name, name)}”在以下区县没有可计入的回答"
+                     f"（相关题目全部回答“说不清/不了解”等），未作估计：{'、'.join(others)}；"
+                     "全市一行只包括其余区县，因此不作达标判定（状态为待定）。")  # fmt: skip
+    if result.small_cells:
+        note += (f"\n注意：有 {result.small_cells} 个加权单元只有 1–2 名受访者且未合并"
+                 f"（加权单元最少人数为 {settings.min_cell}），这些单元几乎不贡献方差，"
+                 "标准误和置信区间可能偏窄。")  # fmt: skip
+    return note
 
 
 def count_rows(wave: Wave, include_excluded: bool) -> int:

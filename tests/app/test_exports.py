@@ -203,6 +203,49 @@ def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
     assert bad.exit_code != 0 and "没有编号为 999" in bad.output
 
 
+def test_estimates_table_says_what_the_page_warns_of(app, demo_wave):
+    """The page says which districts have no estimate (so the city row covers the
+    others only and gets no verdict) and warns of weighting cells of one or two;
+    the estimates table, read without the page, said neither: its 全市 rows
+    looked like the whole city's, and 待定 had no reason."""
+    satisfaction = {k: "dk" for k in STANDARD_PAGES[1]}
+    for district in ("赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
+        for i in range(4):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(district=district, sex="男女"[i % 2], age_group="30-39岁")
+            if district == "通城县":
+                pages[1] = satisfaction
+            assert complete(app.test_client(), channel_token(app, district),
+                            pages=pages).status_code == 303  # fmt: skip
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    query = "weighting=poststratify&min_cell=1"
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?{query}").get_data(as_text=True)
+    assert "未合并" in page and "咸安区" in page
+    csrf = form_tokens(page)["csrf_token"]
+    for fmt in ("csv", "xlsx"):
+        raw = _post(client, demo_wave, f"estimates.{fmt}", csrf, weighting="poststratify",
+                    min_cell="1")  # fmt: skip
+        if fmt == "csv":
+            lines = raw.decode("utf-8-sig").splitlines()
+            note = "\n".join(line for line in lines if line.startswith("#"))
+            table = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+            city = next(r for r in table if r["domain"] == "ALL" and r["indicator"] == "satisfied")
+            assert city["status"] == "待定"
+        else:
+            book = load_workbook(io.BytesIO(raw))
+            note = "\n".join(str(r[0]) for r in book["方法说明"].iter_rows(values_only=True))
+        assert ("以下区县还没有有效答卷，未作估计：咸安区；全市各行只包括其余区县，"
+                "因此不作达标判定（状态为待定）。") in note  # fmt: skip
+        assert "“满意度”在以下区县没有可计入的回答" in note
+        assert "未作估计：通城县；全市一行只包括其余区县" in note
+        assert "“参与度”在以下区县" not in note  # 通城县's participation is estimated
+        assert "个加权单元只有 1–2 名受访者且未合并（加权单元最少人数为 1）" in note
+    # Cells merged (at least 3 respondents each): no warning.
+    raw = _post(client, demo_wave, "estimates.csv", csrf, weighting="poststratify", min_cell="5")
+    assert "名受访者且未合并" not in raw.decode("utf-8-sig")
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])
 def test_cli_export_works_out_the_weights_once(app, runner, demo_wave, filled, tmp_path,
                                                monkeypatch, fmt):  # fmt: skip
