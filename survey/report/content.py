@@ -216,6 +216,13 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
             cells += [pct(r.estimate), f"{pct(r.ci_low)}–{pct(r.ci_high)}"] if r else ["—", "—"]
         row["verdict"] = verdict(s, p)
         out.table_cells.append([*cells, row["verdict"]])
+    # A district without valid answers keeps its row, before the city's: the table
+    # lists every district, and its city row covers the others only (待定).
+    city = next((i for i, cells in enumerate(out.table_cells) if cells[0] == "全市"), None)
+    for district in est.missing_districts:
+        cells = [district, "0", "—", "—", "—", "—", "待定"]
+        out.table_cells.insert(len(out.table_cells) if city is None else city, cells)
+        city = None if city is None else city + 1
     failing = [r["domain"] for r in out.table if r["verdict"] == "未达标"]
     undecided = [r["domain"] for r in out.table if r["verdict"] == "待定"]
     if failing:

@@ -604,3 +604,29 @@ def test_a_score_named_as_the_headline_satisfaction_is_not_printed_as_a_share(ap
     shown = report.get_data(as_text=True)
     assert report.status_code == 409
     assert "问卷把满意度指标设为“满意度得分（0–100）”，它是 0–100 分的得分，不是比例" in shown
+
+
+def test_a_district_without_answers_keeps_its_row_in_the_table(app, demo_wave, tmp_path):
+    """A district with no valid questionnaire yet had no row in the results table
+    (only a sentence below it), so the table read as if the city had five
+    districts; a district whose answers were all 说不清 kept its row. Both now do."""
+    from survey.report.render import render_docx
+    from tests.resident import STANDARD_PAGES, channel_token, complete
+
+    for district in ("赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
+        for i in range(3):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(district=district, sex="男女"[i % 2])
+            assert complete(app.test_client(), channel_token(app, district),
+                            pages=pages).status_code == 303  # fmt: skip
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        content = build_content(wave)
+        render_docx(content, tmp_path / "r.docx")
+    names = [cells[0] for cells in content.table_cells]
+    assert names == ["赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县", "咸安区", "全市"]
+    assert content.table_cells[5] == ["咸安区", "0", "—", "—", "—", "—", "待定"]
+    assert content.table_cells[6][-1] == "待定"  # the city covers the others only
+    assert "以下区县尚无有效问卷，未作估计：咸安区。" in content.findings
+    table = Document(str(tmp_path / "r.docx")).tables[0]
+    assert [row.cells[0].text for row in table.rows[1:]] == names
