@@ -518,3 +518,25 @@ def test_cli_export_says_when_the_file_has_no_weights(app, runner, demo_wave, tm
     assert "weight" not in out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
     result = runner.invoke(args=[*args, "--weighting", "none"])
     assert result.exit_code == 0 and "没有权数变量" not in result.output
+
+
+def test_the_form_takes_every_level_and_target_the_page_accepts(app, demo_wave):
+    """The level field's step of 0.01 from 0.5 made a browser refuse 0.999 (the
+    field's own maximum, which the server takes) and 0.975, and refuse to send the
+    form at all while it showed such a value (opened from a link with it)."""
+    import re
+    from decimal import Decimal
+
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?level=0.975&target=0.855")
+    html = page.get_data(as_text=True)
+    for name, values in (("level", ["0.5", "0.9", "0.95", "0.975", "0.99", "0.999"]),
+                         ("target", ["0.01", "0.8", "0.85", "0.855", "0.99"])):  # fmt: skip
+        field = re.search(rf'<input type="number" name="{name}"[^>]*>', html).group(0)
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', field))
+        low, high, step = (Decimal(attrs[k]) for k in ("min", "max", "step"))
+        # A browser's rule: min ≤ value ≤ max and (value − min) a whole number of steps.
+        for value in [*values, attrs["value"]]:
+            assert low <= Decimal(value) <= high, (name, value)
+            assert (Decimal(value) - low) % step == 0, (name, value)
