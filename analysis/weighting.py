@@ -48,6 +48,19 @@ class Weighting:
     trimmed: int = 0
     rule: str = ""
 
+    def small_cells(self, below: int = 3) -> int:
+        """How many weighting cells, as calibrated (after merging), have respondents
+        but fewer than *below*: post-stratification cells, or for raking each
+        margin's categories within a district. A respondent alone in a cell adds
+        no variance, so with such cells standard errors come out too small."""
+        if self.model is None:
+            return 0
+        count = 0
+        for factor in self.model.factors:
+            sizes = np.bincount(factor[factor >= 0])
+            count += int(np.count_nonzero((sizes > 0) & (sizes < below)))
+        return count
+
     def diagnostics(self, domains: np.ndarray, labels: list[str]) -> dict:
         w = self.weights
         per = {}
@@ -60,6 +73,7 @@ class Weighting:
             "converged": self.converged,
             "collapsed_cells": list(self.collapsed),
             "collapsing_rule": self.rule,
+            "small_cells": self.small_cells(),
             "trimmed_weights": self.trimmed,
             **_weight_summary(w),
             "by_domain": per,

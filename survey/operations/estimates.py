@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
@@ -160,8 +159,8 @@ class WaveEstimates:
     #: Each indicator's kind: "proportion" (0–1) or "mean" (a 0–100 score).
     kinds: dict[str, str] = field(default_factory=dict)
     #: Weighting cells (post-stratification: district × margins; raking: a
-    #: district's category of one margin) with fewer than SMALL_CELL respondents,
-    #: left unmerged by the settings (see :func:`small_cells`).
+    #: district's category of one margin) with 1 or 2 respondents after the
+    #: settings' merging, which leaves such cells (see :func:`small_cells`).
     small_cells: int = 0
     #: Headline roles (satisfaction, participation) the questionnaire gives a
     #: 0–100 score: not estimated as headline shares (shown with the others).
@@ -173,19 +172,15 @@ class WaveEstimates:
 SMALL_CELL = 3
 
 
-def small_cells(cells: dict[str, list], margins: list[str], settings: Settings) -> int:
-    """How many weighting cells have 1 or 2 respondents while the settings merge
-    none of them (加权单元最少人数 below :data:`SMALL_CELL`)."""
-    if settings.weighting == "none" or settings.min_cell >= SMALL_CELL or not margins:
+def small_cells(diagnostics: dict, settings: Settings) -> int:
+    """How many weighting cells, as weighted (after the settings' merging), have 1
+    or 2 respondents while the settings leave such cells unmerged (加权单元最少人数
+    below :data:`SMALL_CELL`; analysis/ counts them below 3). Counted as the
+    weights were made: with 2, cells of one are merged, often into cells of two,
+    which count; the cells of one, gone, do not (they were counted before)."""
+    if settings.weighting == "none" or settings.min_cell >= SMALL_CELL:
         return 0
-    district = cells["district"]
-    if settings.weighting == "poststratify":
-        counts = Counter(zip(district, *(cells[m] for m in margins), strict=True))
-    else:
-        counts = Counter(
-            (m, d, v) for m in margins for d, v in zip(district, cells[m], strict=True)
-        )
-    return sum(1 for n in counts.values() if n < SMALL_CELL)
+    return diagnostics.get("small_cells", 0)
 
 
 def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
@@ -243,7 +238,7 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     out.others = [name for name in names if name not in headline.values()]
     out.kinds = {name: kinds.get(name, "proportion") for name in names}
     out.missing_districts = missing
-    out.small_cells = small_cells(columns.cells, margins, settings)
+    out.small_cells = small_cells(result.diagnostics, settings)
     out.rows = [r for r in result.rows if r.indicator in names]
     districts = list(dict.fromkeys([*(row["district"] for row in population), *missing]))
     for name in names:

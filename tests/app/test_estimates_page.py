@@ -167,3 +167,27 @@ def test_the_page_warns_of_weighting_cells_of_one_or_two(app, demo_wave):
     assert "有 30 个加权单元只有 1–2 名受访者" in page.get_data(as_text=True)
     for merged in (f"{base}&min_cell=5", f"/staff/waves/{demo_wave}/estimates?weighting=none"):
         assert "名受访者，而" not in client.get(merged).get_data(as_text=True)
+
+
+def test_the_small_cell_warning_counts_the_cells_as_weighted(app, demo_wave):
+    """加权单元最少人数 2 merges the cells of one: the warning counted the cells
+    before merging (60, every cell of one), saying they were left unmerged; it
+    now counts the cells the weights were made with that still have 1–2."""
+    from analysis import estimate_domains
+
+    _fill(app, n_per_district=10)  # one respondent per district × sex × age group
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    query = "weighting=poststratify&margins=sex&margins=age_group&min_cell=2"
+    page = client.get(f"/staff/waves/{demo_wave}/estimates?{query}").get_data(as_text=True)
+    # Per district and sex, five cells of one merge into cells of 2 and 3.
+    assert "有 12 个加权单元只有 1–2 名受访者" in page
+    with app.app_context():
+        columns = wave_columns(demo_wave, ["satisfied"])
+        result = estimate_domains(
+            {k: columns.cells[k] for k in ("district", "sex", "age_group")},
+            {"satisfied": columns.indicators["satisfied"]}, population_rows(demo_wave),
+            weighting="poststratify", min_cell=2, kinds={"satisfied": "proportion"},
+        )  # fmt: skip
+    merged = result.diagnostics["collapsed_cells"]
+    assert len(merged) == 24 and sum("（共 2 人）" in m for m in merged) == 12
