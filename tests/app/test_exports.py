@@ -186,6 +186,8 @@ def test_estimates_table_has_each_satisfaction_item_with_its_interval(app, demo_
     with app.app_context():
         audited = db.session.scalar(select(AuditEvent).filter_by(action="export")).detail
     assert audited["rows"] == len(table)
+    exports_page = client.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True)
+    assert "和各项满意度按区县及全市的估计值" in exports_page  # it says what the table holds
 
 
 def test_cli_export_with_progress(app, runner, demo_wave, filled, tmp_path):
