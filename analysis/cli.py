@@ -181,6 +181,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"合并单元：{cell}", file=sys.stderr)
     if diag["collapsed_cells"]:
         print(f"合并规则：{diag['collapsing_rule']}", file=sys.stderr)
+    if diag.get("small_cells"):  # as the estimates page warns
+        print(
+            f"注意：有 {diag['small_cells']} 个加权单元只有 1–2 名受访者，这些单元几乎不贡献方差，"
+            "标准误和置信区间会偏窄；可用 --min-cell 5 把它们与相邻单元合并。",
+            file=sys.stderr,
+        )
     if args.format == "csv":
         text = rows_to_csv(result.rows, COLUMNS)
     else:

@@ -220,3 +220,20 @@ def test_cells_split_by_an_unweighted_column_are_added_up(chinese_city, tmp_path
                  "--weights-output", str(weights), "--output", str(tmp_path / "e.csv")]) == 0  # fmt: skip
     w = list(csv.DictReader(weights.read_text(encoding="utf-8").splitlines()))
     assert sum(float(r["weight"]) for r in w) == pytest.approx(2 * (1100 * 3) + 2 * (700 * 3))
+
+
+def test_weighting_cells_of_one_or_two_are_warned_of(chinese_city, tmp_path, capsys):
+    """The estimates page warns of weighting cells of 1–2 respondents (each adds
+    next to no variance, so intervals come out too narrow); the command said
+    nothing. It now says how many there are and how to merge them."""
+    responses, population = chinese_city
+    lines = responses.read_text(encoding="utf-8-sig").splitlines()
+    two_per_cell = [lines[0], *(line for i, line in enumerate(lines[1:]) if i % 6 < 2)]
+    responses.write_text("\n".join(two_per_cell) + "\n", encoding="utf-8")
+    args = [str(responses), "--population", str(population), "--weighting", "poststratify",
+            "--output", str(tmp_path / "est.csv")]  # fmt: skip
+    assert main(args) == 0
+    said = capsys.readouterr().err
+    assert "注意：有 12 个加权单元只有 1–2 名受访者" in said and "--min-cell 5" in said
+    assert main([*args, "--min-cell", "3"]) == 0
+    assert "名受访者" not in capsys.readouterr().err
