@@ -266,6 +266,9 @@ class CellWeights:
 
     columns: tuple[str, ...]  # ("district", *margins)
     weights: dict[tuple, float]
+    #: Districts of the frame without any valid response: no weight adds up to
+    #: their population.
+    missing_districts: list[str] = field(default_factory=list)
 
 
 def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
@@ -286,6 +289,7 @@ def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
     if not rows:
         raise OperationError("本轮还没有有效答卷。")
     answered = {r[0] for r in rows}
+    missing = sorted({row["district"] for row in population} - answered)
     population = [row for row in population if row["district"] in answered]
     counts = [{**dict(zip(columns, r[:-1], strict=True)), "n": r[-1]} for r in rows]
     try:
@@ -293,4 +297,5 @@ def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
                                weighting=settings.weighting, min_cell=settings.min_cell)  # fmt: skip
     except AnalysisError as exc:
         raise OperationError(f"无法加权：{_in_chinese(exc, settings)}") from exc
-    return CellWeights(columns, {tuple(r[:-1]): w for r, w in zip(rows, weights, strict=True)})
+    by_cell = {tuple(r[:-1]): w for r, w in zip(rows, weights, strict=True)}
+    return CellWeights(columns, by_cell, missing)

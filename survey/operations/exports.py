@@ -159,6 +159,9 @@ def prepare(wave: Wave, include_excluded: bool, weighted: bool = True,
     found = (weights or export_weights(wave, settings)) if weighted else ExportWeights(None)
     weights, why_not = found.cells, found.why_not
     note = method_note(wave, settings, weights is not None, why_not)
+    if weights is not None and weights.missing_districts:
+        note += (f"\n以下区县还没有有效答卷，没有权数：{'、'.join(weights.missing_districts)}；"
+                 "权数之和是其余区县的人口数，不是全市人口。")  # fmt: skip
     if include_excluded and weights is not None:
         note += "\n" + EXCLUDED_WEIGHT_NOTE
     about = weight_about(wave, settings)

@@ -248,6 +248,22 @@ def test_estimates_table_says_what_the_page_warns_of(app, demo_wave):
     assert "名受访者且未合并" not in raw.decode("utf-8-sig")
 
 
+def test_microdata_note_says_the_weights_leave_out_districts_without_answers(app, demo_wave):
+    """Mid-fieldwork a district without valid answers has no weight, so the weights
+    add up to the other districts' population; the workbook's note said nothing
+    (with the excluded ones it even said the sum was the population)."""
+    complete(app.test_client(), channel_token(app, "咸安区"), district="咸安区")
+    complete(app.test_client(), channel_token(app, "嘉鱼县"), district="嘉鱼县")
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    csrf = form_tokens(client.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True))
+    book = load_workbook(io.BytesIO(_post(client, demo_wave, "microdata.xlsx",
+                                          csrf["csrf_token"], weighting="none")))  # fmt: skip
+    note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
+    assert ("以下区县还没有有效答卷，没有权数：崇阳县、赤壁市、通城县、通山县；"
+            "权数之和是其余区县的人口数，不是全市人口。") in note  # fmt: skip
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])
 def test_cli_export_works_out_the_weights_once(app, runner, demo_wave, filled, tmp_path,
                                                monkeypatch, fmt):  # fmt: skip
