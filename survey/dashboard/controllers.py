@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
 from survey.models import Wave
@@ -28,7 +26,6 @@ def page(wave_id: int):
 
 def data_json(wave_id: int):
     data = dashboard_data(_wave(wave_id))
-    data["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     response = jsonify(data)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -24,7 +24,7 @@ from survey.models import (
     Wave,
     utcnow,
 )
-from survey.operations.quality import beijing_time, local_day, median_from_buckets
+from survey.operations.quality import beijing_time, local_day, median_from_buckets, utc_iso
 
 FLAG_LABELS = {
     "too_fast": "用时过短（低于中位数的比例）",
@@ -193,9 +193,12 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
     )
     total_target = sum(b["target"] for b in per_district.values())
     total_achieved = sum(b["achieved"] for b in per_district.values())
+    now = utcnow()
     return {
-        # When these numbers were read, as staff read the time (to the second).
-        "generated_beijing": beijing_time(utcnow()),
+        # When these numbers were read: for machines (UTC with its offset), and
+        # as staff read the time (Beijing time, to the second).
+        "generated_at": utc_iso(now),
+        "generated_beijing": beijing_time(now),
         "wave": {"id": wave.id, "name": wave.name, "city": wave.city.name,
                  "ends_on": wave.ends_on.isoformat() if wave.ends_on else None,
                  "started": wave.starts_on is None or today >= wave.starts_on,
@@ -222,7 +225,8 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
                      "flags": list(r.flags), "excluded": r.excluded,
                      "reviewed": r.reviewed or r.excluded,
                      "duration": r.duration_seconds,
-                     "submitted_at": r.submitted_at.isoformat(timespec="seconds"),
+                     # UTC with its offset; submitted_beijing as staff read it.
+                     "submitted_at": utc_iso(r.submitted_at),
                      "submitted_beijing": beijing_time(r.submitted_at)}
                     for r in flagged],
     }  # fmt: skip

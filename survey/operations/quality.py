@@ -15,7 +15,7 @@ Flags (a response may have several; flagged responses are reviewed, never droppe
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
@@ -54,6 +54,12 @@ def beijing_midnight(day: date) -> datetime:
 def beijing_time(moment) -> str:
     """A naive UTC time as staff read it: Beijing time, to the second."""
     return (moment + BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def utc_iso(moment: datetime) -> str:
+    """A naive UTC time for machines: ISO 8601 with its offset
+    (``2026-11-02T04:30:00+00:00``), which no reader can take for local time."""
+    return moment.replace(tzinfo=UTC).isoformat(timespec="seconds")
 
 
 def median_from_buckets(buckets: list[tuple[int, int]]) -> float | None:

@@ -466,6 +466,36 @@ def test_the_dashboard_says_when_it_was_updated_in_beijing_time(app, demo_wave, 
     assert 'data-bind="generated_at"' not in html
 
 
+def test_the_jsons_utc_times_carry_their_offset(app, demo_wave, monkeypatch):
+    """flagged[].submitted_at was naive UTC ("2026-05-01T20:30:05"), which a
+    reader takes for local time, eight hours off Beijing time beside it; and
+    generated_at was read at another moment than generated_beijing."""
+    from datetime import UTC, datetime, timedelta
+
+    from survey.operations import dashboard
+
+    token = channel_token(app)
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[-1]["website"] = "bot"
+    complete(app.test_client(), token, pages=pages)
+    with app.app_context():
+        db.session.execute(update(Response).values(submitted_at=datetime(2026, 5, 1, 20, 30, 5)))
+        db.session.commit()
+    monkeypatch.setattr(dashboard, "utcnow", lambda: datetime(2026, 5, 1, 21, 0, 0, 700000))
+    data = organizer_client(app).get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    (flagged,) = data["flagged"]
+    assert flagged["submitted_at"] == "2026-05-01T20:30:05+00:00"
+    assert flagged["submitted_beijing"] == "2026-05-02 04:30:05"
+    moment = datetime.fromisoformat(flagged["submitted_at"])
+    assert moment.tzinfo is not None
+    beijing = datetime.fromisoformat(flagged["submitted_beijing"]).replace(tzinfo=UTC) - timedelta(
+        hours=8
+    )
+    assert moment == beijing
+    assert data["generated_at"] == "2026-05-01T21:00:00+00:00"
+    assert data["generated_beijing"] == "2026-05-02 05:00:00"
+
+
 def test_each_cells_number_is_refreshed_with_its_bar(app, demo_wave):
     """The refresh moved each cell's bar but not its number (nor the district's
     in the cells' summary), and no target (edited meanwhile, the bars were
