@@ -188,6 +188,16 @@ def lock_wave_places(session, wave_id: int) -> None:
     session.execute(select(Wave.id).where(Wave.id == wave_id).with_for_update(key_share=True))
 
 
+def lock_places_of(session, wave_id: int | None, wave_of_row) -> None:
+    """:func:`lock_wave_places` for a change to one row (a response, a quota
+    cell): the wave *wave_id* the caller names, or else the row's own wave, read
+    by *wave_of_row* (``select(<Model>.wave_id).where(<Model>.id == ...)``). A
+    row that does not exist locks nothing; the caller then finds it missing."""
+    if wave_id is None:
+        wave_id = session.scalar(wave_of_row) or 0
+    lock_wave_places(session, wave_id)
+
+
 def give_back_place(session, response: Response) -> None:
     """Free the quota place (or the over-quota count) a valid *response* holds:
     it is being excluded or withdrawn. A place within the quota goes to the
@@ -259,12 +269,7 @@ def set_excluded(
     returned says what was done (``decision``: the audit log's action).
     """
     with db.write() as session:
-        lock_wave_places(
-            session,
-            wave_id
-            if wave_id is not None
-            else session.scalar(select(Response.wave_id).where(Response.id == response_id)) or 0,
-        )
+        lock_places_of(session, wave_id, select(Response.wave_id).where(Response.id == response_id))
         # Locked and read afresh: two organizers (or a double click, or the
         # resident withdrawing) deciding at once would otherwise both act on the
         # old value and move the quota counts twice (PostgreSQL; SQLite's write

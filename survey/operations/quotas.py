@@ -19,7 +19,7 @@ from survey.models import (
 )
 from survey.operations.audit import record
 from survey.operations.errors import OperationError
-from survey.operations.quality import lock_wave_places, same_cell
+from survey.operations.quality import lock_places_of, lock_wave_places, same_cell
 from survey.operations.questionnaires import questionnaire_of
 
 #: The largest sample size or quota target accepted (a city's survey has thousands;
@@ -254,12 +254,7 @@ def set_target(
     _check_size(target, "配额")
     with db.write() as session:
         # After a plan being remade at the same moment (which replaces the cells).
-        lock_wave_places(
-            session,
-            wave_id
-            if wave_id is not None
-            else session.scalar(select(QuotaCell.wave_id).where(QuotaCell.id == cell_id)) or 0,
-        )
+        lock_places_of(session, wave_id, select(QuotaCell.wave_id).where(QuotaCell.id == cell_id))
         # Locked: a submission in the cell waits, then sees the new counts.
         cell = session.get(QuotaCell, cell_id, with_for_update=True, populate_existing=True)
         if cell is None or (wave_id is not None and cell.wave_id != wave_id):
