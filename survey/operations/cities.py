@@ -154,6 +154,27 @@ def add_city(
     return city
 
 
+def wave_name_free(session, city_id: int, name: str, wave_id: int | None = None) -> str:
+    """*name* on one line, refused when empty or when another wave of the city
+    (not *wave_id*) has it. Inside the write transaction that stores the name,
+    after the city's row lock (PostgreSQL; SQLite's write transactions run one
+    at a time): two administrators creating or renaming a wave to one name at
+    the same moment, or a double click on 创建, each found the name free when
+    the check ran before the transaction, and both stored it."""
+    name = one_line(name, 100)
+    if not name:
+        raise OperationError("请填写轮次名称（如 2026年度）。")
+    # FOR NO KEY UPDATE: a wave's or district's insert (a key-share lock on the
+    # city) does not wait for it; another name check does.
+    session.execute(select(City.id).where(City.id == city_id).with_for_update(key_share=True))
+    same = session.scalar(
+        select(Wave.id).where(Wave.city_id == city_id, Wave.name == name, Wave.id != (wave_id or 0))
+    )
+    if same is not None:
+        raise OperationError(f"本市已有名为“{name}”的调查轮次，请换一个名称。")
+    return name
+
+
 def create_wave(
     city: City,
     name: str,
@@ -165,7 +186,8 @@ def create_wave(
     actor_name: str | None = None,
 ) -> Wave:
     """Create a survey wave for *city* answering *questionnaire* (audited in the
-    same transaction: it had been recorded in one of its own, after)."""
+    same transaction: it had been recorded in one of its own, after). A name
+    that another wave of the city has is refused (:func:`wave_name_free`)."""
     from survey.operations.audit import record
 
     if quota_policy not in ("close", "soft"):
@@ -173,7 +195,7 @@ def create_wave(
     with db.write() as session:
         wave = Wave(
             city_id=city.id,
-            name=name,
+            name=wave_name_free(session, city.id, name),
             questionnaire_id=questionnaire.id,
             organizer=organizer,
             starts_on=starts_on,

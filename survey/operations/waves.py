@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
-
 from survey.extensions import db
 from survey.models import City, QuestionnaireVersion, Wave
 from survey.operations.audit import record
-from survey.operations.cities import create_wave
+from survey.operations.cities import create_wave, wave_name_free
 from survey.operations.errors import OperationError
 from survey.operations.names import one_line
 
@@ -37,18 +35,6 @@ def _id(value: str | None) -> int:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
 
 
-def _check_name(session, city_id: int, name: str, wave_id: int | None = None) -> str:
-    name = one_line(name, 100)
-    if not name:
-        raise OperationError("请填写轮次名称（如 2026年度）。")
-    same = session.scalar(
-        select(Wave.id).where(Wave.city_id == city_id, Wave.name == name, Wave.id != (wave_id or 0))
-    )
-    if same is not None:
-        raise OperationError(f"本市已有名为“{name}”的调查轮次，请换一个名称。")
-    return name
-
-
 def create_wave_from_form(form) -> Wave:
     city = db.session.get(City, _id(form.get("city_id")))
     version = db.session.get(QuestionnaireVersion, _id(form.get("questionnaire_id")))
@@ -56,7 +42,6 @@ def create_wave_from_form(form) -> Wave:
     if city is None or version is None or not name:
         raise OperationError("请选择城市和问卷，并填写轮次名称（如 2026年度）。")
     start, end = _dates(form)
-    name = _check_name(db.session, city.id, name)
     wave = create_wave(
         city, name, version, one_line(form.get("organizer") or "", 200), start, end,
         form.get("quota_policy") or "close",
@@ -73,7 +58,7 @@ def update_wave(wave: Wave, form) -> Wave:
         raise OperationError("单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。")
     with db.write() as session:
         wave = session.get(Wave, wave.id)
-        name = _check_name(session, wave.city_id, form.get("name") or wave.name, wave.id)
+        name = wave_name_free(session, wave.city_id, form.get("name") or wave.name, wave.id)
         old = {"name": wave.name, "organizer": wave.organizer, "starts_on": str(wave.starts_on),
                "ends_on": str(wave.ends_on), "quota_policy": wave.quota_policy}  # fmt: skip
         wave.name = name
