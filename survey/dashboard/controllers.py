@@ -51,6 +51,10 @@ def _decision_message(response) -> str:
         return f"答卷 {response.id} 已恢复，计入有效数据。" + (
             "它所在的配额单元已满，这份答卷计为超额。" if response.over_quota else ""
         )
+    if response.decision == "unchanged":
+        if response.excluded:
+            return f"答卷 {response.id} 已经剔除，未做改动。"
+        return f"答卷 {response.id} 已经核查过并计入有效数据，未做改动。"
     return f"答卷 {response.id} 已保留，计入有效数据。"
 
 

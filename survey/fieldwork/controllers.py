@@ -234,7 +234,11 @@ def toggle_channel(wave_id: int, channel_id: int):
     if channel is None or channel.wave_id != wave_id:
         abort(404)
     set_channel_open(channel, request.form.get("open") == "1")
-    flash(f"采集点“{channel.label}”已{'开启' if channel.is_open else '关闭'}。")
+    state = "开放" if channel.is_open else "关闭"
+    if channel.changed:
+        flash(f"采集点“{channel.label}”已{'开启' if channel.is_open else '关闭'}。")
+    else:
+        flash(f"采集点“{channel.label}”已经是{state}状态，未做改动。")
     target = request.form.get("back")
     if target == "dashboard":
         return redirect(url_for("dashboard.page", wave_id=wave_id))

@@ -255,19 +255,31 @@ def create_channel(wave: Wave, district: District, label: str) -> Channel:
 
 
 def set_channel_open(channel: Channel, is_open: bool) -> Channel:
-    """Open or close a channel; a closed channel accepts nothing."""
+    """Open or close a channel; a closed channel accepts nothing.
+
+    A channel in that state already (a second click, a page opened before
+    someone else closed it) is left as it is, and nothing is audited: a second
+    closing moved the closing time, from which residents who had started may
+    still finish for a grace period (respond/fieldwork.may_finish), and the
+    audit log showed it closed twice. The channel returned says whether it
+    changed (``changed``)."""
     from survey.operations.audit import record
     from survey.operations.channel_cache import forget_channels
 
     with db.write() as session:
         closed_at = None if is_open else utcnow()
-        session.execute(
+        changed = session.execute(
             update(Channel)
-            .where(Channel.id == channel.id)
+            .where(Channel.id == channel.id, Channel.is_open != is_open)
             .values(is_open=is_open, closed_at=closed_at)
-        )
-        record(session, "channel_open" if is_open else "channel_close", "channel", channel.id,
-               {"label": channel.label})  # fmt: skip
-    channel.is_open, channel.closed_at = is_open, closed_at
-    forget_channels()
+        ).rowcount
+        if changed:
+            record(session, "channel_open" if is_open else "channel_close", "channel",
+                   channel.id, {"label": channel.label})  # fmt: skip
+    if changed:
+        channel.is_open, channel.closed_at = is_open, closed_at
+        forget_channels()
+    else:
+        db.session.refresh(channel)
+    channel.changed = bool(changed)
     return channel

@@ -266,7 +266,8 @@ def set_excluded(
     An excluded response holds no quota place: excluding gives its place back
     (under the close policy the cell then takes another resident), restoring
     takes one again. Either way the response counts as reviewed. The response
-    returned says what was done (``decision``: the audit log's action).
+    returned says what was done (``decision``: the audit log's action, or
+    ``unchanged`` when it was so decided already: nothing is audited).
     """
     with db.write() as session:
         lock_places_of(session, wave_id, select(Response.wave_id).where(Response.id == response_id))
@@ -286,8 +287,13 @@ def set_excluded(
         elif not excluded and response.excluded:
             _take_place(session, response)
             action = "response_restore"
+        elif not excluded and not response.reviewed:
+            action = "response_keep"
         else:
-            action = "response_exclude" if excluded else "response_keep"
+            # Decided so already (a second click, or another organizer first):
+            # nothing to change, and nothing more in the audit log.
+            response.decision = "unchanged"
+            return response
         response.excluded = excluded
         response.reviewed = True
         record(session, action, "response", response_id, {"reason": reason[:200]})

@@ -106,6 +106,54 @@ def test_exclude_and_restore_are_audited_and_respected(app, demo_wave):
         assert "response_exclude" in actions and "response_restore" in actions
 
 
+def test_a_decision_made_already_is_not_made_again(app, demo_wave):
+    """A second click on 剔除, 保留 or 关闭 (or a page opened before another
+    organizer acted) did it again: the audit log showed the response excluded
+    twice, and a second closing moved the channel's closing time, from which
+    residents who had started may still finish for an hour."""
+    from survey.models import Channel
+
+    token = channel_token(app)
+    pages = [dict(p) for p in STANDARD_PAGES]
+    pages[-1]["website"] = "bot"
+    for _ in range(2):
+        complete(app.test_client(), token, pages=pages)
+    client = organizer_client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    csrf = form_tokens(html)["csrf_token"]
+    with app.app_context():
+        excluded, kept = db.session.scalars(select(Response.id).order_by(Response.id)).all()
+        cid = db.session.scalar(select(Channel.id).filter_by(token=token))
+
+    def post(url, **data):
+        return client.post(url, data={"csrf_token": csrf, **data}, follow_redirects=True)
+
+    base = f"/staff/waves/{demo_wave}"
+    post(f"{base}/responses/{excluded}/exclude", excluded="1", reason="机器")
+    again = post(f"{base}/responses/{excluded}/exclude", excluded="1", reason="机器")
+    assert f"答卷 {excluded} 已经剔除，未做改动。" in again.get_data(as_text=True)
+    post(f"{base}/responses/{kept}/exclude", excluded="0")
+    again = post(f"{base}/responses/{kept}/exclude", excluded="0")
+    assert f"答卷 {kept} 已经核查过并计入有效数据，未做改动。" in again.get_data(as_text=True)
+    close = f"{base}/channels/{cid}/open"
+    post(close, open="0", back="dashboard")
+    with app.app_context():
+        closed_at = db.session.get(Channel, cid).closed_at
+    again = post(close, open="0", back="dashboard")
+    assert "已经是关闭状态，未做改动" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Channel, cid).closed_at == closed_at
+        actions = [e.action for e in db.session.scalars(select(AuditEvent))]
+        assert actions.count("response_exclude") == 1
+        assert actions.count("response_keep") == 1
+        assert actions.count("channel_close") == 1
+        assert len(list(db.session.scalars(valid_responses(demo_wave)))) == 1
+    data = client.get(f"{base}/dashboard.json").get_json()
+    assert (data["totals"]["excluded"], data["totals"]["achieved"]) == (1, 1)
+    reopened = post(close, open="1")
+    assert "已开启" in reopened.get_data(as_text=True)
+
+
 def test_close_channel_from_dashboard(app, demo_wave):
     client = organizer_client(app)
     token = channel_token(app)
