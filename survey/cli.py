@@ -169,10 +169,13 @@ def _public_url(explicit: str | None, host: str, port: int) -> str:
 
 def _write_codes(wave, base_url: str, out: Path):
     from survey.extensions import db
-    from survey.models import Channel
+    from survey.models import Channel, District
     from survey.qrcodes import write_channel_codes
 
-    channels = list(db.session.scalars(select(Channel).filter_by(wave_id=wave.id)))
+    channels = list(db.session.scalars(
+        select(Channel).join(District).where(Channel.wave_id == wave.id)
+        .order_by(District.sort_order, Channel.id)  # posters.html by district
+    ))  # fmt: skip
     with click.progressbar(length=1, label="生成二维码") as bar:
         codes = write_channel_codes(channels, base_url, out)
         bar.update(1)

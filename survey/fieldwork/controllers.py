@@ -249,7 +249,10 @@ def posters(wave_id: int):
     wave = _wave(wave_id)
     base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
     items = []
-    channels = list(db.session.scalars(select(Channel).filter_by(wave_id=wave.id, is_open=True)))
+    channels = list(db.session.scalars(
+        select(Channel).join(District).where(Channel.wave_id == wave.id, Channel.is_open)
+        .order_by(District.sort_order, Channel.id)  # by district, to hand them out
+    ))  # fmt: skip
     for channel in channels:
         url = f"{base}/s/{channel.token}"
         items.append((channel, {"url": url}, qr_svg(url)))

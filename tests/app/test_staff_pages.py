@@ -265,6 +265,31 @@ def test_posters_give_the_questionnaires_own_time(app, demo_wave, runner, tmp_pa
     assert f"花约 {minutes} 分钟" in html and "3–5" not in html
 
 
+def test_posters_come_by_district_and_say_when_there_are_none(app, demo_wave, runner, tmp_path):
+    """Posters came in no stated order (a channel added later to the first
+    district was printed last, away from its district's others; on PostgreSQL
+    in any order), and with every channel closed the page was blank."""
+    from survey.operations.cities import create_channel, set_channel_open
+
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        first = db.session.scalar(select(Channel).order_by(Channel.id).limit(1))
+        create_channel(wave, first.district, "访问员 李四")
+    client = client_as(app, "organizer")
+    html = client.get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
+    labels = re.findall(r"采集点：([^<]*)</p>", html)
+    assert len(labels) == 7 and labels[1] == "访问员 李四", labels
+    assert runner.invoke(args=["qrcodes", "--wave-id", str(demo_wave), "--out", str(tmp_path),
+                               "--public-url", "https://survey.example.cn"]).exit_code == 0  # fmt: skip
+    written = re.findall(r"采集点：([^<]*)</p>", (tmp_path / "posters.html").read_text("utf-8"))
+    assert written == labels
+    with app.app_context():
+        for channel in db.session.scalars(select(Channel)):
+            set_channel_open(channel, False)
+    html = client.get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
+    assert "没有开放的采集点" in html and 'class="poster"' not in html
+
+
 def test_two_organizers_creating_one_channel_name_at_once_get_the_clear_refusal(
     app, demo_wave, monkeypatch
 ):
