@@ -216,6 +216,10 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
                    # excluded by organizers (neither counts in the quotas).
                    "withdrawn": sum(withdrawn.values()),
                    "excluded": excluded,
+                   # The rest: the valid responses, as the exports page counts
+                   # them (within quota, over it, or in no cell of the plan).
+                   "valid": sum(c["completions"] for c in channels)
+                   - sum(withdrawn.values()) - excluded,
                    "visits": sum(c["visits"] for c in channels),
                    "share": total_achieved / total_target if total_target else 0.0},
         "districts": list(per_district.values()),

@@ -9,7 +9,7 @@ from survey.models import AuditEvent, Channel, DailyCount, DurationBucket, Respo
 from survey.operations.dataset import valid_responses
 from survey.operations.quality import median_from_buckets
 from tests.conftest import form_tokens
-from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
+from tests.resident import STANDARD_PAGES, channel_token, complete, receipt_of, start, submit_page
 from tests.staff import log_in, make_user
 
 
@@ -661,3 +661,32 @@ def test_days_without_completions_are_shown_as_zero(app, demo_wave):
         ("2026-12-01", 4), ("2026-12-02", 2), ("2026-12-03", 0), ("2026-12-04", 0),
         ("2026-12-05", 3),
     ]  # fmt: skip
+
+
+def test_the_dashboard_counts_the_valid_responses_as_the_exports_page_does(app, demo_wave):
+    """The exports page said 有效答卷 N 份, a number the dashboard showed nowhere:
+    its 已完成 counts places within the quotas (not those over quota, nor
+    responses outside the plan), its 提交 every questionnaire finished."""
+    from survey.operations.quality import set_excluded
+    from survey.operations.responses import withdraw_response
+
+    _set_policy_and_target(app, demo_wave, "soft", 2)
+    token = channel_token(app)
+    codes = []
+    for _ in range(5):
+        codes.append(receipt_of(complete(app.test_client(), token)))
+    with app.app_context():
+        first = db.session.scalar(select(Response.id).order_by(Response.id))
+        set_excluded(first, True, wave_id=demo_wave)
+        assert withdraw_response(codes[-1])
+    organizer = organizer_client(app)
+    data = organizer.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    totals = data["totals"]
+    assert (totals["completions"], totals["excluded"], totals["withdrawn"]) == (5, 1, 1)
+    assert (totals["achieved"], totals["over_quota"], totals["valid"]) == (2, 1, 3)
+    html = organizer.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert 'data-bind="totals.valid">3<' in html
+    statistician = app.test_client()
+    log_in(statistician, make_user(app, "stat", "statistician"))
+    exports = statistician.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True)
+    assert "有效答卷 3 份" in exports
