@@ -14,6 +14,7 @@ from survey.operations.cities import create_channel, set_channel_open
 from survey.operations.errors import OperationError
 from survey.operations.frames import FrameError, frame_summary, import_frame
 from survey.operations.quotas import (
+    MAX_SAMPLE,
     cells_label,
     make_plan,
     quota_cells,
@@ -102,6 +103,7 @@ def quotas(wave_id: int):
         by_urban_rural=any(cell.urban_rural for cell in cells),
         helper=helper,
         frame=frame_summary(wave.id),
+        max_target=MAX_SAMPLE,
     )
 
 
@@ -178,7 +180,10 @@ def edit_cell(wave_id: int, cell_id: int):
     try:
         cell = set_target(cell_id, _int(request.form.get("target"), "配额"), wave_id=wave_id)
     except OperationError as exc:
+        # At the top of the page, where the message is: not scrolled down to
+        # the cell (a plan of hundreds of cells), where it went unseen.
         flash(str(exc), "error")
+        return redirect(url_for("fieldwork.quotas", wave_id=wave_id))
     else:
         flash(
             "配额已修改。"

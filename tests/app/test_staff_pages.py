@@ -63,6 +63,28 @@ def test_plan_and_cell_edit_through_the_page(app, demo_wave):
     assert "必须是整数" in bad.get_data(as_text=True)
 
 
+def test_a_refused_target_is_said_where_the_organizer_sees_it(app, demo_wave):
+    """A refused target sent the page scrolled down to its cell (#cell-…), the
+    message at the top out of sight: in a plan of hundreds of cells the organizer
+    saw the old target back and no reason. The field now says the largest value
+    the server takes, as its smallest."""
+    client = client_as(app, "organizer")
+    url = f"/staff/waves/{demo_wave}/quotas"
+    page = client.get(url).get_data(as_text=True)
+    csrf = form_tokens(page)["csrf_token"]
+    with app.app_context():
+        cell = db.session.scalar(select(QuotaCell).filter_by(wave_id=demo_wave).limit(1))
+        target = cell.target
+    assert f'id="t-{cell.id}" name="target" value="{target}" min="0" max="1000000"' in page
+    refused = client.post(f"{url}/{cell.id}", data={"csrf_token": csrf, "target": "2000000"})
+    assert refused.status_code == 302 and "#" not in refused.headers["Location"]
+    assert "过大" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    done = client.post(f"{url}/{cell.id}", data={"csrf_token": csrf, "target": "5"})
+    assert done.headers["Location"].endswith(f"#cell-{cell.id}")
+    with app.app_context():
+        assert db.session.get(QuotaCell, cell.id).target == 5
+
+
 def test_channels_page_creates_channels_and_prints_posters(app, demo_wave):
     client = client_as(app, "organizer")
     url = f"/staff/waves/{demo_wave}/channels"
