@@ -8,7 +8,7 @@ counts the (wave_id, excluded, …) index (only the excluded rows).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,6 +20,7 @@ from survey.models import (
     District,
     DurationBucket,
     QuotaCell,
+    QuotaPlan,
     Response,
     Wave,
     utcnow,
@@ -191,6 +192,7 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
             Response.excluded.is_(False),
         )
     )
+    plan_made = session.scalar(select(QuotaPlan.created_at).where(QuotaPlan.wave_id == wave.id))
     total_target = sum(b["target"] for b in per_district.values())
     total_achieved = sum(b["achieved"] for b in per_district.values())
     now = utcnow()
@@ -206,6 +208,10 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
                  "days_left": days_left, "policy": wave.quota_policy,
                  # No quota plan yet: responses are taken, but not by quota.
                  "has_plan": bool(cells),
+                 # Which plan (when it was made, in microseconds since 1970; none:
+                 # 0): a page drawn before a remake shows cells no longer the plan's.
+                 "plan_version": round(plan_made.replace(tzinfo=UTC).timestamp() * 1e6)
+                 if plan_made else 0,
                  # Cells by district × 城乡 × sex × age group (a plan by 城乡).
                  "by_urban_rural": any(cell.urban_rural for cell in cells)},
         "totals": {"target": total_target, "achieved": total_achieved,

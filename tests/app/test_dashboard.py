@@ -690,3 +690,22 @@ def test_the_dashboard_counts_the_valid_responses_as_the_exports_page_does(app, 
     log_in(statistician, make_user(app, "stat", "statistician"))
     exports = statistician.get(f"/staff/waves/{demo_wave}/exports").get_data(as_text=True)
     assert "有效答卷 3 份" in exports
+
+
+def test_the_page_and_its_json_name_the_plan_they_show(app, demo_wave):
+    """The refresh had no way to tell that the plan was remade after the page was
+    drawn (SQLite gives the new cells the old ids): it wrote the new cells'
+    numbers into the old cells' rows. tests/e2e/test_organizer_browser.py sees
+    the page say so."""
+    from survey.models import Wave
+    from survey.operations.quotas import make_plan
+
+    client = organizer_client(app)
+    url = f"/staff/waves/{demo_wave}/dashboard"
+    before = client.get(f"{url}.json").get_json()["wave"]["plan_version"]
+    assert before > 0
+    assert f'data-plan="{before}"' in client.get(url).get_data(as_text=True)
+    with app.app_context():
+        make_plan(db.session.get(Wave, demo_wave), per_district={"咸安区": 120})
+    after = client.get(f"{url}.json").get_json()["wave"]["plan_version"]
+    assert after > before

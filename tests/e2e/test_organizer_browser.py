@@ -108,3 +108,38 @@ def test_qr_codes_on_the_channels_page_scan(app, live_server, browser, demo_wave
                           text=True).stdout.strip()  # fmt: skip
     assert read.startswith("http") and read.rsplit("/s/", 1)[-1] in tokens
     desk.close()
+
+
+def test_the_dashboard_says_when_its_rows_no_longer_follow(app, live_server, browser, demo_wave):
+    """A plan remade while the dashboard was open gave new cells: the page's cell
+    rows, bound to the old cells, kept their numbers beside districts that moved
+    on, and said nothing."""
+    from survey.models import Wave
+    from survey.operations.quotas import make_plan
+
+    with app.app_context():
+        create_user("wang", PASSWORD, ["organizer"], "王组织")
+    desk = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page = desk.new_page()
+    page.goto(f"{live_server}/staff/")
+    page.get_by_label("用户名").fill("wang")
+    page.get_by_label("密码").fill(PASSWORD)
+    click_and_load(page, page.get_by_role("button", name="登录"))
+    page.goto(f"{live_server}/staff/waves/{demo_wave}/dashboard")
+    stale = page.locator("#dashboard-stale")
+    updated = page.locator("[data-bind='generated_beijing']")
+    first = updated.inner_text()
+    for _ in range(30):  # one refresh, with nothing changed
+        if updated.inner_text() != first:
+            break
+        page.wait_for_timeout(500)
+    assert updated.inner_text() != first
+    assert stale.is_hidden()
+    with app.app_context():
+        make_plan(db.session.get(Wave, demo_wave), per_district={"咸安区": 120})
+    for _ in range(30):
+        if stale.is_visible():
+            break
+        page.wait_for_timeout(500)
+    assert stale.is_visible() and "请刷新本页" in stale.inner_text()
+    desk.close()
