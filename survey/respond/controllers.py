@@ -37,7 +37,7 @@ from survey.operations.responses import (
     submit_response,
     withdraw_response,
 )
-from survey.respond import receipts
+from survey.respond import ended, receipts
 from survey.respond.csrf import device_id
 from survey.respond.fieldwork import ENDED, NOT_YET, fieldwork_state, may_finish
 from survey.respond.page_cache import render_page
@@ -258,6 +258,12 @@ def page(token: str):
             return refused
         html = render_template("respond/restart.html", channel=channel, expired=False)
         return forgetting_pages((html, 400))
+    # A page of a questionnaire submitted on this phone, sent again from the history
+    # (survey/respond/ended.py): not its answers again. Its last page sent on is
+    # answered below as before (a double tap: the receipt), unless it has errors.
+    was_submitted = ended.has_ended(state.submission_id)
+    if was_submitted and not _sends_last_page(q, state):
+        return _submitted_before(channel)
     current = q.pages[state.page]
     earlier = {k: v for k, v in state.answers.items() if q.question(k).page_id != current.id}
     if closed:  # a retry of a last page stored before the closing still gets its receipt
@@ -281,6 +287,8 @@ def page(token: str):
         return _render_page(channel, state, values=_shown_values(state), errors={})
 
     answers, errors = _parse_page(q, state, channel, earlier)
+    if errors and was_submitted:
+        return _submitted_before(channel)
     if errors:
         values = {**earlier, **_raw_values(q, current.id)}
         return _render_page(channel, state, values=values, errors=errors, status=422)
@@ -341,14 +349,14 @@ def page(token: str):
         return _quota_full(channel, cells)
     if not result.created:  # this submission id was stored before
         return _stored_retry(token, q, state, channel) or _to_receipt(
-            token, result.receipt_code, channel
+            token, result.receipt_code, channel, state.submission_id
         )
     _count("submit_channel", str(channel.id))
     _count("submit_client", client)
     # Receipts given, one per stored response (not thank-you pages shown,
     # which anyone could count up by reloading).
     count_event(channel.id, "receipts")
-    return _to_receipt(token, result.receipt_code, channel)
+    return _to_receipt(token, result.receipt_code, channel, state.submission_id)
 
 
 def _parse_page(q, state: FormState, channel: Channel, earlier: dict):
@@ -381,10 +389,28 @@ def _stored_retry(token: str, q, state: FormState, channel: Channel):
     return None if stored is None else _stored_before(token, stored, state, channel)
 
 
+def _submitted_before(channel: Channel):
+    """这份问卷已经提交过 (409), for a page of a questionnaire submitted on this
+    phone: neither its answers nor a receipt."""
+    html = render_template("respond/already.html", channel=channel, withdrawn=False,
+                           unchanged=True)  # fmt: skip
+    return forgetting_pages((html, 409))
+
+
+def _sends_last_page(q, state: FormState) -> bool:
+    """Whether the request submits the questionnaire: its last page, sent on (not
+    上一页 nor the text-size button)."""
+    return (
+        state.page + 1 == len(q.pages)
+        and "back" not in request.form
+        and TEXT_SIZE_FIELD not in request.form
+    )
+
+
 def _receipt_if_stored(token: str, q, state: FormState, channel: Channel, earlier: dict):
     """:func:`_stored_retry` for a page not yet read (a closed channel): its
     answers are read first; None for 上一页, the text-size button, or errors."""
-    if state.page + 1 != len(q.pages) or "back" in request.form or TEXT_SIZE_FIELD in request.form:
+    if not _sends_last_page(q, state):
         return None
     answers, errors = _parse_page(q, state, channel, earlier)
     if errors:
@@ -405,7 +431,7 @@ def _stored_before(token: str, stored, state: FormState, channel: Channel):
     withdrawn = stored.withdrawn_at is not None
     same = not withdrawn and _canonical(stored.answers) == _canonical(state.answers)
     if same and _within_receipt_time(stored.submitted_at):
-        return _to_receipt(token, stored.receipt_code, channel)
+        return _to_receipt(token, stored.receipt_code, channel, state.submission_id)
     html = render_template("respond/already.html", channel=channel, withdrawn=withdrawn,
                            unchanged=same)  # fmt: skip
     return forgetting_pages((html, 409))
@@ -422,12 +448,17 @@ def _canonical(answers: dict) -> str:
     return json.dumps(answers, sort_keys=True, ensure_ascii=False, default=list)
 
 
-def _to_receipt(token: str, code: str, channel: Channel):
+def _to_receipt(token: str, code: str, channel: Channel, submission_id: str | None = None):
     """303 to the thank-you page, which shows receipt *code* of *channel* from the
-    cookie given with it (the address carries no code: it stays in the history)."""
+    cookie given with it (the address carries no code: it stays in the history).
+    With *submission_id*: its questionnaire's pages are refused from now on
+    (:mod:`survey.respond.ended`)."""
     thanks_page = url_for("respond.thanks", token=token)
     response = redirect(thanks_page, code=303)
     receipts.set_cookie(response, thanks_page, code, channel.id)
+    if submission_id is not None:
+        path = thanks_page.rpartition("/")[0]  # /s/<token>, as the receipt cookie's
+        ended.mark_ended(response, path, submission_id, receipts.secure())
     return response
 
 

@@ -156,7 +156,7 @@ def _cookie_path(token: str) -> str:
     return url_for("respond.landing", token=token)
 
 
-def _secure() -> bool:
+def secure() -> bool:
     """Secure as the device cookie (always in production), and over HTTPS in any case."""
     return bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
@@ -187,7 +187,7 @@ def _give(response, path: str, code: str, channel_id: int, purpose: bytes) -> No
         path=path,
         httponly=True,
         samesite="Lax",
-        secure=_secure(),
+        secure=secure(),
     )
 
 
@@ -197,7 +197,7 @@ def forget_cookie(response, token: str) -> None:
     longer shown (nor sent with the next person's answers)."""
     if COOKIE in request.cookies:
         response.delete_cookie(COOKIE, path=_cookie_path(token), httponly=True,
-                               samesite="Lax", secure=_secure())  # fmt: skip
+                               samesite="Lax", secure=secure())  # fmt: skip
 
 
 def code_in_cookie(channel_id: int, now: float | None = None) -> str | None:

@@ -212,3 +212,30 @@ def test_the_same_last_page_sent_again_later_gets_no_receipt(
     assert stored.receipt_code not in text and "/thanks" not in text
     assert "Location" not in again.headers and again.headers["Clear-Site-Data"] == '"cache"'
     assert [r.answers for r in _stored(app)] == [stored.answers]  # nothing changed
+
+
+@pytest.mark.parametrize("button", [{}, {"back": "1"}, {"text_size": "large"}])
+def test_an_earlier_page_sent_again_after_the_receipt_shows_none_of_its_answers(
+    client, app, demo_wave, button
+):
+    """After the receipt, Back and "resubmit" sent an earlier page's form again:
+    the next page came back with the signed state of the questionnaire just
+    submitted, and its 上一页 (or the page itself, from 上一页 or the text-size
+    button) showed that person's answers to whoever held the phone next."""
+    token = channel_token(app)
+    first = start(client, token).get_data(as_text=True)
+    second = submit_page(client, token, first, STANDARD_PAGES[0]).get_data(as_text=True)
+    third = submit_page(client, token, second, STANDARD_PAGES[1]).get_data(as_text=True)
+    assert submit_page(client, token, third, STANDARD_PAGES[2]).status_code == 303
+    for html, answers in ((second, STANDARD_PAGES[1]), (third, {})):
+        again = submit_page(client, token, html, {**answers, **button})
+        text = again.get_data(as_text=True)
+        assert again.status_code == 409 and "这份问卷已经提交过" in text
+        assert 'name="state"' not in text and "checked" not in text
+        assert again.headers["Clear-Site-Data"] == '"cache"'
+    (stored,) = _stored(app)  # nothing changed, nothing added
+    assert stored.answers["s_air"] == "5"
+    # Another questionnaire on the same phone is not refused.
+    assert "checked" not in start(client, token).get_data(as_text=True).replace(
+        'value="咸安区" checked', ""
+    )

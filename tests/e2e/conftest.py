@@ -46,7 +46,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        # Playwright turns Chromium's back-forward cache off by default; phones have it
+        # on, and Back must be tested as they do it.
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS,
+                                     ignore_default_args=["--disable-back-forward-cache"])  # fmt: skip
         yield browser
         browser.close()
 
