@@ -21,6 +21,7 @@ import yaml
 
 from questionnaires.model import (
     CHOICE_TYPES,
+    INTRO_TIME,
     QUESTION_TYPES,
     ROLES,
     Indicator,
@@ -150,13 +151,30 @@ def _warnings(data: dict, filename: str) -> list[Problem]:
         for q in page["questions"]
         for text in [q["text"], *(o.get("label", "") for o in q.get("options") or [])]
     ]
+    problems = []
     if not any(CHINESE_RE.search(text) for text in texts):
         message = (
             "题目文字和选项中没有一个汉字：居民看到的将不是中文问卷。"
             "如果这是有意的（例如翻译测试），可以忽略；否则请检查是否选错了文件。"
         )
-        return [Problem(filename, None, message)]
-    return []
+        problems.append(Problem(filename, None, message))
+    minutes = data.get("estimated_minutes", 5)
+    if stated := _intro_minutes(str(data.get("intro") or "")):
+        low, high = stated
+        if not low <= minutes <= high:
+            message = (
+                f"intro 写的用时（{low}–{high} 分钟）与 estimated_minutes（{minutes} 分钟）不一致："
+                "首页和二维码海报都按 intro 的说法显示用时，请确认两者一致。"
+            )
+            problems.append(Problem(filename, None, message))
+    return problems
+
+
+def _intro_minutes(intro: str) -> tuple[int, int] | None:
+    """The minutes an intro states in digits, as (low, high), or None."""
+    found = INTRO_TIME.search(intro)
+    numbers = [int(n) for n in re.findall(r"\d+", found.group(0))] if found else []
+    return (min(numbers), max(numbers)) if numbers else None
 
 
 def _parse(text: str) -> tuple[Any, yaml.Node | None]:

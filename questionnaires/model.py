@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 QUESTION_TYPES = ("single_choice", "multiple_choice", "scale", "text", "integer")
 ROLES = ("district", "sex", "age_group", "urban_rural")
 CHOICE_TYPES = ("single_choice", "multiple_choice", "scale")
+
+#: A time as an intro states it: "4 分钟", "3–5 分钟", "3至5分钟", "五分钟".
+INTRO_TIME = re.compile(r"(?:\d+(?:\s*[–—\-~～至到]\s*\d+)?|[一二两三四五六七八九十]+)\s*分钟")
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,21 @@ class Questionnaire:
     @cached_property
     def roles(self) -> dict[str, str]:
         return {q.role: q.id for q in self.questions if q.role}
+
+    @cached_property
+    def intro_time(self) -> str | None:
+        """The time the intro tells residents the questionnaire takes, as written
+        ("3–5 分钟"), or None when it gives none."""
+        found = INTRO_TIME.search(self.intro)
+        return found.group(0) if found else None
+
+    @property
+    def stated_time(self) -> str:
+        """The time residents are told, everywhere (landing page, posters): the
+        intro's own words when it gives one, else ``estimated_minutes`` ("4 分钟").
+        One rule, so that a poster cannot promise another time than the
+        questionnaire it leads to (the standard one: 约 4 分钟 against 3–5 分钟)."""
+        return self.intro_time or f"{self.estimated_minutes} 分钟"
 
     @property
     def indicators(self) -> list[str]:

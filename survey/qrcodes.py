@@ -67,12 +67,12 @@ def qr_svg(url: str, scale: int = 8) -> str:
     return buf.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
 
 
-def poster_minutes(channels) -> dict[int, int]:
-    """The minutes a poster tells residents to plan, by wave: what the wave's
-    questionnaire says it takes, as its landing page says."""
+def poster_times(channels) -> dict[int, str]:
+    """The time a poster tells residents to plan, by wave ("3–5 分钟"): what the
+    wave's questionnaire tells them on its landing page (``stated_time``)."""
     from survey.operations.questionnaires import questionnaire_of
 
-    return {c.wave_id: questionnaire_of(c.wave.questionnaire).estimated_minutes for c in channels}
+    return {c.wave_id: questionnaire_of(c.wave.questionnaire).stated_time for c in channels}
 
 
 def write_channel_codes(channels, base_url: str, out_dir: Path) -> list[ChannelCode]:
@@ -93,7 +93,7 @@ def write_channel_codes(channels, base_url: str, out_dir: Path) -> list[ChannelC
             (channel, code, qr_svg(code.url)) for channel, code in zip(channels, codes, strict=True)
         ],
         inline_css=(STATIC_DIR / "posters.css").read_text(encoding="utf-8"),
-        minutes=poster_minutes(channels),
+        times=poster_times(channels),
     )
     (out_dir / "posters.html").write_text(posters, encoding="utf-8")
     return codes

@@ -21,7 +21,7 @@ from survey.operations.quotas import (
     recount_text,
     set_target,
 )
-from survey.qrcodes import poster_minutes, qr_svg
+from survey.qrcodes import poster_times, qr_svg
 from survey.web import get_or_404
 
 
@@ -262,4 +262,4 @@ def posters(wave_id: int):
         url = f"{base}/s/{channel.token}"
         items.append((channel, {"url": url}, qr_svg(url)))
     return render_template("posters.html", items=items, served=True,
-                           minutes=poster_minutes(channels))  # fmt: skip
+                           times=poster_times(channels))  # fmt: skip

@@ -15,6 +15,8 @@ def test_qrcodes_command_writes_svg_png_and_posters(app, runner, demo_wave, tmp_
     posters = (out / "posters.html").read_text(encoding="utf-8")
     assert posters.count('class="poster"') == 6
     assert "咸安区" in posters and "https://s.example.cn/s/" in posters
+    # The time the questionnaire's own intro gives (it said 约 4 分钟, the intro 3–5 分钟).
+    assert posters.count("花约 3–5 分钟匿名填写问卷") == 6
 
 
 def test_qr_png_decodes_to_channel_url(app, demo_wave, tmp_path):

@@ -274,17 +274,24 @@ def test_questionnaires_offered_for_a_new_wave_can_be_told_apart(app, demo_wave)
     assert any("pilot-2027 v1" in o for o in options) and all("导入于" in o for o in options)
 
 
-def test_posters_give_the_questionnaires_own_time(app, demo_wave, runner, tmp_path):
-    """Posters said 花 3–5 分钟 whatever the questionnaire, whose landing page says
-    大约需要 4 分钟."""
+def test_posters_give_the_questionnaires_own_time(app, demo_wave, runner, tmp_path, monkeypatch):
+    """Posters said 花 3–5 分钟 whatever the questionnaire; then 约 4 分钟
+    (estimated_minutes) for the standard one, whose landing page says the
+    intro's 3–5 分钟. Now the time the landing page gives: the intro's, or
+    estimated_minutes where the intro gives none."""
+    import dataclasses
+
     from survey.operations.questionnaires import questionnaire_of
 
     with app.app_context():
-        minutes = questionnaire_of(db.session.get(Wave, demo_wave).questionnaire).estimated_minutes
-    html = (
-        client_as(app, "organizer").get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
-    )
-    assert f"花约 {minutes} 分钟" in html and "3–5" not in html
+        q = questionnaire_of(db.session.get(Wave, demo_wave).questionnaire)
+    organizer = client_as(app, "organizer")
+    html = organizer.get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
+    assert "花约 3–5 分钟匿名填写问卷" in html and f"约 {q.estimated_minutes} 分钟" not in html
+    brief = dataclasses.replace(q, intro="您好！", estimated_minutes=7)
+    monkeypatch.setattr("survey.operations.questionnaires.questionnaire_of", lambda v: brief)
+    html = organizer.get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
+    assert "花约 7 分钟匿名填写问卷" in html
 
 
 def test_posters_come_by_district_and_say_when_there_are_none(app, demo_wave, runner, tmp_path):

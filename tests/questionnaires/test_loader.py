@@ -271,3 +271,39 @@ def test_chinese_questionnaires_have_no_warnings(path):
 def test_one_chinese_option_is_enough_to_not_warn():
     text = (DATA / "english_only.yaml").read_text(encoding="utf-8")
     assert load_questionnaire_text(text.replace("Don't know", "说不清")).warnings == ()
+
+
+# --- The time residents are told: one rule for the landing page and the posters.
+
+
+def test_the_standard_questionnaire_states_the_time_of_its_intro():
+    """Its posters said 约 4 分钟 (estimated_minutes) while its intro says 3–5 分钟."""
+    assert load_questionnaire(STANDARD_PATH).stated_time == "3–5 分钟"
+
+
+@pytest.mark.parametrize(
+    ("intro", "minutes", "stated"),
+    [
+        ("", 6, "6 分钟"),  # no time in the intro: estimated_minutes
+        ("欢迎参加。", None, "5 分钟"),  # neither: the format's default
+        ("大约需要5分钟。", 5, "5分钟"),
+        ("约 3至6 分钟", 4, "3至6 分钟"),
+        ("大约五分钟即可完成", 5, "五分钟"),
+    ],
+)
+def test_the_stated_time_is_the_intros_or_else_estimated_minutes(intro, minutes, stated):
+    text = SINGLE.replace("title: 单选题", f"title: 单选题\nintro: '{intro}'")
+    if minutes is not None:
+        text = text.replace("title: 单选题", f"title: 单选题\nestimated_minutes: {minutes}")
+    q = load_questionnaire_text(text, "t.yaml")
+    assert q.stated_time == stated
+    assert q.warnings == ()
+
+
+@pytest.mark.parametrize(("intro", "minutes"), [("大约需要 3–5 分钟", 8), ("约10分钟", 5)])
+def test_an_intro_time_unlike_estimated_minutes_loads_with_a_warning(intro, minutes):
+    text = SINGLE.replace("title: 单选题", f"title: 单选题\nintro: '{intro}'")
+    text = text.replace("title: 单选题", f"title: 单选题\nestimated_minutes: {minutes}")
+    q = load_questionnaire_text(text, "t.yaml")
+    (warning,) = q.warnings
+    assert f"与 estimated_minutes（{minutes} 分钟）不一致" in str(warning)
