@@ -218,7 +218,8 @@ def start(token: str):
     return response
 
 
-def _render_page(channel: Channel, state: FormState, values: dict, errors: dict, status=200):
+def _render_page(channel: Channel, state: FormState, values: dict, errors: dict, status=200,
+                 stale: bool = False):  # fmt: skip
     q = questionnaire_of(channel.wave.questionnaire)
     districts = _districts(channel)
     shown = shown_questions(q, state)
@@ -227,9 +228,9 @@ def _render_page(channel: Channel, state: FormState, values: dict, errors: dict,
     def context() -> dict:
         return page_context(q, state, values, errors, districts, channel.district.name, shown)
 
-    if errors or any(question.id in values for question, _ in shown):  # the resident's own
+    if stale or errors or any(question.id in values for question, _ in shown):  # their own
         html = render_template("respond/page.html", channel=channel, q=q, state_token=token,
-                               **context())  # fmt: skip
+                               stale=stale, **context())  # fmt: skip
     else:  # the same for everyone with these questions shown: kept (page_cache)
         key = (state.page, tuple(question.id for question, _ in shown), tuple(districts))
         html = render_page("respond/page.html", key, channel=channel, q=q, state_token=token,
@@ -269,6 +270,12 @@ def page(token: str):
     if closed:  # a retry of a last page stored before the closing still gets its receipt
         return _receipt_if_stored(token, q, state, channel, earlier) or refused
 
+    if g.get("stale_form"):
+        # Sent after a long pause (survey/respond/csrf.py): the same page again with
+        # what it holds and a fresh token, neither checked nor stored.
+        entered = {k: v for k, v in _raw_values(q, current.id).items() if v}
+        return _render_page(channel, state, values={**earlier, **entered}, errors={},
+                            stale=True)  # fmt: skip
     if TEXT_SIZE_FIELD in request.form:
         # The text-size button: the same page again in the other size, with what
         # the resident has entered on it so far, neither checked nor stored.

@@ -71,15 +71,34 @@ def check(form_token: str | None, device: str | None, now: float | None = None) 
     now = time.time() if now is None else now
     limit = current_app.config.get("WTF_CSRF_TIME_LIMIT") or 3600
     if made > now + CLOCK_SKEW or now - made > limit:
-        return "CSRF 令牌已过期"
+        return EXPIRED
     return None
+
+
+EXPIRED = "CSRF 令牌已过期"
+
+
+def _made_before_now(form_token: str) -> bool:
+    """Whether *form_token* (of a valid shape) was made in the past, not the future."""
+    return int(form_token.partition(".")[0], 16) <= time.time()
 
 
 def protect() -> None:
     """Before every request of the resident's blueprint: refuse a POST without a
-    valid token (the same page as Flask-WTF's refusal: start again)."""
+    valid token (the same page as Flask-WTF's refusal: start again).
+
+    A questionnaire page sent after a long pause (its token made for this
+    device, but too long ago) is let through marked ``g.stale_form``: the view
+    shows the same page again with what it holds and a fresh token, checking
+    and keeping nothing (survey.respond.controllers.page). Starting again
+    lost what the resident had entered there, and without JavaScript all of
+    their answers. Another site can no more make such a token than a fresh one."""
     if request.method != "POST" or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    reason = check(request.form.get("csrf_token"), device_cookie())
+    form_token = request.form.get("csrf_token")
+    reason = check(form_token, device_cookie())
+    if reason == EXPIRED and request.endpoint == "respond.page" and _made_before_now(form_token):
+        g.stale_form = True
+        return
     if reason is not None:
         raise CSRFError(reason)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from survey.models import ChannelStats, Response
 from survey.respond import csrf as resident_csrf
 from survey.respond.paradata import DEVICE_COOKIE
 from tests.conftest import form_tokens
-from tests.resident import channel_token, complete
+from tests.resident import STANDARD_PAGES, channel_token, complete, start, submit_page
 
 
 def _starts(app) -> int:
@@ -112,3 +114,56 @@ def test_withdraw_form_gets_a_device_cookie_and_a_token(client, app, demo_wave):
 def test_staff_forms_keep_flask_wtf_tokens(client, demo_wave):
     response = client.post("/staff/login", data={"username": "x", "password": "y"})
     assert response.status_code == 400
+
+
+def test_a_page_sent_after_a_long_pause_comes_back_with_what_was_entered(
+    client, app, demo_wave, monkeypatch
+):
+    """A resident who put the phone down for longer than the token lasts (6 hours)
+    and then tapped 下一页 got 页面已过期，请重新开始: what was entered on the
+    page was lost, and without JavaScript every answer. The same page comes back
+    with what it holds and a fresh token; nothing is checked or stored until the
+    resident sends it again."""
+    token = channel_token(app)
+    first = start(client, token).get_data(as_text=True)
+    second = submit_page(client, token, first, STANDARD_PAGES[0]).get_data(as_text=True)
+    later = time.time() + app.config["WTF_CSRF_TIME_LIMIT"] + 60
+    monkeypatch.setattr(resident_csrf, "time", SimpleNamespace(time=lambda: later))
+    again = submit_page(client, token, second, STANDARD_PAGES[1])
+    text = again.get_data(as_text=True)
+    assert again.status_code == 200 and "页面停留时间较长，您填写的内容都还在" in text
+    assert 'id="stale-notice" tabindex="-1" autofocus' in text  # read out first
+    assert re.search(r'name="s_air" value="5" checked', text)
+    assert re.search(r'name="s_drinking" value="dk" checked', text)
+    assert form_tokens(text)["csrf_token"] != form_tokens(second)["csrf_token"]
+    third = submit_page(client, token, text, STANDARD_PAGES[1]).get_data(as_text=True)
+    assert 'name="activities"' in third  # on to the last page with the fresh token
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Response.id))) == 0
+    done = submit_page(client, token, third, STANDARD_PAGES[2])
+    assert done.status_code == 303
+    with app.app_context():
+        (stored,) = db.session.scalars(select(Response))
+        assert stored.answers["s_air"] == "5" and stored.sex == "男"
+
+
+def test_a_stale_token_is_still_refused_elsewhere_and_for_another_device(
+    client, app, demo_wave, monkeypatch
+):
+    """Only a questionnaire page is shown again, and only for the device the
+    token was made for: consent, withdrawal and a token of another device
+    still get the refusal page."""
+    token = channel_token(app)
+    page = start(client, token).get_data(as_text=True)
+    csrf_token = form_tokens(page)["csrf_token"]
+    later = time.time() + app.config["WTF_CSRF_TIME_LIMIT"] + 60
+    monkeypatch.setattr(resident_csrf, "time", SimpleNamespace(time=lambda: later))
+    assert client.post(f"/s/{token}/start", data={"csrf_token": csrf_token}).status_code == 400
+    withdraw = client.post(
+        "/withdraw", data={"csrf_token": csrf_token, "receipt_code": "ABCD-EFGH"}
+    )
+    assert withdraw.status_code == 400
+    other = app.test_client()
+    start(other, token)
+    sent = other.post(f"/s/{token}/page", data={**form_tokens(page), "csrf_token": csrf_token})
+    assert sent.status_code == 400
