@@ -180,3 +180,25 @@ def test_back_from_page_two_keeps_page_one_and_a_changed_answer_is_stored(
     assert page.locator(".receipt strong").inner_text()
     (stored,) = _stored(app)
     assert stored.sex == "女" and stored.answers["s_air"] == "4"
+
+
+def test_back_to_the_thanks_page_after_withdrawing_shows_no_live_receipt(
+    app, live_server, context, demo_wave
+):
+    """The thank-you page is no-store, which Chromium may still keep in its
+    back-forward cache while no HttpOnly cookie changes: after withdrawing,
+    Back (past the confirm step) must not bring back the code with
+    撤回我的回答 as a live receipt."""
+    token = channel_token(app)
+    page = context.new_page()
+    code = _submit(page, f"{live_server}/s/{token}")
+    click_and_load(page, page.get_by_role("button", name="撤回我的回答"))
+    click_and_load(page, page.get_by_role("button", name="确认撤回并删除"))
+    assert "已撤回并删除" in page.locator("main").inner_text()
+    for _ in range(2):  # the confirm step (a POST: Chromium's error page), the thank-you page
+        _back(page)
+    assert page.url == f"{live_server}/s/{token}/thanks"
+    assert page.locator("h1").inner_text() == "您的回答已撤回"
+    assert not page.locator(".receipt").count()
+    assert not page.get_by_role("button", name="撤回我的回答").count()
+    assert _stored(app)[0].withdrawn_at is not None and code
