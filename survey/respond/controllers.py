@@ -272,7 +272,10 @@ def page(token: str):
 
     if g.get("stale_form"):
         # Sent after a long pause (survey/respond/csrf.py): the same page again with
-        # what it holds and a fresh token, neither checked nor stored.
+        # what it holds and a fresh token, neither checked nor stored. Not for a
+        # questionnaire submitted since: its answers are not shown again.
+        if was_submitted:
+            return _submitted_before(channel)
         entered = {k: v for k, v in _raw_values(q, current.id).items() if v}
         return _render_page(channel, state, values={**earlier, **entered}, errors={},
                             stale=True)  # fmt: skip

@@ -167,3 +167,22 @@ def test_a_stale_token_is_still_refused_elsewhere_and_for_another_device(
     start(other, token)
     sent = other.post(f"/s/{token}/page", data={**form_tokens(page), "csrf_token": csrf_token})
     assert sent.status_code == 400
+
+
+def test_a_stale_last_page_of_a_questionnaire_submitted_since_is_not_shown_again(
+    client, app, demo_wave, monkeypatch
+):
+    """The last page sent again hours after its questionnaire was submitted on
+    this phone (its token stale) came back with the state of that
+    questionnaire, whose 上一页 showed its answers."""
+    token = channel_token(app)
+    html = start(client, token).get_data(as_text=True)
+    for answers in STANDARD_PAGES[:-1]:
+        html = submit_page(client, token, html, answers).get_data(as_text=True)
+    assert submit_page(client, token, html, STANDARD_PAGES[-1]).status_code == 303
+    later = time.time() + app.config["WTF_CSRF_TIME_LIMIT"] + 60
+    monkeypatch.setattr(resident_csrf, "time", SimpleNamespace(time=lambda: later))
+    again = submit_page(client, token, html, STANDARD_PAGES[-1])
+    text = again.get_data(as_text=True)
+    assert again.status_code == 409 and "这份问卷已经提交过" in text
+    assert 'name="state"' not in text
