@@ -201,7 +201,8 @@ def _too_many(name: str):
     how long to wait (until its window ends)."""
     seconds = abuse.seconds_left(_limit(name)[1])
     html = render_template("respond/too_many.html", minutes=math.ceil(seconds / 60),
-                           withdrawing=name == "withdraw_client")  # fmt: skip
+                           withdrawing=name == "withdraw_client",
+                           submitting=name == "submit_channel")  # fmt: skip
     return html, 429, {"Retry-After": str(seconds)}
 
 

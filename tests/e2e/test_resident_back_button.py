@@ -202,3 +202,31 @@ def test_back_to_the_thanks_page_after_withdrawing_shows_no_live_receipt(
     assert not page.locator(".receipt").count()
     assert not page.get_by_role("button", name="撤回我的回答").count()
     assert _stored(app)[0].withdrawn_at is not None and code
+
+
+def test_after_too_many_submissions_back_and_submit_again_stores_the_answers(
+    app, live_server, context, demo_wave, monkeypatch
+):
+    """The channel's submission limit (429) said only 请稍后再试: without
+    JavaScript nothing else keeps the answers. The page says to go Back to the
+    last page, which comes back with what was entered, and to submit again."""
+    from survey.operations import abuse
+
+    app.config["RATE_LIMITS"] = {"submit_channel": [1, 60]}
+    token = channel_token(app)
+    landing = f"{live_server}/s/{token}"
+    _submit(context.new_page(), landing)  # the channel's one submission this minute
+    page = context.new_page()
+    page.goto(landing)
+    click_and_load(page, page.get_by_role("button", name="同意并开始填写"))
+    _to_last_page(page)
+    page.locator("textarea").fill("多种树")
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    assert "再点一次“提交问卷”" in page.locator("main").inner_text()
+    page.go_back(wait_until="load")
+    assert page.get_by_label("垃圾分类").is_checked()
+    assert page.locator("textarea").input_value() == "多种树"
+    monkeypatch.setattr(abuse, "allows", lambda *args: True)  # a minute later
+    click_and_load(page, page.get_by_role("button", name="提交问卷"))
+    assert page.locator(".receipt strong").inner_text()
+    assert [r.answers.get("suggestion") for r in _stored(app)][1:] == ["多种树"]
