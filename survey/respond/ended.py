@@ -22,12 +22,15 @@ from flask import current_app, request
 #: The cookie's name; sent to one channel's pages (``/s/<token>``) only.
 COOKIE = "sv_ended"
 
-#: How many questionnaires ended on this phone are remembered, per channel.
-KEPT = 4
+#: How many questionnaires ended on this phone are remembered, per channel: an
+#: interviewer's tablet takes a day's respondents on one channel. 24 tags of 10
+#: hex digits are a cookie of 263 bytes; a new questionnaire's id matches one of
+#: them by chance once in some 4·10¹⁰.
+KEPT = 24
 
 
 def _tag(submission_id: str) -> str:
-    return hashlib.sha256(submission_id.encode()).hexdigest()[:16]
+    return hashlib.sha256(submission_id.encode()).hexdigest()[:10]
 
 
 def _tags() -> list[str]:

@@ -239,3 +239,24 @@ def test_an_earlier_page_sent_again_after_the_receipt_shows_none_of_its_answers(
     assert "checked" not in start(client, token).get_data(as_text=True).replace(
         'value="咸安区" checked', ""
     )
+
+
+def test_an_interviewers_tablet_keeps_refusing_the_pages_of_a_days_respondents(
+    client, app, demo_wave
+):
+    """One device, one channel, many respondents (an interviewer's tablet): the
+    first respondent's page sent again after the sixth has submitted is still
+    refused (the cookie kept only the last 4)."""
+    from survey.respond import ended
+
+    token = channel_token(app)
+    first = start(client, token).get_data(as_text=True)
+    second = submit_page(client, token, first, STANDARD_PAGES[0]).get_data(as_text=True)
+    html = second
+    for answers in STANDARD_PAGES[1:]:
+        html = submit_page(client, token, html, answers).get_data(as_text=True)
+    for _ in range(5):
+        assert complete(client, token).status_code == 303
+    again = submit_page(client, token, second, STANDARD_PAGES[1])
+    assert again.status_code == 409 and 'name="state"' not in again.get_data(as_text=True)
+    assert len(client.get_cookie(ended.COOKIE, path=f"/s/{token}").value) < 300
