@@ -14,6 +14,7 @@ from survey.models import District, PopulationCell, Wave
 from survey.operations.audit import record
 from survey.operations.cities import district_names
 from survey.operations.questionnaires import questionnaire_of
+from survey.operations.workbook import MAX_CELLS, WorkbookError, read_sheets, too_many_cells
 
 ALIASES = {
     "district": "district", "区县": "district", "区县名称": "district",
@@ -48,7 +49,7 @@ def _table_from_csv(data: bytes) -> tuple[list[list[str]], str]:
         except UnicodeDecodeError:
             continue
         try:  # newline="": the csv module handles CR, LF and quoted line breaks itself
-            return [row for row in csv.reader(io.StringIO(text, newline=""))], encoding
+            return _bounded(csv.reader(io.StringIO(text, newline=""))), encoding
         except csv.Error as exc:
             raise FrameError(
                 [f"CSV 文件格式有误（{exc}）：请用 Excel 或 WPS 另存为 CSV 后重试。"]
@@ -61,23 +62,24 @@ def _table_from_xlsx(data: bytes) -> list[list[str]]:
 
 
 def _sheets_from_xlsx(data: bytes) -> list[tuple[str, list[list[str]]]]:
-    """Every sheet of a workbook, by name, as cells of text."""
-    from openpyxl import load_workbook
-
+    """Every sheet of a workbook, by name, as cells of text (within the limits of
+    :mod:`survey.operations.workbook`)."""
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise FrameError([
-            "无法读取 Excel 文件：它不是有效的 .xlsx（可能是旧的 .xls 格式或文件已损坏）。"
-            f"请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后重新上传。（技术信息：{exc}）"
-        ]) from exc  # fmt: skip
-    sheets = [
-        (sheet.title, [["" if v is None else str(v) for v in row]
-                       for row in sheet.iter_rows(values_only=True)])
-        for sheet in book.worksheets
-    ]  # fmt: skip
-    book.close()
-    return sheets
+        return read_sheets(data)
+    except WorkbookError as exc:
+        raise FrameError([str(exc)]) from exc
+
+
+def _bounded(rows) -> list[list[str]]:
+    """The rows of a CSV file, refused beyond ``workbook.MAX_CELLS`` cells (a row
+    counting one at least): a 4 MB file of short lines made millions of rows."""
+    table, left = [], MAX_CELLS
+    for row in rows:
+        left -= len(row) or 1
+        if left < 0:
+            raise FrameError([str(too_many_cells())])
+        table.append(row)
+    return table
 
 
 def read_table(data: bytes, filename: str) -> tuple[list[list[str]], str]:
