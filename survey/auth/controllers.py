@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from survey.auth.nav import staff_nav
@@ -24,6 +24,21 @@ def _safe_next(target: str | None) -> str:
     if "\\" in target:
         return url_for("auth.home")
     return target
+
+
+#: What a session keeps across log-in and log-out: the visitor's own display
+#: choices, nothing anyone else could have put there to use later.
+KEPT_ACROSS_LOG_IN = ("lang", "large")
+
+
+def _new_session() -> None:
+    """Begin a new session (log-in, log-out): a session cookie planted before
+    the log-in (set for the parent domain by a sibling site, left on a shared
+    computer) gave whoever planted it the CSRF token of the logged-in session;
+    the token of a logged-out session stayed with the next user."""
+    kept = {key: session[key] for key in KEPT_ACROSS_LOG_IN if key in session}
+    session.clear()
+    session.update(kept)
 
 
 def login():
@@ -46,6 +61,7 @@ def login():
             username=request.form.get("username", "")[:64],
             next=request.form.get("next", ""),
         ), 401
+    _new_session()
     login_user(result.user)
     return redirect(_safe_next(request.form.get("next")))
 
@@ -56,6 +72,7 @@ def logout():
     # stayed valid for 31 days after logging out (a security review's finding).
     log_logout(current_user._get_current_object())
     logout_user()
+    _new_session()
     flash("您已安全退出。")
     return redirect(url_for("auth.login"))
 
