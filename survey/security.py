@@ -3,7 +3,7 @@ signed session cookie, and the proxies in front of the app."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
@@ -72,6 +72,13 @@ class SessionInterface(SecureCookieSessionInterface):
             serializer = super().get_signing_serializer(app)
             self._serializers = {keys: serializer}  # a changed key replaces the old one
         return serializer
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure in production (``SESSION_COOKIE_SECURE``) and, whatever the
+        settings, over HTTPS: an installation left in the default mode behind
+        HTTPS sent the staff session without it, and a browser then sent it on
+        any plain-HTTP request to the host too."""
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
     def save_session(self, app: Flask, session, response: Response) -> None:
         if not getattr(response, "vary_on_cookie", True):

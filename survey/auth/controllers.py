@@ -21,7 +21,9 @@ def _safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("auth.home")
-    if "\\" in target:
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        # A line break in it was a server error (Werkzeug refuses it in a header);
+        # browsers drop tabs and line breaks from addresses ("/\t/evil" is "//evil").
         return url_for("auth.home")
     return target
 

@@ -60,14 +60,16 @@ def device_hash() -> str:
 
 
 def set_device_cookie(response, value: str) -> None:
-    """The anonymous device id *value* as a cookie (HttpOnly, SameSite=Lax), for 400 days."""
+    """The anonymous device id *value* as a cookie (HttpOnly, SameSite=Lax, Secure
+    in production and over HTTPS), for 400 days."""
     response.set_cookie(
         DEVICE_COOKIE,
         value,
         max_age=400 * 24 * 3600,
         httponly=True,
         samesite="Lax",
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        # Over HTTPS always (also outside production mode), as the session cookie.
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
     )
 
 
