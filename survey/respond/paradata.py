@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import date
 
 from flask import current_app, request
@@ -29,10 +30,27 @@ def device_class(user_agent: str) -> str:
     return f"{kind}-wechat" if "micromessenger" in ua else kind
 
 
+def client_of(address: str) -> str:
+    """What the per-client limits count for the request's *address*: an IPv4
+    address as it is, an IPv6 one by its /64 network. Every IPv6 host (a phone on a
+    mobile network too) holds a whole /64 and makes up addresses in it at will:
+    counted by address, a client that took a new one for every request was never
+    limited (guessing receipt codes, log-in attempts)."""
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:  # an IPv4 client of a dual-stack socket
+        return str(ip.ipv4_mapped)
+    return f"{ipaddress.IPv6Address(int(ip) >> 64 << 64)}/64"
+
+
 def client_hash(today: date | None = None) -> str:
     day = today or date.today()
     key = purpose_key(current_app.config["SECRET_KEY"], f"client-salt:{day}".encode())
-    address = request.remote_addr or ""
+    address = client_of(request.remote_addr or "")
     if "HTTP_X_FORWARDED_FOR" in request.environ and not current_app.config.get("PROXY_COUNT"):
         _warn_untrusted_proxy()
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
