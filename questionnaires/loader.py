@@ -124,6 +124,8 @@ def load_questionnaire_text(text: str, filename: str = "<string>") -> Questionna
     """Validate and build a questionnaire from YAML (or JSON) text."""
     try:
         data, root = _parse(text)
+    except _TooLarge as exc:
+        raise QuestionnaireError([Problem(filename, None, str(exc))]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
@@ -177,15 +179,56 @@ def _intro_minutes(intro: str) -> tuple[int, int] | None:
     return (min(numbers), max(numbers)) if numbers else None
 
 
+#: The most values a questionnaire may hold with its aliases (``*name``) expanded,
+#: and the deepest nesting: the standard questionnaire has about 600 and 8.
+MAX_NODES, MAX_DEPTH = 100_000, 40
+
+
+class _TooLarge(yaml.YAMLError):
+    """The file is beyond :data:`MAX_NODES` or :data:`MAX_DEPTH` (message in Chinese)."""
+
+
+TOO_DEEP = f"YAML 嵌套层数过多（最多 {MAX_DEPTH} 层）：问卷不需要这样深的结构，请检查括号或缩进。"
+
+
 def _parse(text: str) -> tuple[Any, yaml.Node | None]:
-    """``yaml.safe_load``, also returning the node tree (it knows the lines)."""
+    """``yaml.safe_load``, also returning the node tree (it knows the lines).
+
+    Aliases share one node, so a few lines can stand for billions of values
+    ("billion laughs"), which validation would then walk one by one; nesting
+    deeper than Python's recursion crashed the loader. Both are refused before
+    anything is built."""
     loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
+        try:
+            root = loader.get_single_node()
+        except RecursionError:  # the composer is recursive too
+            raise _TooLarge(TOO_DEEP) from None
+        _check_size(root)
         data = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
     return data, root
+
+
+def _check_size(root: yaml.Node | None) -> None:
+    """Walk the node tree as if its aliases were copies, giving up beyond the limits."""
+    stack, seen = ([(root, 1)] if root is not None else []), 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise _TooLarge(
+                f"文件展开别名（&、*）之后超过 {MAX_NODES:,} 个值：问卷不需要这么多内容，"
+                "请检查是否有别名层层引用。"
+            )
+        if depth > MAX_DEPTH:
+            raise _TooLarge(TOO_DEEP)
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend(((key, depth + 1), (value, depth + 1)))
 
 
 def _line_of(root: yaml.Node | None, path: list) -> int | None:
