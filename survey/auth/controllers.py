@@ -93,6 +93,7 @@ def password():
                 request.form.get("current", ""),
                 request.form.get("new", ""),
                 request.form.get("confirm", ""),
+                client_hash(),
             )
         except OperationError as exc:
             error = str(exc)

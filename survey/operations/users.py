@@ -172,10 +172,15 @@ def reset_password(
     return user, password
 
 
-def change_password(user: User, current: str, new: str, confirm: str) -> User:
+def change_password(user: User, current: str, new: str, confirm: str, client: str = "") -> User:
     """The user replaces their own password: the current one must be right, the
     new one strong, different and typed twice. Ends the user's other sessions
-    (the caller logs this one in again with the returned user)."""
+    (the caller logs this one in again with the returned user).
+
+    A wrong current password counts against the log-in limits of the account
+    name from *client* (:func:`_guess_allowed`): whoever held a staff member's
+    session could try passwords here without any limit, and with the right one
+    take the account over."""
     if new != confirm:
         raise OperationError("两次输入的新密码不一致。")
     if new == current:
@@ -183,6 +188,10 @@ def change_password(user: User, current: str, new: str, confirm: str) -> User:
     problem = password_problem(new)
     if problem:
         raise OperationError(problem)
+    stamp = now().replace(tzinfo=UTC).timestamp()
+    name = user.username.lower()
+    if not _guess_allowed(name, client, stamp):
+        raise OperationError(_too_many(stamp))
     with db.write() as session:
         user = session.get(User, user.id)
         if not verify_password(user.password_hash, current):
@@ -191,7 +200,42 @@ def change_password(user: User, current: str, new: str, confirm: str) -> User:
         user.session_version += 1
         user.must_change_password = False
         record(session, "password_change", "user", user.id, actor=user)
+    _forgive_guess(name, client, stamp)
     return user
+
+
+def _guess_allowed(name: str, client: str, stamp: float) -> bool:
+    """Count one password tried for account *name* (lower case) from *client*
+    against ``LOGIN_MAX_ATTEMPTS`` (this client) and ``LOGIN_ACCOUNT_MAX_ATTEMPTS``
+    (all clients) in ``LOGIN_LOCK_SECONDS``; False when either is exceeded.
+    Counted before the password is checked, so that parallel guesses cannot all
+    pass; a right password is forgiven afterwards (:func:`_forgive_guess`)."""
+    from survey.operations import abuse
+
+    config = current_app.config
+    window = config["LOGIN_LOCK_SECONDS"]
+    allowed = abuse.hit(f"login:{client}:{name}", config["LOGIN_MAX_ATTEMPTS"], window, stamp)
+    return (
+        abuse.hit(f"login_account:{name}", config["LOGIN_ACCOUNT_MAX_ATTEMPTS"], window, stamp)
+        and allowed
+    )
+
+
+def _forgive_guess(name: str, client: str, stamp: float) -> None:
+    """A right password was no guess: it does not use up the limits. A
+    statistician who had logged in a dozen times in 15 minutes was refused."""
+    from survey.operations import abuse
+
+    window = current_app.config["LOGIN_LOCK_SECONDS"]
+    abuse.forgive(f"login:{client}:{name}", window, stamp)
+    abuse.forgive(f"login_account:{name}", window, stamp)
+
+
+def _too_many(stamp: float) -> str:
+    from survey.operations import abuse
+
+    minutes = -(-abuse.seconds_left(current_app.config["LOGIN_LOCK_SECONDS"], stamp) // 60)
+    return f"尝试次数过多，请约 {minutes} 分钟后再试。"
 
 
 @dataclass(frozen=True)
@@ -213,28 +257,17 @@ def attempt_login(username: str, password: str, client: str = "") -> LoginResult
     every 15 minutes. Unknown names go through the same steps, limits, password
     hashing and messages, so neither answer nor timing tells which names exist.
     """
-    from survey.operations import abuse
-
-    config = current_app.config
     refused = "用户名或密码不正确。"
-    moment = now()
-    stamp = moment.replace(tzinfo=UTC).timestamp()
-    name = username.strip()
-    key = name.lower()
-    window = config["LOGIN_LOCK_SECONDS"]
-    allowed = abuse.hit(f"login:{client}:{key}", config["LOGIN_MAX_ATTEMPTS"], window, stamp)
-    allowed = (
-        abuse.hit(f"login_account:{key}", config["LOGIN_ACCOUNT_MAX_ATTEMPTS"], window, stamp)
-        and allowed
-    )
+    stamp = now().replace(tzinfo=UTC).timestamp()
+    key = username.strip().lower()
+    allowed = _guess_allowed(key, client, stamp)
     with db.write() as session:
         user = session.scalar(select(User).where(func.lower(User.username) == key))
         ok = verify_password(user.password_hash if user else None, password)  # always: timing
         if not allowed:
             record(session, "login_failed", "user", user.id if user else "",
                    {"reason": "too_many"}, actor_name=user.username if user else "unknown")  # fmt: skip
-            minutes = -(-abuse.seconds_left(window, stamp) // 60)
-            return LoginResult(None, f"尝试次数过多，请约 {minutes} 分钟后再试。")
+            return LoginResult(None, _too_many(stamp))
         if not ok or user is None or not user.is_active:
             if user is not None:
                 user.failed_logins += 1
@@ -246,12 +279,7 @@ def attempt_login(username: str, password: str, client: str = "") -> LoginResult
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         record(session, "login", "user", user.id, actor=user)
-    # A log-in that succeeded was no guess: it does not use up the limits (counted
-    # above, before the password was checked, so that parallel guesses cannot
-    # all pass). A statistician who had logged in a dozen times in 15 minutes
-    # was refused.
-    abuse.forgive(f"login:{client}:{key}", window, stamp)
-    abuse.forgive(f"login_account:{key}", window, stamp)
+    _forgive_guess(key, client, stamp)
     return LoginResult(user)
 
 
