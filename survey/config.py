@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
+    # Seconds a signed session cookie is accepted after it was last written (Flask's
+    # default, 31 days, let a staff cookie copied from a computer left logged in
+    # open the answers for a month; staff at work write it again with each form).
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
     "PUBLIC_URL": None,  # base URL printed on QR codes, e.g. https://survey.example.cn
     # Proxies in front of the app (nginx, a load balancer: HTTPS ends there) that add
     # X-Forwarded-For and X-Forwarded-Proto. Behind one, set 1: otherwise every
@@ -90,6 +94,7 @@ _JSON_KEYS = {
     "MAX_UPLOAD_LENGTH",
     "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SECURE",
+    "PERMANENT_SESSION_LIFETIME",
     "LANGUAGES",
     "LOGIN_MAX_ATTEMPTS",
     "LOGIN_ACCOUNT_MAX_ATTEMPTS",
