@@ -52,7 +52,10 @@ def public_base_url(url: str) -> str:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^\w\-]+", "_", name, flags=re.UNICODE).strip("_") or "channel"
+    """*name* as part of a file name: letters, digits, _ and - only, and at most 40
+    characters (120 bytes in UTF-8): a label of 100 Chinese characters made a
+    name longer than the 255 bytes a file system allows, and no code was written."""
+    return re.sub(r"[^\w\-]+", "_", name, flags=re.UNICODE).strip("_")[:40] or "channel"
 
 
 def qr_svg(url: str, scale: int = 8) -> str:

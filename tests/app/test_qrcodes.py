@@ -53,3 +53,27 @@ def test_qrcodes_for_a_wave_that_is_not_there_says_so(app, runner, demo_wave, tm
                                  "--public-url", "https://s.example.cn"])  # fmt: skip
     assert result.exit_code != 0 and "没有编号为 999 的调查轮次" in result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_a_long_channel_label_still_gets_its_files(app, runner, demo_wave, tmp_path):
+    """A label of 100 Chinese characters (the page takes up to 200) made a file name
+    of more than 255 bytes, and `survey qrcodes` stopped with OSError for every
+    channel of the wave; a label of dots and slashes stays inside the folder."""
+    from survey.extensions import db
+    from survey.models import Channel, District, Wave
+    from survey.operations.cities import create_channel
+
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        district = db.session.scalar(select(District).filter_by(city_id=wave.city_id).limit(1))
+        create_channel(wave, district, "温泉街道" * 25)
+        create_channel(wave, district, "../../../etc/passwd")
+        count = len(list(db.session.scalars(select(Channel).filter_by(wave_id=demo_wave))))
+    out = tmp_path / "a" / "codes"
+    result = runner.invoke(args=["qrcodes", "--out", str(out), "--public-url",
+                                 "https://s.example.cn"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert len([n for n in names if n.endswith(".png")]) == count
+    assert all(len(n.encode()) <= 255 for n in names)
+    assert list((tmp_path / "a").iterdir()) == [out]
