@@ -33,10 +33,13 @@ threads = 16
 
 def worker_exit(server, worker):
     """A worker that stops (restart, shutdown) first stores what its writer thread
-    holds and gives the writer's database connection back."""
+    holds and gives the writer's database connection back, then writes its
+    funnel and rate-limit counts (rather than in an exit hook)."""
     app = getattr(worker, "wsgi", None)
     if app is None or not hasattr(app, "extensions"):
         return
+    from survey.operations.process_local import stop_flushing
     from survey.operations.responses import stop_writer
 
     stop_writer(app)
+    stop_flushing(app)

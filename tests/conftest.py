@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from survey import create_app
 from survey.migrate import upgrade
 from survey.models import Base
+from survey.operations.process_local import stop_flushing
 from survey.operations.responses import stop_writer
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
@@ -89,6 +90,7 @@ def app_config(database_url: str, tmp_path) -> dict:
 def close_app(app) -> None:
     """Stop what an app made by a test keeps open."""
     stop_writer(app)  # it keeps a connection (PostgreSQL)
+    stop_flushing(app)  # counts written now, not at exit into a database dropped by then
     app.extensions["survey_db"]["engine"].dispose()
 
 

@@ -56,8 +56,9 @@ def cached(space: str, key, ttl: float, load):
 
 class PeriodicFlush(ABC):
     """What one process counts in memory, written by a thread of its own every
-    *delay* seconds (and at exit). Subclasses write in :meth:`flush`, keeping
-    what they could not write for the next try.
+    *delay* seconds (and at exit, or when :meth:`stop` ends the thread first).
+    Subclasses write in :meth:`flush`, keeping what they could not write for the
+    next try.
 
     While the database is away the thread keeps trying: the first failure is
     logged with its traceback, the following ones in a line each, and the
@@ -72,6 +73,7 @@ class PeriodicFlush(ABC):
         self.lock = threading.Lock()
         self.pid = os.getpid()
         self.thread: threading.Thread | None = None
+        self.stopped = threading.Event()
         self.failures = 0
 
     def start_once(self) -> None:
@@ -83,9 +85,22 @@ class PeriodicFlush(ABC):
             atexit.register(self.flush)
 
     def _run(self) -> None:
-        while True:
-            time.sleep(self.delay)
+        while not self.stopped.wait(self.delay):
             self.tick()
+
+    def stop(self) -> None:
+        """End the thread and write what is counted, now rather than at exit.
+
+        For an app about to be disposed of (a gunicorn worker's exit, a test's
+        app): the exit hook of a test's app had written its last rate-limit counts
+        after pytest's summary, into a database the test run had dropped
+        ("database survey_test_... does not exist"), and a thread left running
+        could write into a later test's database."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join(10)  # at most one flush under way
+        atexit.unregister(self.flush)
+        self.flush()
 
     def tick(self) -> None:
         """One try of the flushing thread."""
@@ -107,3 +122,12 @@ class PeriodicFlush(ABC):
     @abstractmethod
     def flush(self) -> None:
         """Write what is counted; keep it for the next try if writing fails."""
+
+
+def stop_flushing(app) -> None:
+    """Stop this process's :class:`PeriodicFlush` objects of *app*, writing what
+    they hold (before the app's engine is disposed of)."""
+    for name, kept in list(app.extensions.items()):
+        if isinstance(kept, PeriodicFlush) and kept.pid == os.getpid():
+            del app.extensions[name]
+            kept.stop()

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import Response
 from tests.app.test_submit_writer import HeldWriter, _last_page, _submit_all, _wait_until
-from tests.resident import channel_token
+from tests.resident import channel_token, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,3 +71,35 @@ def test_worker_exit_without_a_writer_does_nothing(app):
     worker_exit(None, SimpleNamespace(wsgi=app))  # no submission yet: no writer
     worker_exit(None, SimpleNamespace())  # gunicorn had not loaded the app
     assert "survey_submit_writer" not in app.extensions
+
+
+def test_worker_exit_writes_the_counts_and_leaves_no_exit_hook(app, demo_wave, monkeypatch):
+    """The funnel and rate-limit counts are written when the worker (or a test's
+    app) stops, their threads end, and no exit hook is left: a test app's hook
+    had written its last rate-limit counts after pytest's summary, into the
+    PostgreSQL database the run had dropped ("database survey_test_... does not
+    exist")."""
+    from survey.models import ChannelStats, RateCounter
+    from survey.operations import process_local
+
+    hooks = []
+    monkeypatch.setattr(process_local, "atexit",
+                        SimpleNamespace(register=hooks.append, unregister=hooks.remove))  # fmt: skip
+    worker_exit = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["worker_exit"]
+    app.config.update(COUNTER_FLUSH_SECONDS=3600, RATE_LIMIT_SYNC_SECONDS=3600,
+                      RATE_LIMITS={"start_client": [100, 3600]})  # fmt: skip
+    token = channel_token(app)
+    client = app.test_client()
+    client.get(f"/s/{token}")
+    start(client, token)
+    counters = [app.extensions[n] for n in ("survey_pending_counts", "survey_rate_counts")]
+    assert len(hooks) == 2
+
+    worker_exit(None, SimpleNamespace(wsgi=app))
+
+    assert hooks == []
+    assert not any(c.thread.is_alive() for c in counters)
+    assert "survey_rate_counts" not in app.extensions
+    with app.app_context():
+        assert db.session.scalar(select(func.sum(ChannelStats.starts))) == 1
+        assert db.session.scalar(select(func.sum(RateCounter.count))) >= 1
