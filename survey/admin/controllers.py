@@ -109,26 +109,37 @@ def _detail_text(detail) -> str:
     return "；".join(parts)
 
 
-def users():
+def _users_page(status: int = 200, **shown):
+    """The accounts page; *shown*: a temporary password just set (``temp``), or
+    the refused new-account form as typed (``new_user``) and its ``errors``."""
     rows = db.session.scalars(select(User).order_by(User.username))
-    return render_template(
-        "admin/users.html", users=list(rows), roles=ROLES, temp=None, reset_token=reset_form_token
-    )
+    page = render_template(
+        "admin/users.html", users=list(rows), roles=ROLES, reset_token=reset_form_token,
+        temp=shown.get("temp"), new_user=shown.get("new_user") or {},
+        errors=shown.get("errors") or {},
+    )  # fmt: skip
+    return page, status
+
+
+def users():
+    return _users_page()
 
 
 def create_user_view():
+    typed = {
+        "username": request.form.get("username", ""),
+        "display_name": request.form.get("display_name", ""),
+        "roles": request.form.getlist("roles"),
+    }
     try:
         create_user(
-            request.form.get("username", ""),
-            request.form.get("password", ""),
-            request.form.getlist("roles"),
-            request.form.get("display_name", ""),
-            must_change=True,  # the administrator chose it
-        )
+            typed["username"], request.form.get("password", ""), typed["roles"],
+            typed["display_name"], must_change=True,  # the administrator chose it
+        )  # fmt: skip
     except OperationError as exc:
-        flash(str(exc), "error")
-    else:
-        flash("账号已创建。")
+        # The form again as typed (never the password), each error beside its field.
+        return _users_page(422, new_user=typed, errors=exc.fields or {"": str(exc)})
+    flash("账号已创建。")
     return redirect(url_for("admin.users"))
 
 
@@ -149,11 +160,7 @@ def update_user(user_id: int):
         elif action == "reset":
             # The form's token: a resent form (the page reloaded) changes nothing.
             _, password = reset_password(user.username, form_token=request.form.get("token", ""))
-            rows = db.session.scalars(select(User).order_by(User.username))
-            return render_template(
-                "admin/users.html", users=list(rows), roles=ROLES,
-                temp=(user.username, password), reset_token=reset_form_token,
-            )  # fmt: skip
+            return _users_page(temp=(user.username, password))
         else:
             abort(400)
     except OperationError as exc:

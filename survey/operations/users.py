@@ -15,7 +15,8 @@ from survey.auth.passwords import hash_password, needs_rehash, password_problem,
 from survey.extensions import db
 from survey.models import ROLES, User, UserRole, utcnow
 from survey.operations.audit import record
-from survey.operations.errors import OperationError
+from survey.operations.errors import FieldErrors, OperationError
+from survey.operations.names import one_line
 from survey.respond.state import signature
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -30,10 +31,13 @@ def _check_roles(roles) -> list[str]:
     roles = sorted(set(roles))
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise OperationError(f"未知角色：{', '.join(unknown)}（可用：{', '.join(ROLES)}）")
+        raise OperationError(
+            f"未知角色：{', '.join(unknown)}（可用：{', '.join(ROLES)}）", field="roles"
+        )
     if not roles:
         raise OperationError(
-            "请至少选择一个角色（没有角色的账号什么页面都打不开）；要停用账号请用“停用”。"
+            "请至少选择一个角色（没有角色的账号什么页面都打不开）；要停用账号请用“停用”。",
+            field="roles",
         )
     return roles
 
@@ -63,21 +67,30 @@ def create_user(
     must_change: bool = False,
 ) -> User:
     """Create a staff account; the password must be strong enough. With
-    *must_change* (an administrator chose it) the user must replace it first."""
+    *must_change* (an administrator chose it) the user must replace it first.
+    Raises :class:`FieldErrors` naming every field at fault."""
     username = username.strip()
+    problems: dict[str, str] = {}
     if not USERNAME_RE.match(username):
-        raise OperationError("用户名只能包含字母、数字和 . _ -，长度 2–64。")
+        problems["username"] = "用户名只能包含字母、数字和 . _ -，长度 2–64。"
     problem = password_problem(password)
     if problem:
-        raise OperationError(problem)
-    roles = _check_roles(roles)
+        problems["password"] = problem
+    try:
+        roles = _check_roles(roles)
+    except OperationError as exc:
+        problems.update(exc.fields)
+    if problems:  # all of them at once, each beside its field on the accounts page
+        raise FieldErrors(problems)
     with db.write() as session:
         same = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if same is not None:  # org2 and ORG2 would be told apart by nobody
-            raise OperationError(f"用户名 {same.username} 已存在（用户名不区分大小写）。")
+            raise OperationError(
+                f"用户名 {same.username} 已存在（用户名不区分大小写）。", field="username"
+            )
         user = User(
             username=username,
-            display_name=display_name.strip()[:100],
+            display_name=one_line(display_name, 100),
             password_hash=hash_password(password),
             must_change_password=must_change,
         )

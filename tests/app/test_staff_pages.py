@@ -593,7 +593,7 @@ def test_an_error_after_a_form_is_announced_as_an_alert(app, demo_wave):
     page = client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "qian",
                        "password": "short", "roles": ["organizer"]}, follow_redirects=True)  # fmt: skip
     html = page.get_data(as_text=True)
-    assert re.search(r'<p class="flash error" role="alert">[^<]*10 个字符', html)
+    assert re.search(r'<p class="error" id="password-error" role="alert">[^<]*10 个字符', html)
     done = client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "qian",
                        "password": "Strong-pass-2026", "roles": ["organizer"]},
                        follow_redirects=True)  # fmt: skip

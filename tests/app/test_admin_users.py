@@ -1,0 +1,78 @@
+"""The accounts page (账号管理): a refused new account, password resets."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import User
+from tests.app.test_staff_pages import _csrf, client_as
+
+
+def _field(html: str, field_id: str) -> str:
+    """The <input> tag with this id."""
+    return re.search(rf'<input[^>]*id="{field_id}"[^>]*>', html).group(0)
+
+
+def test_a_refused_new_account_comes_back_as_typed_with_each_error_at_its_field(app, demo_wave):
+    """A refused 新建账号 form came back empty (a redirect, the error at the top of
+    the page): the administrator typed the name, the display name and the roles
+    again. Now: as typed except the password, every error beside its field."""
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/users")
+    refused = client.post("/staff/admin/users/new", data={
+        "csrf_token": csrf, "username": "qian wu", "display_name": "钱五 <b>",
+        "password": "short-pw", "roles": ["organizer", "statistician"]})  # fmt: skip
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    username = _field(html, "username")
+    assert 'value="qian wu"' in username
+    assert 'aria-invalid="true"' in username and 'aria-describedby="username-error"' in username
+    assert "autofocus" in username  # the first field at fault
+    assert re.search(r'id="username-error" role="alert">用户名只能包含', html)
+    password = _field(html, "password")
+    assert 'aria-describedby="password-error"' in password and "value=" not in password
+    assert "short-pw" not in html
+    assert re.search(r'id="password-error" role="alert">密码至少需要 10 个字符', html)
+    assert 'value="钱五 &lt;b&gt;"' in _field(html, "display_name")
+    checked = re.findall(r'name="roles" value="(\w+)" checked', html.split('id="new-user"')[1])
+    assert checked == ["organizer", "statistician"]
+    assert "aria-invalid" not in _field(html, "display_name")
+
+    no_role = client.post("/staff/admin/users/new", data={
+        "csrf_token": csrf, "username": "qian", "password": "Strong-pass-2026"})  # fmt: skip
+    html = no_role.get_data(as_text=True)
+    assert no_role.status_code == 422 and 'value="qian"' in _field(html, "username")
+    assert '<fieldset aria-describedby="roles-error">' in html
+    assert re.search(r'id="roles-error" role="alert">请至少选择一个角色', html)
+    assert "aria-invalid" not in _field(html, "username")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id)).filter_by(username="qian")) == 0
+
+    client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "qian",
+                "password": "Strong-pass-2026", "roles": ["organizer"]})  # fmt: skip
+    taken = client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "QIAN",
+                        "password": "Strong-pass-2026", "roles": ["statistician"]})  # fmt: skip
+    html = taken.get_data(as_text=True)
+    assert taken.status_code == 422 and 'aria-describedby="username-error"' in _field(
+        html, "username"
+    )
+    assert re.search(r'id="username-error" role="alert">用户名 qian 已存在', html)
+    assert 'value="statistician" checked' in html
+
+
+def test_a_display_name_is_kept_on_one_line(app, demo_wave):
+    """Display names were stored as pasted: Word's Shift+Enter (\\x0b) or a line
+    break went into the page header and the accounts list, as wave and city
+    names no longer do."""
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/users")
+    client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "zhou",
+                "display_name": " 周\x0b六\r\n（街道） ", "password": "Strong-pass-2026",
+                "roles": ["organizer"]})  # fmt: skip
+    with app.app_context():
+        assert db.session.scalar(select(User.display_name).filter_by(username="zhou")) == (
+            "周 六 （街道）"
+        )
