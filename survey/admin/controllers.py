@@ -15,7 +15,7 @@ from survey.operations.errors import OperationError
 from survey.operations.quality import beijing_midnight, beijing_time, local_day
 from survey.operations.users import (
     create_user,
-    reset_form_token,
+    reset_form_tokens,
     reset_password,
     set_active,
     set_roles,
@@ -112,9 +112,9 @@ def _detail_text(detail) -> str:
 def _users_page(status: int = 200, **shown):
     """The accounts page; *shown*: a temporary password just set (``temp``), or
     the refused new-account form as typed (``new_user``) and its ``errors``."""
-    rows = db.session.scalars(select(User).order_by(User.username))
+    rows = list(db.session.scalars(select(User).order_by(User.username)))
     page = render_template(
-        "admin/users.html", users=list(rows), roles=ROLES, reset_token=reset_form_token,
+        "admin/users.html", users=rows, roles=ROLES, reset_tokens=reset_form_tokens(rows),
         temp=shown.get("temp"), new_user=shown.get("new_user") or {},
         errors=shown.get("errors") or {},
     )  # fmt: skip

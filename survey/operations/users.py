@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from survey.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from survey.extensions import db
-from survey.models import ROLES, User, UserRole, utcnow
+from survey.models import ROLES, AuditEvent, User, UserRole, utcnow
 from survey.operations.audit import record
 from survey.operations.errors import FieldErrors, OperationError
 from survey.operations.names import one_line
@@ -133,11 +133,33 @@ def set_active(user: User, active: bool, actor: User | None = None) -> User:
     return user
 
 
-def reset_form_token(user: User) -> str:
-    """What the accounts page's 重置密码 form sends back: it changes whenever the
-    user's password does, so the same form sent twice resets it only once."""
-    data = f"{user.id}:{user.password_hash}".encode()
-    return signature(b"survey-password-reset-form", data).decode()
+def _last_resets(session, user_id: int | None = None) -> dict[int, int]:
+    """Each account's latest password reset by an administrator (on the accounts
+    page or with ``survey reset-password``): the id of its audit event, recorded
+    in the reset's own transaction. A user's own change and a rehash at log-in
+    record no reset."""
+    query = (
+        select(AuditEvent.object_id, func.max(AuditEvent.id))
+        .where(AuditEvent.action == "password_reset", AuditEvent.object_type == "user")
+        .group_by(AuditEvent.object_id)
+    )
+    if user_id is not None:
+        query = query.where(AuditEvent.object_id == str(user_id))
+    return {int(object_id): last for object_id, last in session.execute(query)}
+
+
+def _reset_token(user_id: int, last_reset: int) -> str:
+    return signature(b"survey-password-reset-form", f"{user_id}:{last_reset}".encode()).decode()
+
+
+def reset_form_tokens(users) -> dict[int, str]:
+    """What the accounts page's 重置密码 forms send back, by user id: it changes
+    with every reset by an administrator, so the same form sent twice resets the
+    password only once. It was made from the password's hash, which a user's own
+    change and a rehash at log-in change too: a form left open then said 已经重置
+    and the administrator had to click again."""
+    last = _last_resets(db.session)
+    return {user.id: _reset_token(user.id, last.get(user.id, 0)) for user in users}
 
 
 def reset_password(
@@ -148,8 +170,9 @@ def reset_password(
 ):
     """Set a new password (random if none given); ends the user's sessions.
 
-    With *form_token* (the accounts page's form: :func:`reset_form_token` as the
-    page was shown), nothing changes if the password changed since: reloading
+    With *form_token* (the accounts page's form: :func:`reset_form_tokens` as the
+    page was shown), nothing changes if an administrator reset the password
+    since (a change by the user or a rehash does not count): reloading
     the page that showed a temporary password sent the form again and made a
     second one, and the first, perhaps already given out by telephone, no
     longer worked. Returns (user, password).
@@ -168,11 +191,12 @@ def reset_password(
         )
         if user is None:
             raise OperationError(f"没有用户 {username}。")
+        last = _last_resets(session, user.id).get(user.id, 0)  # after the row lock
         if form_token is not None and not hmac.compare_digest(
-            form_token.encode(), reset_form_token(user).encode()
+            form_token.encode(), _reset_token(user.id, last).encode()
         ):
             raise OperationError(
-                f"{user.username} 的密码在这个页面打开之后已经重置或修改过（刷新显示临时密码的"
+                f"{user.username} 的密码在这个页面打开之后已经重置过（刷新显示临时密码的"
                 "页面会再次提交重置）：这次没有再重置，之前给出的临时密码仍然有效（除非该用户"
                 "已自己改了密码）。确实需要新的临时密码，请在账号列表中再点一次“重置密码”。"
             )

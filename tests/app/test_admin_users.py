@@ -76,3 +76,78 @@ def test_a_display_name_is_kept_on_one_line(app, demo_wave):
         assert db.session.scalar(select(User.display_name).filter_by(username="zhou")) == (
             "周 六 （街道）"
         )
+
+
+def _reset_form(client, user_id: int) -> dict:
+    from tests.app.test_staff_pages import _reset_form
+
+    return _reset_form(client.get("/staff/admin/users").get_data(as_text=True), user_id)
+
+
+def _resets(app) -> int:
+    from survey.models import AuditEvent
+
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count(AuditEvent.id)).filter_by(action="password_reset")
+        )
+
+
+def test_a_reset_form_left_open_works_after_the_user_changed_their_password(app, demo_wave):
+    """The form's token was made from the password's hash: a user's own change
+    between the page's opening and the click made the administrator's reset say
+    已经重置 and need a second click. Only an administrator's reset counts now."""
+    from survey.operations import users as users_ops
+
+    client = client_as(app, "administrator")
+    with app.app_context():
+        target = users_ops.create_user("wang", "Strong-pass-2026", ["organizer"])
+    data = _reset_form(client, target.id)
+    with app.app_context():
+        users_ops.change_password(target, "Strong-pass-2026", "Own-choice-2027", "Own-choice-2027")
+    shown = client.post(f"/staff/admin/users/{target.id}", data=data).get_data(as_text=True)
+    assert "临时密码（只显示这一次" in shown and "这次没有再重置" not in shown
+    assert _resets(app) == 1
+    # The same form sent again (the page reloaded) still changes nothing.
+    again = client.post(f"/staff/admin/users/{target.id}", data=data, follow_redirects=True)
+    assert "这次没有再重置" in again.get_data(as_text=True) and _resets(app) == 1
+
+
+def test_a_reset_form_left_open_works_after_a_rehash_at_log_in(app, demo_wave):
+    """A log-in that rehashes the password (new Argon2 parameters) changed the hash
+    too, and with it the form's token."""
+    from argon2 import PasswordHasher
+
+    from survey.operations import users as users_ops
+
+    client = client_as(app, "administrator")
+    with app.app_context():
+        target = users_ops.create_user("wang", "Strong-pass-2026", ["organizer"])
+        with db.write() as session:  # a hash made with older, weaker parameters
+            session.get(User, target.id).password_hash = PasswordHasher(
+                time_cost=1, memory_cost=8192
+            ).hash("Strong-pass-2026")
+    data = _reset_form(client, target.id)
+    with app.test_request_context():
+        before = db.session.get(User, target.id).password_hash
+        assert users_ops.attempt_login("wang", "Strong-pass-2026").user is not None
+        db.session.expire_all()
+        assert db.session.get(User, target.id).password_hash != before  # rehashed
+    shown = client.post(f"/staff/admin/users/{target.id}", data=data).get_data(as_text=True)
+    assert "临时密码（只显示这一次" in shown and "这次没有再重置" not in shown
+    assert _resets(app) == 1
+
+
+def test_a_reset_form_is_stale_after_another_administrators_reset(app, demo_wave, runner):
+    """Two forms open (two administrators, or the command line in between): the
+    second click does not replace the temporary password the first one gave."""
+    from survey.operations import users as users_ops
+
+    client = client_as(app, "administrator")
+    with app.app_context():
+        target = users_ops.create_user("wang", "Strong-pass-2026", ["organizer"])
+    data = _reset_form(client, target.id)
+    result = runner.invoke(args=["reset-password", "wang"])
+    assert result.exit_code == 0, result.output
+    late = client.post(f"/staff/admin/users/{target.id}", data=data, follow_redirects=True)
+    assert "这次没有再重置" in late.get_data(as_text=True) and _resets(app) == 1
