@@ -111,33 +111,23 @@ def restore_sqlite(database_url: str, backup: Path, progress: StepProgress | Non
     """Replace the database with *backup* (stop the app first). Keeps the old
     database as ``<name>.before-restore``.
 
-    The old database is kept through SQLite (with what its write-ahead log still
-    held: a copy of the main file alone had lost the last transactions of a
-    server that was killed, since the log is then deleted), and the backup is
-    copied beside the database and renamed over it: an interrupted restore
-    leaves the old database, never half of the new one.
+    The backup is first copied beside the database; then the old database is
+    kept through SQLite (with what its write-ahead log still held: a copy of the
+    main file alone had lost the last transactions of a server that was killed,
+    since the log is then deleted), and the copy is renamed over it: an
+    interrupted restore leaves the old database, never half of the new one.
+    The copy comes first so that ``<name>.before-restore`` itself can be
+    restored (undoing a restore): it had been overwritten with the current
+    database before being read, and the database before the restore was lost.
     """
     backup = Path(backup)
     report = progress or (lambda _step, _done, _total: None)
-    _check_backup(backup)
     target = sqlite_path(database_url)
-    if target.exists():
-        keep = target.with_name(target.name + ".before-restore")
-        keep.unlink(missing_ok=True)
-        os.close(os.open(keep, os.O_CREAT | os.O_WRONLY, 0o600))
-        source, dest = sqlite3.connect(target, timeout=30), sqlite3.connect(keep)
-        step = f"保存当前数据库为 {keep.name}"
-        try:
-            with dest:
-                source.backup(
-                    dest,
-                    pages=256,
-                    progress=lambda _s, left, total: report(step, total - left, total),
-                )
-            dest.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dest.close()
-            source.close()
+    if backup.resolve() == target.resolve():
+        raise OperationError(
+            f"{backup} 就是当前数据库本身，不能用它恢复：请指定一个备份文件。当前数据库没有改动。"
+        )
+    _check_backup(backup)
     partial = target.with_name(target.name + ".restoring")
     size = backup.stat().st_size
     try:
@@ -150,6 +140,8 @@ def restore_sqlite(database_url: str, backup: Path, progress: StepProgress | Non
             out.flush()
             os.fsync(out.fileno())
         partial.chmod(0o600)
+        if target.exists():
+            _keep_current(target, report)
         # The old log must not be applied to the restored file.
         for suffix in ("-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
@@ -157,3 +149,23 @@ def restore_sqlite(database_url: str, backup: Path, progress: StepProgress | Non
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _keep_current(target: Path, report: StepProgress) -> None:
+    """Save the database as ``<name>.before-restore``, with what its log holds."""
+    keep = target.with_name(target.name + ".before-restore")
+    keep.unlink(missing_ok=True)
+    os.close(os.open(keep, os.O_CREAT | os.O_WRONLY, 0o600))
+    source, dest = sqlite3.connect(target, timeout=30), sqlite3.connect(keep)
+    step = f"保存当前数据库为 {keep.name}"
+    try:
+        with dest:
+            source.backup(
+                dest,
+                pages=256,
+                progress=lambda _s, left, total: report(step, total - left, total),
+            )
+        dest.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dest.close()
+        source.close()

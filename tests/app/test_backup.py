@@ -157,3 +157,40 @@ def test_restore_refuses_a_backup_from_a_newer_version(app, runner, demo_wave, t
     assert result.exit_code != 0 and "更新版本的程序" in result.output
     assert (os.stat(database).st_mtime_ns, os.path.getsize(database)) == before
     assert not os.path.exists(database + ".before-restore")
+
+
+def test_a_restore_is_undone_by_restoring_the_before_restore_file(tmp_path):
+    """Restoring <name>.before-restore (the way back from a wrong restore, as the
+    README names it) overwrote that file with the current database before
+    reading it: the database from before the first restore was lost for good."""
+    from survey.operations.backup import restore_sqlite
+
+    live = tmp_path / "survey.sqlite3"
+    _table_db(live, ["today's answers"]).close()
+    old = tmp_path / "last-week.sqlite3"
+    _table_db(old, ["last week's answers"]).close()
+    url = f"sqlite:///{live}"
+
+    restore_sqlite(url, old)  # the wrong backup
+    restore_sqlite(url, live.with_name("survey.sqlite3.before-restore"))  # undone
+
+    def notes(path):
+        con = sqlite3.connect(path)
+        try:
+            return [r[0] for r in con.execute("SELECT note FROM response")]
+        finally:
+            con.close()
+
+    assert notes(live) == ["today's answers"]
+    assert notes(live.with_name("survey.sqlite3.before-restore")) == ["last week's answers"]
+
+
+def test_restore_refuses_the_database_itself(tmp_path):
+    from survey.operations.backup import restore_sqlite
+    from survey.operations.errors import OperationError
+
+    live = tmp_path / "survey.sqlite3"
+    _table_db(live, ["kept"]).close()
+    with pytest.raises(OperationError, match="就是当前数据库本身"):
+        restore_sqlite(f"sqlite:///{tmp_path}/./survey.sqlite3", live)
+    assert not live.with_name("survey.sqlite3.before-restore").exists()
