@@ -35,6 +35,10 @@ def backup_sqlite(
     if not source_path.exists():
         raise OperationError(f"数据库文件不存在：{source_path}")
     target = Path(target)
+    if target.resolve() == source_path.resolve():  # renamed over the live file: lost writes
+        raise OperationError(
+            f"{target} 就是当前数据库本身：请为备份指定另一个文件名。数据库没有改动。"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)

@@ -194,3 +194,13 @@ def test_restore_refuses_the_database_itself(tmp_path):
     with pytest.raises(OperationError, match="就是当前数据库本身"):
         restore_sqlite(f"sqlite:///{tmp_path}/./survey.sqlite3", live)
     assert not live.with_name("survey.sqlite3.before-restore").exists()
+
+
+def test_backup_refuses_to_write_over_the_database(app, runner, demo_wave, sqlite_only):
+    """`survey backup <the database's own path>` renamed the snapshot over the
+    live file: a running server went on writing into the replaced one."""
+    database = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    before = os.stat(database).st_ino
+    result = runner.invoke(args=["backup", database])
+    assert result.exit_code != 0 and "就是当前数据库本身" in result.output
+    assert os.stat(database).st_ino == before
