@@ -168,9 +168,10 @@ def update_user(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-def waves():
+def _waves_page(status: int = 200, new_wave=None, errors=None):
+    """The waves page; a refused new-wave form as typed (*new_wave*) and its *errors*."""
     rows = db.session.scalars(select(Wave).order_by(Wave.id.desc()))
-    return render_template(
+    page = render_template(
         "admin/waves.html",
         waves=list(rows),
         cities=list(db.session.scalars(select(City).order_by(City.name))),
@@ -182,16 +183,27 @@ def waves():
             )
         ),
         local_day=local_day,
+        new_wave=new_wave or {},
+        errors=errors or {},
     )
+    return page, status
+
+
+def waves():
+    return _waves_page()
+
+
+WAVE_FIELDS = ("city_id", "name", "questionnaire_id", "organizer", "starts_on", "ends_on",
+               "quota_policy")  # fmt: skip
 
 
 def create_wave_view():
     try:
         wave = create_wave_from_form(request.form)
     except OperationError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(f"已创建调查轮次 {wave.name}。")
+        typed = {field: request.form.get(field, "") for field in WAVE_FIELDS}
+        return _waves_page(422, typed, exc.fields or {"": str(exc)})
+    flash(f"已创建调查轮次 {wave.name}。")
     return redirect(url_for("admin.waves"))
 
 

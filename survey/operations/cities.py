@@ -163,7 +163,7 @@ def wave_name_free(session, city_id: int, name: str, wave_id: int | None = None)
     the check ran before the transaction, and both stored it."""
     name = one_line(name, 100)
     if not name:
-        raise OperationError("请填写轮次名称（如 2026年度）。")
+        raise OperationError("请填写轮次名称（如 2026年度）。", field="name")
     # FOR NO KEY UPDATE: a wave's or district's insert (a key-share lock on the
     # city) does not wait for it; another name check does.
     session.execute(select(City.id).where(City.id == city_id).with_for_update(key_share=True))
@@ -171,7 +171,7 @@ def wave_name_free(session, city_id: int, name: str, wave_id: int | None = None)
         select(Wave.id).where(Wave.city_id == city_id, Wave.name == name, Wave.id != (wave_id or 0))
     )
     if same is not None:
-        raise OperationError(f"本市已有名为“{name}”的调查轮次，请换一个名称。")
+        raise OperationError(f"本市已有名为“{name}”的调查轮次，请换一个名称。", field="name")
     return name
 
 
@@ -191,7 +191,9 @@ def create_wave(
     from survey.operations.audit import record
 
     if quota_policy not in ("close", "soft"):
-        raise OperationError("单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。")
+        raise OperationError(
+            "单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。", field="quota_policy"
+        )
     with db.write() as session:
         wave = Wave(
             city_id=city.id,

@@ -12,20 +12,20 @@ from survey.operations.errors import OperationError
 from survey.operations.names import one_line
 
 
-def _date(value: str | None, label: str) -> date | None:
+def _date(value: str | None, label: str, field: str) -> date | None:
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise OperationError(f"{label}格式应为 YYYY-MM-DD。") from None
+        raise OperationError(f"{label}格式应为 YYYY-MM-DD。", field=field) from None
 
 
 def _dates(form) -> tuple[date | None, date | None]:
-    start = _date(form.get("starts_on"), "开始日期")
-    end = _date(form.get("ends_on"), "结束日期")
+    start = _date(form.get("starts_on"), "开始日期", "starts_on")
+    end = _date(form.get("ends_on"), "结束日期", "ends_on")
     if start and end and end < start:
-        raise OperationError("结束日期不能早于开始日期。")
+        raise OperationError("结束日期不能早于开始日期。", field="ends_on")
     return start, end
 
 
@@ -40,7 +40,8 @@ def create_wave_from_form(form) -> Wave:
     version = db.session.get(QuestionnaireVersion, _id(form.get("questionnaire_id")))
     name = (form.get("name") or "").strip()
     if city is None or version is None or not name:
-        raise OperationError("请选择城市和问卷，并填写轮次名称（如 2026年度）。")
+        missing = "name" if not name else "city_id" if city is None else "questionnaire_id"
+        raise OperationError("请选择城市和问卷，并填写轮次名称（如 2026年度）。", field=missing)
     start, end = _dates(form)
     wave = create_wave(
         city, name, version, one_line(form.get("organizer") or "", 200), start, end,

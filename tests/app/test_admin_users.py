@@ -1,4 +1,4 @@
-"""The accounts page (账号管理): a refused new account, password resets."""
+"""The administrator's pages: accounts (a refused new account, password resets), waves."""
 
 from __future__ import annotations
 
@@ -151,3 +151,41 @@ def test_a_reset_form_is_stale_after_another_administrators_reset(app, demo_wave
     assert result.exit_code == 0, result.output
     late = client.post(f"/staff/admin/users/{target.id}", data=data, follow_redirects=True)
     assert "这次没有再重置" in late.get_data(as_text=True) and _resets(app) == 1
+
+
+def test_a_refused_new_wave_comes_back_as_typed_with_the_error_at_its_field(app, demo_wave):
+    """A refused 新建轮次 form (an end before the start, a name taken) came back
+    empty after a redirect: the administrator chose the city and questionnaire
+    and typed the name, organizer and dates again."""
+    from survey.models import Wave
+
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/waves")
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        city_id, qid, taken = wave.city_id, wave.questionnaire_id, wave.name
+    form = {"csrf_token": csrf, "city_id": str(city_id), "questionnaire_id": str(qid),
+            "name": "2028年度", "organizer": "市统计局 <调查队>", "starts_on": "2028-05-01",
+            "ends_on": "2028-04-01", "quota_policy": "soft"}  # fmt: skip
+    refused = client.post("/staff/admin/waves/new", data=form)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    new_form = html.split("admin/waves/new")[1]
+    ends = _field(new_form, "ends_on")
+    assert 'value="2028-04-01"' in ends and 'aria-describedby="ends_on-error"' in ends
+    assert 'aria-invalid="true"' in ends and "autofocus" in ends
+    assert re.search(r'id="ends_on-error" role="alert">结束日期不能早于开始日期', new_form)
+    assert 'value="2028-05-01"' in _field(new_form, "starts_on")
+    assert 'value="2028年度"' in _field(new_form, "name")
+    assert 'value="市统计局 &lt;调查队&gt;"' in _field(new_form, "organizer")
+    assert f'<option value="{city_id}" selected>' in new_form
+    assert re.search(rf'<option value="{qid}" selected>', new_form)
+    assert '<option value="soft" selected>' in new_form
+
+    same_name = client.post("/staff/admin/waves/new", data={**form, "name": taken,
+                            "ends_on": "2028-06-01"})  # fmt: skip
+    html = same_name.get_data(as_text=True).split("admin/waves/new")[1]
+    assert same_name.status_code == 422 and 'aria-describedby="name-error"' in _field(html, "name")
+    assert "aria-invalid" not in _field(html, "ends_on")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Wave.id))) == 1
