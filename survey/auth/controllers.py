@@ -85,7 +85,7 @@ def home():
 
 def password():
     """Change one's own password (required first after an administrator set it)."""
-    error = None
+    errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             user = change_password(
@@ -96,11 +96,11 @@ def password():
                 client_hash(),
             )
         except OperationError as exc:
-            error = str(exc)
+            errors = exc.fields or {"": str(exc)}
         else:
             login_user(user)  # this session, with the new session version
             flash("密码已修改；其他设备上的登录已退出。")
             return redirect(url_for("auth.home"))
     return render_template(
-        "auth/password.html", error=error, forced=current_user.must_change_password
-    ), (422 if error else 200)
+        "auth/password.html", errors=errors, forced=current_user.must_change_password
+    ), (422 if errors else 200)

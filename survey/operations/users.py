@@ -219,12 +219,12 @@ def change_password(user: User, current: str, new: str, confirm: str, client: st
     session could try passwords here without any limit, and with the right one
     take the account over."""
     if new != confirm:
-        raise OperationError("两次输入的新密码不一致。")
+        raise OperationError("两次输入的新密码不一致。", field="confirm")
     if new == current:
-        raise OperationError("新密码不能与当前密码相同。")
+        raise OperationError("新密码不能与当前密码相同。", field="new")
     problem = password_problem(new)
     if problem:
-        raise OperationError(problem)
+        raise OperationError(problem, field="new")
     stamp = now().replace(tzinfo=UTC).timestamp()
     name = user.username.lower()
     if not _guess_allowed(name, client, stamp):
@@ -232,7 +232,7 @@ def change_password(user: User, current: str, new: str, confirm: str, client: st
     with db.write() as session:
         user = session.get(User, user.id)
         if not verify_password(user.password_hash, current):
-            raise OperationError("当前密码不正确。")
+            raise OperationError("当前密码不正确。", field="current")
         user.password_hash = hash_password(new)
         user.session_version += 1
         user.must_change_password = False

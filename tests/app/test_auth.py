@@ -286,3 +286,27 @@ def test_commands_before_db_upgrade_say_to_run_it(tmp_path):
         assert older.exit_code != 0 and "数据库结构是版本 0012" in older.output
     finally:
         close_app(empty)
+
+
+def test_a_refused_password_change_names_the_field_at_fault(staff, client):
+    """The change-password page (every new account's first page) said what was
+    wrong at the top, tied to no field: which of the three password fields to
+    retype was left to guess. Now the message sits beside its field, which is
+    marked invalid, described by it and focused; no password comes back."""
+    import re
+
+    assert login(client, "zhang").status_code == 302
+    csrf = form_tokens(client.get("/staff/password").get_data(as_text=True))["csrf_token"]
+    for current, new, confirm, field, message in (
+        ("wrong-password-1", "Brand-new-pass-7", "Brand-new-pass-7", "current", "当前密码不正确"),
+        (PASSWORD, "Brand-new-pass-7", "Brand-new-pass-8", "confirm", "不一致"),
+        (PASSWORD, "short", "short", "new", "至少需要"),
+    ):
+        html = client.post("/staff/password", data={"csrf_token": csrf, "current": current,
+                           "new": new, "confirm": confirm}).get_data(as_text=True)  # fmt: skip
+        tag = re.search(rf'<input[^>]*id="{field}"[^>]*>', html).group(0)
+        assert 'aria-invalid="true"' in tag and f'aria-describedby="{field}-error"' in tag
+        assert "autofocus" in tag
+        assert re.search(rf'id="{field}-error" role="alert">[^<]*{message}', html)
+        assert html.count("aria-invalid") == 1
+        assert new not in html and "wrong-password-1" not in html
