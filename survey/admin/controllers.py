@@ -227,6 +227,25 @@ def _date(text: str | None) -> date | None:
     return day if day is None or date(2000, 1, 1) <= day <= date(2999, 12, 31) else None
 
 
+def _object_texts(events: list[AuditEvent]):
+    """What each event acted on, as the log shows it: an account by its user name
+    and a wave by its name, not by a number the pages never show (账号 3)."""
+    named = {"user": (User, User.username), "wave": (Wave, Wave.name)}
+    names: dict[tuple[str, str], str] = {}
+    for kind, (model, column) in named.items():
+        ids = {int(e.object_id) for e in events
+               if e.object_type == kind and e.object_id.isascii() and e.object_id.isdigit()}  # fmt: skip
+        if ids:
+            rows = db.session.execute(select(model.id, column).where(model.id.in_(ids)))
+            names.update({(kind, str(i)): name for i, name in rows})
+
+    def text(event: AuditEvent) -> str:
+        label = OBJECT_LABELS.get(event.object_type, event.object_type)
+        return f"{label} {names.get((event.object_type, event.object_id), event.object_id)}"
+
+    return text
+
+
 def audit():
     action = request.args.get("action", "")
     start, end = _date(request.args.get("from")), _date(request.args.get("to"))
@@ -245,18 +264,19 @@ def audit():
     events = db.session.scalars(
         query.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     )
+    events = list(events)
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     return render_template(
         "admin/audit.html",
-        events=list(events),
+        events=events,
         actions=list(actions),
+        object_text=_object_texts(events),
         action=action,
         start=request.args.get("from", ""),
         end=request.args.get("to", ""),
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         labels=ACTION_LABELS,
-        objects=OBJECT_LABELS,
         detail_text=_detail_text,
         actor_text=_actor_text,
         beijing_time=beijing_time,

@@ -189,3 +189,23 @@ def test_a_refused_new_wave_comes_back_as_typed_with_the_error_at_its_field(app,
     assert "aria-invalid" not in _field(html, "ends_on")
     with app.app_context():
         assert db.session.scalar(select(func.count(Wave.id))) == 1
+
+
+def test_the_audit_log_names_the_account_and_wave_acted_on(app, demo_wave):
+    """修改角色 · 账号 3: the log named accounts and waves by numbers that no page
+    shows, so an administrator could not tell whose roles had changed."""
+    from survey.models import Wave
+
+    client = client_as(app, "administrator")
+    csrf = _csrf(client, "/staff/admin/users")
+    client.post("/staff/admin/users/new", data={"csrf_token": csrf, "username": "sun",
+                "password": "Strong-pass-2026", "roles": ["statistician"]})  # fmt: skip
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).filter_by(username="sun"))
+        wave_name = db.session.get(Wave, demo_wave).name
+    client.post(f"/staff/admin/users/{user_id}", data={"csrf_token": csrf, "action": "roles",
+                "roles": ["organizer"]})  # fmt: skip
+    rows = client.get("/staff/audit?action=user_roles").get_data(as_text=True).split("<tbody>")[1]
+    assert "<td>账号 sun</td>" in rows and f"账号 {user_id}<" not in rows
+    waves = client.get("/staff/audit?action=wave_create").get_data(as_text=True)
+    assert f"<td>调查轮次 {wave_name}</td>" in waves.split("<tbody>")[1]
