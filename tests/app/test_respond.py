@@ -387,6 +387,41 @@ def test_pages_with_an_error_status_are_compressed_too(client, app, demo_wave):
     assert "二维码".encode() in gzip.decompress(missing.get_data())
 
 
+def _without_token(html: bytes) -> bytes:
+    return re.sub(rb'name="csrf_token" value="[^"]*"', b"", html)
+
+
+def test_zstd_pages_come_from_a_kept_compressor_as_the_same_bytes(
+    client, app, demo_wave, monkeypatch
+):
+    """Phones ask for zstd first. Each thread keeps its compressor (one made per
+    response cost more than compressing a page); the frames are the bytes a new
+    compressor gives, with the page's size in their header."""
+    from flask_compress.compat import compression
+
+    from survey import extensions
+
+    monkeypatch.setattr(extensions, "_zstd", extensions._ThreadZstd())  # none made yet
+    token = channel_token(app)
+    chrome = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    pages, compressors = [], []
+    for _ in range(3):
+        pages.append(client.get(f"/s/{token}", headers=chrome))
+        compressors.append(extensions._zstd.compressor)
+    plain = client.get(f"/s/{token}").get_data()
+    for page in pages:
+        assert page.headers["Content-Encoding"] == "zstd"
+        frame = page.get_data()
+        html = compression.zstd.decompress(frame)
+        assert _without_token(html) == _without_token(plain) and "开始".encode() in html
+        assert frame == compression.zstd.compress(html, app.config["COMPRESS_ZSTD_LEVEL"])
+        assert compression.zstd.get_frame_info(frame).decompressed_size == len(html)
+    assert compressors[0] is not None  # one compressor for this thread's three pages
+    assert compressors[1] is compressors[0] and compressors[2] is compressors[0]
+    gzipped = client.get(f"/s/{token}", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"  # other encodings as before
+
+
 def _main_text(html: str) -> str:
     main = re.search(r"<main[^>]*>(.*)</main>", html, re.S).group(1)
     return re.sub(r"<[^>]+>", "", main)
