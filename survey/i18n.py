@@ -27,13 +27,16 @@ def _locale(name: str) -> Locale:
 
 
 def select_locale() -> Locale:
-    languages = current_app.config["LANGUAGES"]
+    # The objects, not their proxies (see survey.respond.paradata.device_cookie).
+    config = current_app._get_current_object().config
+    languages = config["LANGUAGES"]
+    req = request._get_current_object()
     # Most requests carry no ?lang=: do not parse the query string for them.
-    wanted = request.args.get("lang") if b"lang" in request.query_string else None
+    wanted = req.args.get("lang") if b"lang" in req.query_string else None
     if wanted in languages:
         session["lang"] = wanted
-    chosen = session.get("lang")
-    return _locale(chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"])
+    chosen = session._get_current_object().get("lang")
+    return _locale(chosen if chosen in languages else config["BABEL_DEFAULT_LOCALE"])
 
 
 def _translations():

@@ -48,9 +48,10 @@ def _headers(response: Response) -> Response:
     response's headers, not a search per header)."""
     present = {name.lower() for name in response.headers.keys()}
     response.headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
-    if request.is_secure and "strict-transport-security" not in present:
+    req = request._get_current_object()  # once through the proxy
+    if req.is_secure and "strict-transport-security" not in present:
         response.headers.add(*HSTS)
-    if request.path.startswith("/staff"):
+    if req.path.startswith("/staff"):
         # Staff pages and downloads hold personal data: no browser or proxy keeps
         # a copy (send_file's default was "public, max-age=3600" on exports).
         response.headers["Cache-Control"] = "no-store"

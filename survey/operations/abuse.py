@@ -55,7 +55,8 @@ def _where(key: str, window_seconds: int, now: float | None) -> tuple[str, int, 
     lengths), the moment, and the sync delay (0: counted in the database at once)."""
     now = time.time() if now is None else now
     window = int(now // window_seconds) * window_seconds
-    return key[:100], window, now, current_app.config.get("RATE_LIMIT_SYNC_SECONDS", 0) or 0
+    delay = current_app._get_current_object().config.get("RATE_LIMIT_SYNC_SECONDS", 0) or 0
+    return key[:100], window, now, delay
 
 
 def hit(key: str, limit: int, window_seconds: int, now: float | None = None) -> bool:

@@ -175,7 +175,7 @@ def after_resident_request(response):
 
 def _limit(name: str) -> tuple[int, int]:
     """Rate limit *name*'s (limit, window in seconds); (0, …): no limit."""
-    return current_app.config["RATE_LIMITS"].get(name, (0, 60))
+    return current_app._get_current_object().config["RATE_LIMITS"].get(name, (0, 60))
 
 
 def _limited(name: str, subject: str) -> bool:
@@ -242,8 +242,9 @@ def _render_page(channel: Channel, state: FormState, values: dict, errors: dict,
 def page(token: str):
     channel = _channel(token)
     refused = _unavailable(channel)
+    form = request.form  # once through the proxy (see survey.respond.paradata.device_cookie)
     try:
-        state = load_state(request.form.get("state"), channel.id)
+        state = load_state(form.get("state"), channel.id)
     except StateError as exc:
         if refused is not None:
             return refused
@@ -280,17 +281,17 @@ def page(token: str):
         entered = {k: v for k, v in _raw_values(q, current.id).items() if v}
         return _render_page(channel, state, values={**earlier, **entered}, errors={},
                             stale=True)  # fmt: skip
-    if TEXT_SIZE_FIELD in request.form:
+    if TEXT_SIZE_FIELD in form:
         # The text-size button: the same page again in the other size, with what
         # the resident has entered on it so far, neither checked nor stored.
-        session["large"] = request.form[TEXT_SIZE_FIELD] == "large"
+        session["large"] = form[TEXT_SIZE_FIELD] == "large"
         entered = {k: v for k, v in _raw_values(q, current.id).items() if v}
         return _render_page(channel, state, values={**earlier, **entered}, errors={})
 
     # What was kept of this page when the resident last left it backwards is
     # superseded by what the form holds now.
     state.drafts = {k: v for k, v in state.drafts.items() if q.question(k).page_id != current.id}
-    if "back" in request.form and state.page > 0:
+    if "back" in form and state.page > 0:
         # 上一页 keeps what is entered on this page, unchecked, in the signed state:
         # it is shown again when the resident comes back here (checked only then).
         state.drafts.update(_draft(state, _raw_values(q, current.id)))
@@ -333,7 +334,7 @@ def page(token: str):
         return _stored_retry(token, q, state, channel) or _too_many("submit_channel")
     flags = []
     # A field people cannot see: bots fill it. Flag for review, never drop silently.
-    if request.form.get("website", "").strip():
+    if form.get("website", "").strip():
         flags.append("honeypot")
     # Many questionnaires from one address are as often a community's Wi-Fi or a
     # carrier's shared address as abuse: one finished is stored and flagged for

@@ -44,7 +44,9 @@ def device_id() -> str:
 
 
 def _mac(device: str, stamp: str) -> str:
-    key = purpose_key(current_app.config["SECRET_KEY"], b"survey-resident-csrf")
+    key = purpose_key(
+        current_app._get_current_object().config["SECRET_KEY"], b"survey-resident-csrf"
+    )
     return hmac.new(key, f"{device}|{stamp}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
@@ -69,7 +71,7 @@ def check(form_token: str | None, device: str | None, now: float | None = None) 
     if not hmac.compare_digest(mac.encode(), _mac(device, stamp).encode()):
         return "CSRF 令牌与本设备不符"
     now = time.time() if now is None else now
-    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT") or 3600
+    limit = current_app._get_current_object().config.get("WTF_CSRF_TIME_LIMIT") or 3600
     if made > now + CLOCK_SKEW or now - made > limit:
         return EXPIRED
     return None
@@ -93,11 +95,14 @@ def protect() -> None:
     and keeping nothing (survey.respond.controllers.page). Starting again
     lost what the resident had entered there, and without JavaScript all of
     their answers. Another site can no more make such a token than a fresh one."""
-    if request.method != "POST" or not current_app.config.get("WTF_CSRF_ENABLED", True):
+    req = request._get_current_object()  # see survey.respond.paradata.device_cookie
+    if req.method != "POST" or not current_app._get_current_object().config.get(
+        "WTF_CSRF_ENABLED", True
+    ):
         return
-    form_token = request.form.get("csrf_token")
+    form_token = req.form.get("csrf_token")
     reason = check(form_token, device_cookie())
-    if reason == EXPIRED and request.endpoint == "respond.page" and _made_before_now(form_token):
+    if reason == EXPIRED and req.endpoint == "respond.page" and _made_before_now(form_token):
         g.stale_form = True
         return
     if reason is not None:

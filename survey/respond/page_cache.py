@@ -49,8 +49,9 @@ def render_page(template: str, key: tuple, *, channel, q, state_token: str = "",
     # Asked of the app's own selector, as Flask-Babel's get_locale() does (with the same
     # answer): get_locale()'s lookups of its per-request context cost about 15 µs, a
     # twentieth of what the app does for a resident's page.
-    full_key = (template, select_locale(), bool(session.get("large")), channel.token, key)
-    cache = current_app.extensions.setdefault(_KEY, {})
+    large = bool(session._get_current_object().get("large"))  # not via the proxies
+    full_key = (template, select_locale(), large, channel.token, key)
+    cache = current_app._get_current_object().extensions.setdefault(_KEY, {})
     hit = cache.get(full_key)
     if hit is not None and hit[1] is q and hit[0] is not channel:
         # The channel cache handed out fresh objects: the page still holds if

@@ -84,7 +84,7 @@ def signature(purpose: bytes, data: bytes) -> bytes:
     """The signature of *data* for one kind of token (form state, receipt links):
     base64url of the first 24 bytes of its HMAC-SHA256 with the purpose's key
     (32 characters, no padding)."""
-    key = purpose_key(current_app.config["SECRET_KEY"], purpose)
+    key = purpose_key(current_app._get_current_object().config["SECRET_KEY"], purpose)
     return base64.urlsafe_b64encode(hmac.new(key, data, hashlib.sha256).digest()[:24])
 
 
@@ -125,7 +125,7 @@ def _load_v2(token: str, max_age: int) -> dict:
 def load_state(token: str | None, channel_id: int) -> FormState:
     if not token:
         raise StateError()
-    max_age = current_app.config["FORM_STATE_MAX_AGE"]
+    max_age = current_app._get_current_object().config["FORM_STATE_MAX_AGE"]
     try:
         if token.startswith(_VERSION):
             data = _load_v2(token, max_age)
