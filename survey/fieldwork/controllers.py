@@ -22,6 +22,7 @@ from survey.operations.quotas import (
     set_target,
 )
 from survey.qrcodes import poster_times, qr_svg
+from survey.respond.fieldwork import channel_state
 from survey.web import get_or_404
 
 
@@ -204,7 +205,8 @@ def channels(wave_id: int):
         select(Channel).filter_by(wave_id=wave.id).order_by(Channel.id)
     ):
         url = f"{base}/s/{channel.token}"
-        rows.append((channel, url, qr_svg(url, scale=3)))
+        # What residents meet: after the end date 已结束, whatever the flag.
+        rows.append((channel, url, qr_svg(url, scale=3), channel_state(channel.is_open, wave)[1]))
     districts = db.session.scalars(
         select(District).filter_by(city_id=wave.city_id).order_by(District.sort_order)
     )

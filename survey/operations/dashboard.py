@@ -26,6 +26,7 @@ from survey.models import (
     utcnow,
 )
 from survey.operations.quality import beijing_time, local_day, median_from_buckets, utc_iso
+from survey.respond.fieldwork import channel_state
 
 FLAG_LABELS = {
     "too_fast": "用时过短（低于中位数的比例）",
@@ -52,23 +53,20 @@ def progress_class(share: float) -> str:
     return "good" if share >= 0.9 else "mid" if share >= 0.5 else "low"
 
 
-def _set_aside(session, wave_id: int) -> tuple[dict[int, int], int]:
-    """The wave's completions that no longer count: withdrawn ones by channel,
-    and the number excluded by organizers. Read through the index of valid
-    cells (wave, excluded, …): only the excluded rows, which are few (a
+def _set_aside(session, wave_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    """The wave's completions that no longer count, by channel: withdrawn by
+    their respondents, and excluded by organizers. Read through the index of
+    valid cells (wave, excluded, …): only the excluded rows, which are few (a
     withdrawn one is excluded too, and kept as a tombstone)."""
     withdrawn: dict[int, int] = {}
-    excluded = 0
+    excluded: dict[int, int] = {}
     is_withdrawn = Response.withdrawn_at.is_not(None)
     for channel_id, was_withdrawn, count in session.execute(
         select(Response.channel_id, is_withdrawn, func.count(Response.id))
         .where(Response.wave_id == wave_id, Response.excluded.is_(True))
         .group_by(Response.channel_id, is_withdrawn)
     ):
-        if was_withdrawn:
-            withdrawn[channel_id] = count
-        else:
-            excluded += count
+        (withdrawn if was_withdrawn else excluded)[channel_id] = count
     return withdrawn, excluded
 
 
@@ -126,10 +124,14 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
     channels = []
     for cid, label, is_open, district, visits, starts, screen, full, done in channel_rows:
         median = median_from_buckets(buckets.get(cid, []))
+        # What residents meet (after the end date: 已结束, whatever the flag).
+        state, state_label = channel_state(is_open, wave, today)
         channels.append({"id": cid, "label": label, "open": is_open, "district": district,
+                         "state": state, "state_label": state_label,
                          "visits": visits, "starts": starts, "screen_outs": screen,
                          "quota_full": full, "completions": done,
                          "withdrawn": withdrawn.get(cid, 0),
+                         "excluded": excluded.get(cid, 0),
                          "completion_rate": done / starts if starts else None,
                          "median_seconds": median})  # fmt: skip
 
@@ -221,11 +223,11 @@ def dashboard_data(wave: Wave, today: date | None = None, flagged_limit: int | N
                    # Of the completions: withdrawn by their respondents, and
                    # excluded by organizers (neither counts in the quotas).
                    "withdrawn": sum(withdrawn.values()),
-                   "excluded": excluded,
+                   "excluded": sum(excluded.values()),
                    # The rest: the valid responses, as the exports page counts
                    # them (within quota, over it, or in no cell of the plan).
                    "valid": sum(c["completions"] for c in channels)
-                   - sum(withdrawn.values()) - excluded,
+                   - sum(withdrawn.values()) - sum(excluded.values()),
                    "visits": sum(c["visits"] for c in channels),
                    "share": total_achieved / total_target if total_target else 0.0},
         "districts": list(per_district.values()),

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask import has_request_context
+from flask_babel import gettext
+
 from survey.models import utcnow
 from survey.operations.quality import beijing_midnight, local_day
 
@@ -26,6 +29,27 @@ def fieldwork_state(wave, today: date | None = None) -> tuple[str, date | None]:
     if wave.ends_on is not None and today > wave.ends_on:
         return ENDED, wave.ends_on
     return OPEN, None
+
+
+def _(text: str, **values) -> str:
+    """*text* in the request's language (outside a request, e.g. the CLI: Chinese)."""
+    return gettext(text, **values) if has_request_context() else text % values
+
+
+def channel_state(is_open: bool, wave, today: date | None = None) -> tuple[str, str]:
+    """A channel's state as residents meet it, for staff pages: (code, words).
+    The stored open flag alone said 开放 after the wave's end date, although
+    residents were refused; code is "open", "closed", "ended" or "not_yet"."""
+    state, day = fieldwork_state(wave, today)
+    if not is_open:
+        if state == ENDED:
+            return "closed", _("已关闭（调查也已于 %(d)s 截止）", d=day.isoformat())
+        return "closed", _("已关闭")
+    if state == ENDED:
+        return "ended", _("已结束（调查已于 %(d)s 截止）", d=day.isoformat())
+    if state == NOT_YET:
+        return "not_yet", _("未开始（调查于 %(d)s 开始）", d=day.isoformat())
+    return "open", _("开放")
 
 
 def may_finish(channel, started_at: datetime, grace_seconds: float) -> bool:

@@ -709,3 +709,38 @@ def test_the_page_and_its_json_name_the_plan_they_show(app, demo_wave):
         make_plan(db.session.get(Wave, demo_wave), per_district={"咸安区": 120})
     after = client.get(f"{url}.json").get_json()["wave"]["plan_version"]
     assert after > before
+
+
+def test_each_channel_shows_its_excluded_completions(app, demo_wave):
+    """A channel's 完成 counts the responses organizers excluded, but only the
+    totals said how many: 其中已剔除 per channel (page and JSON), adding up to
+    the totals' 已剔除, a withdrawn one counted under 其中已撤回 only."""
+    from survey.operations.quality import set_excluded
+    from survey.operations.responses import withdraw_response
+
+    tokens = [channel_token(app), channel_token(app, "赤壁市")]
+    for token in (tokens[0], tokens[0], tokens[0], tokens[1], tokens[1]):
+        assert complete(app.test_client(), token).status_code == 303
+    with app.app_context():
+        ids = list(db.session.scalars(select(Response.id).order_by(Response.id)))
+        set_excluded(ids[0], True, "核查", wave_id=demo_wave)
+        set_excluded(ids[1], True, "核查", wave_id=demo_wave)
+        assert withdraw_response(db.session.get(Response, ids[2]).receipt_code)
+        set_excluded(ids[3], True, "核查", wave_id=demo_wave)
+        channel_ids = [
+            db.session.scalar(select(Channel.id).filter_by(token=token)) for token in tokens
+        ]
+    client = organizer_client(app)
+    data = client.get(f"/staff/waves/{demo_wave}/dashboard.json").get_json()
+    by_id = {c["id"]: c for c in data["channels"]}
+    first, second = (by_id[cid] for cid in channel_ids)
+    assert (first["completions"], first["withdrawn"], first["excluded"]) == (3, 1, 2)
+    assert (second["completions"], second["withdrawn"], second["excluded"]) == (2, 0, 1)
+    assert all(c["excluded"] == 0 for cid, c in by_id.items() if cid not in channel_ids)
+    totals = data["totals"]
+    assert totals["excluded"] == sum(c["excluded"] for c in data["channels"]) == 3
+    assert totals["valid"] == totals["completions"] - totals["withdrawn"] - totals["excluded"] == 1
+    html = client.get(f"/staff/waves/{demo_wave}/dashboard").get_data(as_text=True)
+    assert "其中已剔除" in html
+    index = [c["id"] for c in data["channels"]].index(channel_ids[0])
+    assert f'data-bind="channel.{index}.excluded">2<' in html
