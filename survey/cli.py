@@ -168,14 +168,18 @@ def _public_url(explicit: str | None, host: str, port: int) -> str:
 
 
 def _write_codes(wave, base_url: str, out: Path):
-    from survey.extensions import db
-    from survey.models import Channel, District
-    from survey.qrcodes import write_channel_codes
+    """QR codes and posters for the wave's open channels, as the staff posters
+    page prints them; closed ones are left out, and the console says how many."""
+    from survey.qrcodes import poster_channels, write_channel_codes
 
-    channels = list(db.session.scalars(
-        select(Channel).join(District).where(Channel.wave_id == wave.id)
-        .order_by(District.sort_order, Channel.id)  # posters.html by district
-    ))  # fmt: skip
+    channels, closed = poster_channels(wave.id)
+    if not channels:
+        raise click.ClickException(
+            f"没有开放的采集点（已关闭 {closed} 个），未生成二维码和海报："
+            "请在“采集点与二维码”页面新增或重新开放采集点。"
+        )
+    if closed:
+        click.echo(f"已关闭的 {closed} 个采集点不生成二维码和海报（与“打印 A4 海报”页面一致）。")
     with click.progressbar(length=1, label="生成二维码") as bar:
         codes = write_channel_codes(channels, base_url, out)
         bar.update(1)

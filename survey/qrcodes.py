@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import segno
 from flask import render_template
+from sqlalchemy import select
 
 from survey.paths import STATIC_DIR
 
@@ -68,6 +69,22 @@ def qr_svg(url: str, scale: int = 8) -> str:
     qr.save(buf, kind="svg", scale=scale, xmldecl=False, svgns=True)
     width, height = qr.symbol_size(scale=scale)
     return buf.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
+
+
+def poster_channels(wave_id: int) -> tuple[list, int]:
+    """The channels a wave's QR codes and posters are made for, and how many are
+    left out: the open ones, by district in the city's order, each district's by
+    number; a closed one takes no resident, so no poster (the staff posters page
+    and ``survey qrcodes`` print the same ones)."""
+    from survey.extensions import db
+    from survey.models import Channel, District
+
+    channels = list(db.session.scalars(
+        select(Channel).join(District).where(Channel.wave_id == wave_id)
+        .order_by(District.sort_order, Channel.id)  # by district, to hand them out
+    ))  # fmt: skip
+    open_ones = [channel for channel in channels if channel.is_open]
+    return open_ones, len(channels) - len(open_ones)
 
 
 def poster_times(channels) -> dict[int, str]:

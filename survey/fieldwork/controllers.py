@@ -21,7 +21,7 @@ from survey.operations.quotas import (
     recount_text,
     set_target,
 )
-from survey.qrcodes import poster_times, qr_svg
+from survey.qrcodes import poster_channels, poster_times, qr_svg
 from survey.respond.fieldwork import channel_state
 from survey.web import get_or_404
 
@@ -256,10 +256,7 @@ def posters(wave_id: int):
     wave = _wave(wave_id)
     base = current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
     items = []
-    channels = list(db.session.scalars(
-        select(Channel).join(District).where(Channel.wave_id == wave.id, Channel.is_open)
-        .order_by(District.sort_order, Channel.id)  # by district, to hand them out
-    ))  # fmt: skip
+    channels, _closed = poster_channels(wave.id)
     for channel in channels:
         url = f"{base}/s/{channel.token}"
         items.append((channel, {"url": url}, qr_svg(url)))

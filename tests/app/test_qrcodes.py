@@ -77,3 +77,46 @@ def test_a_long_channel_label_still_gets_its_files(app, runner, demo_wave, tmp_p
     assert len([n for n in names if n.endswith(".png")]) == count
     assert all(len(n.encode()) <= 255 for n in names)
     assert list((tmp_path / "a").iterdir()) == [out]
+
+
+def test_qrcodes_leaves_out_closed_channels_as_the_posters_page_does(
+    app, runner, demo_wave, tmp_path
+):
+    """`survey qrcodes` wrote posters for closed channels too, while the staff
+    posters page prints only open ones: both leave closed ones out, and the
+    console says how many."""
+    import re
+
+    from survey.extensions import db
+    from survey.models import Channel
+    from survey.operations.cities import set_channel_open
+    from tests.staff import log_in, make_user
+
+    with app.app_context():
+        closed = db.session.scalars(select(Channel).order_by(Channel.id)).all()[1]
+        closed_token, closed_label = closed.token, closed.label
+        set_channel_open(closed, False)
+    out = tmp_path / "codes"
+    result = runner.invoke(args=["qrcodes", "--wave-id", str(demo_wave), "--out", str(out),
+                                 "--public-url", "https://s.example.cn"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "已关闭的 1 个采集点不生成二维码和海报" in result.output
+    assert closed_token not in result.output
+    assert len(list(out.glob("*.svg"))) == len(list(out.glob("*.png"))) == 5
+    posters = (out / "posters.html").read_text(encoding="utf-8")
+    assert posters.count('class="poster"') == 5 and closed_token not in posters
+    client = app.test_client()
+    log_in(client, make_user(app, "org", "organizer"))
+    page = client.get(f"/staff/waves/{demo_wave}/posters").get_data(as_text=True)
+    labels = re.findall(r"采集点：([^<]*)</p>", page)
+    assert re.findall(r"采集点：([^<]*)</p>", posters) == labels and closed_label not in labels
+
+    with app.app_context():
+        for channel in db.session.scalars(select(Channel)):
+            set_channel_open(channel, False)
+    out = tmp_path / "none"
+    result = runner.invoke(args=["qrcodes", "--wave-id", str(demo_wave), "--out", str(out),
+                                 "--public-url", "https://s.example.cn"])  # fmt: skip
+    assert result.exit_code != 0
+    assert "没有开放的采集点（已关闭 6 个），未生成二维码和海报" in result.output
+    assert not out.exists()
