@@ -105,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey.dashboard.blueprint import bp as dashboard_bp
     from survey.exports.blueprint import bp as exports_bp
     from survey.fieldwork.blueprint import bp as fieldwork_bp
+    from survey.operations.cities import QUOTA_POLICY_LABELS
     from survey.paths import STATIC_DIR, TEMPLATES_DIR
     from survey.report.blueprint import bp as report_bp
     from survey.respond.blueprint import bp as respond_bp
@@ -132,5 +133,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(exports_bp)
     app.register_blueprint(report_bp)
     app.jinja_env.globals["view_endpoints"] = app.view_functions
+    # One wording of a wave's quota policy for every page (waves list, settings).
+    app.jinja_env.globals["quota_policy_labels"] = QUOTA_POLICY_LABELS
     app.add_url_rule("/healthz", "healthz", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import ROLES, AuditEvent, City, QuestionnaireVersion, User, Wave
 from survey.models.staff import ROLE_LABELS
+from survey.operations.cities import QUOTA_POLICY_LABELS
 from survey.operations.errors import OperationError
 from survey.operations.quality import beijing_midnight, beijing_time, local_day
 from survey.operations.users import (
@@ -60,8 +61,6 @@ DETAIL_VALUES = {"too_many": "尝试次数过多", "microdata": "答卷数据", 
                  "version_added": "新版本", "version_replaced": "替换了尚无答卷的同一版本的内容"}  # fmt: skip
 #: Details that list an account's roles (recorded as codes: administrator …).
 ROLE_KEYS = {"roles", "old", "new"}
-#: A wave's quota policy, as the wave settings form says it.
-POLICY_LABELS = {"close": "停止接收", "soft": "仍然接收并标记超额"}
 
 
 def _setting_text(key: str, value) -> str:
@@ -71,7 +70,9 @@ def _setting_text(key: str, value) -> str:
         return "未设"
     if value == "":
         return "（空）"
-    return POLICY_LABELS.get(value, value) if key == "quota_policy" else str(value)
+    if key == "quota_policy":  # as the wave settings form says it
+        return str(QUOTA_POLICY_LABELS.get(value, value))
+    return str(value)
 
 
 #: Who acted, when no staff account did: the names operations record.

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +15,18 @@ from survey.extensions import db
 from survey.models import Channel, ChannelStats, City, District, QuestionnaireVersion, Wave, utcnow
 from survey.operations.errors import OperationError
 from survey.operations.names import one_line
+
+#: What happens to a resident whose quota cell is full (Wave.quota_policy), in
+#: the words every page, the audit log and the messages use: the waves list
+#: said 满额即止 / 超额仍收并标记 for what the settings form calls these.
+QUOTA_POLICY_LABELS = {"close": _l("停止接收（礼貌告知）"), "soft": _l("仍然接收并标记超额")}
+
+
+def check_quota_policy(policy: str) -> None:
+    """Refuse a quota policy that is neither of :data:`QUOTA_POLICY_LABELS`."""
+    if policy not in QUOTA_POLICY_LABELS:
+        close, soft = QUOTA_POLICY_LABELS["close"], QUOTA_POLICY_LABELS["soft"]
+        raise OperationError(f"单元满额时的处理只能是“{close}”或“{soft}”。", field="quota_policy")
 
 
 def district_names(city_id: int) -> list[str]:
@@ -190,10 +203,7 @@ def create_wave(
     that another wave of the city has is refused (:func:`wave_name_free`)."""
     from survey.operations.audit import record
 
-    if quota_policy not in ("close", "soft"):
-        raise OperationError(
-            "单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。", field="quota_policy"
-        )
+    check_quota_policy(quota_policy)
     with db.write() as session:
         wave = Wave(
             city_id=city.id,

@@ -7,7 +7,7 @@ from datetime import date
 from survey.extensions import db
 from survey.models import City, QuestionnaireVersion, Wave
 from survey.operations.audit import record
-from survey.operations.cities import create_wave, wave_name_free
+from survey.operations.cities import check_quota_policy, create_wave, wave_name_free
 from survey.operations.errors import OperationError
 from survey.operations.names import one_line
 
@@ -55,8 +55,7 @@ def update_wave(wave: Wave, form) -> Wave:
 
     start, end = _dates(form)
     policy = form.get("quota_policy") or wave.quota_policy
-    if policy not in ("close", "soft"):
-        raise OperationError("单元满额时的处理只能是“停止接收”或“仍然接收并标记超额”。")
+    check_quota_policy(policy)
     with db.write() as session:
         wave = session.get(Wave, wave.id)
         name = wave_name_free(session, wave.city_id, form.get("name") or wave.name, wave.id)

@@ -614,3 +614,33 @@ def test_an_administrator_cannot_disable_their_own_account(app, demo_wave):
     with app.app_context():
         assert db.session.get(User, me.id).is_active
     assert client.get("/staff/admin/users").status_code == 200
+
+
+def test_the_quota_policy_has_one_wording_everywhere(app, demo_wave):
+    """The waves list said 满额即止 / 超额仍收并标记, the wave settings form
+    停止接收（礼貌告知） / 仍然接收并标记超额, the audit log 停止接收: one
+    mapping now words it for all of them."""
+    from survey.operations.cities import QUOTA_POLICY_LABELS
+
+    close, soft = (str(QUOTA_POLICY_LABELS[key]) for key in ("close", "soft"))
+    assert (close, soft) == ("停止接收（礼貌告知）", "仍然接收并标记超额")
+    client = client_as(app, "administrator", "organizer")
+    form = client.get("/staff/admin/waves").get_data(as_text=True)
+    options = re.findall(r'<option value="(close|soft)"[^>]*>([^<]*)</option>', form)
+    assert set(options) == {("close", close), ("soft", soft)}
+    listed = client.get("/staff/waves/").get_data(as_text=True)
+    assert f"<td>{close}</td>" in listed and "满额即止" not in listed and "单元满额时" in listed
+    with app.app_context():
+        name = db.session.get(Wave, demo_wave).name
+    saved = client.post(f"/staff/admin/waves/{demo_wave}", data={
+        "csrf_token": form_tokens(form)["csrf_token"], "name": name,
+        "quota_policy": "soft"}, follow_redirects=True)  # fmt: skip
+    assert "轮次信息已保存" in saved.get_data(as_text=True)
+    listed = client.get("/staff/waves/").get_data(as_text=True)
+    assert f"<td>{soft}</td>" in listed and "超额仍收并标记" not in listed
+    log = client.get("/staff/audit?action=wave_update").get_data(as_text=True)
+    assert f"单元满额时 {close}" in log and f"单元满额时 {soft}" in log
+    refused = client.post(f"/staff/admin/waves/{demo_wave}", data={
+        "csrf_token": form_tokens(form)["csrf_token"], "name": name,
+        "quota_policy": "maybe"}, follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert f"单元满额时的处理只能是“{close}”或“{soft}”。" in refused
