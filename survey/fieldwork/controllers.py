@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import math
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from analysis.samplesize import sample_size_for_margin, sample_size_for_target
@@ -75,6 +84,27 @@ def _float(name: str, default: float) -> float:
     return value if math.isfinite(value) else default  # "nan", "inf"
 
 
+#: The flash category of a cell's outcome, followed by its id: the quotas page
+#: shows it in the cell's row (the page's base template leaves it out).
+CELL_NOTE = "cell-"
+
+
+def _cell_notes(cell_ids: set[int]) -> tuple[dict[int, list[str]], list[str]]:
+    """This request's flashed cell outcomes: by cell, and those of cells the page
+    no longer shows (a plan remade meanwhile), to show at the top instead."""
+    notes: dict[int, list[str]] = {}
+    elsewhere = []
+    for category, message in get_flashed_messages(with_categories=True):
+        if not category.startswith(CELL_NOTE):
+            continue
+        cell_id = category[len(CELL_NOTE) :]
+        if cell_id.isdigit() and int(cell_id) in cell_ids:
+            notes.setdefault(int(cell_id), []).append(message)
+        else:
+            elsewhere.append(message)
+    return notes, elsewhere
+
+
 def quotas(wave_id: int):
     wave = _wave(wave_id)
     p = min(max(_float("p", 80), 1), 99) / 100
@@ -96,8 +126,11 @@ def quotas(wave_id: int):
         d["target"] += cell.target
         d["achieved"] += cell.achieved
         d["cells"].append(cell)
+    notes, notes_elsewhere = _cell_notes({cell.id for cell in cells})
     return render_template(
         "fieldwork/quotas.html",
+        cell_notes=notes,
+        notes_elsewhere=notes_elsewhere,
         wave=wave,
         plan=db.session.get(QuotaPlan, wave.id),
         districts=districts,
@@ -185,15 +218,13 @@ def edit_cell(wave_id: int, cell_id: int):
         # the cell (a plan of hundreds of cells), where it went unseen.
         flash(str(exc), "error")
         return redirect(url_for("fieldwork.quotas", wave_id=wave_id))
-    else:
-        flash(
-            "配额已修改。"
-            + (
-                f"该单元有 {cell.over_quota} 份有效答卷超出目标，计为超额。"
-                if cell.over_quota
-                else ""
-            )
-        )
+    # Shown in the cell's row, where the page scrolls to: at the top of the
+    # page the message (and its over-quota note) was out of sight.
+    flash(
+        "配额已修改。"
+        + (f"该单元有 {cell.over_quota} 份有效答卷超出目标，计为超额。" if cell.over_quota else ""),
+        f"{CELL_NOTE}{cell.id}",
+    )
     return redirect(url_for("fieldwork.quotas", wave_id=wave_id) + f"#cell-{cell_id}")
 
 

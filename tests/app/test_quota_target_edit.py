@@ -109,3 +109,30 @@ def test_the_quotas_page_says_how_many_are_over_the_new_target(app, demo_wave):
     assert "配额已修改。该单元有 1 份有效答卷超出目标，计为超额。" in text
     audit = client.get("/staff/audit").get_data(as_text=True)
     assert "超出目标的有效答卷：1" in audit
+
+
+def test_the_outcome_of_a_cells_edit_is_shown_in_its_row(app, demo_wave):
+    """After 修改 the page scrolls to the cell (#cell-<id>), while the outcome,
+    with its over-quota note, was flashed at the top of the page, out of sight
+    in a plan of many cells: it is shown in the cell's row now (role=status),
+    and not again at the top."""
+    import re
+
+    _set(app, demo_wave, "close", {"": 5})
+    token = channel_token(app)
+    for _ in range(3):
+        assert complete(app.test_client(), token).status_code == 303
+    client = _organizer(app)
+    page = client.get(f"/staff/waves/{demo_wave}/quotas").get_data(as_text=True)
+    cell_id = _cell_id(app, demo_wave)
+    response = client.post(f"/staff/waves/{demo_wave}/quotas/{cell_id}",
+                           data={**form_tokens(page), "target": "2"})  # fmt: skip
+    assert response.headers["Location"].endswith(f"#cell-{cell_id}")
+    text = client.get(response.headers["Location"]).get_data(as_text=True)
+    note = "配额已修改。该单元有 1 份有效答卷超出目标，计为超额。"
+    assert text.count(note) == 1
+    row = re.search(rf'<tr id="cell-{cell_id}">.*?</tr>', text, re.S).group(0)
+    assert f'<p class="flash cell-note" role="status">{note}</p>' in row
+    assert text.index(note) > text.index(f'id="cell-{cell_id}"')
+    # Shown once: the next visit has no message.
+    assert note not in client.get(f"/staff/waves/{demo_wave}/quotas").get_data(as_text=True)

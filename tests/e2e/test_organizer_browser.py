@@ -143,3 +143,29 @@ def test_the_dashboard_says_when_its_rows_no_longer_follow(app, live_server, bro
         page.wait_for_timeout(500)
     assert stale.is_visible() and "请刷新本页" in stale.inner_text()
     desk.close()
+
+
+def test_a_cells_edit_says_its_outcome_where_the_page_scrolls(app, live_server, browser, demo_wave):
+    """After 修改 on a cell far down the quotas page, the page scrolls to the
+    cell, and its outcome was flashed at the top, out of sight: it is in the
+    row now, inside the window."""
+    with app.app_context():
+        create_user("wang", PASSWORD, ["organizer"], "王组织")
+        cell_id = db.session.scalar(
+            select(QuotaCell.id).filter_by(wave_id=demo_wave).order_by(QuotaCell.id.desc())
+        )
+    desk = browser.new_context(viewport={"width": 1200, "height": 700}, locale="zh-CN")
+    page = desk.new_page()
+    page.goto(f"{live_server}/staff/")
+    page.get_by_label("用户名").fill("wang")
+    page.get_by_label("密码").fill(PASSWORD)
+    click_and_load(page, page.get_by_role("button", name="登录"))
+    page.goto(f"{live_server}/staff/waves/{demo_wave}/quotas")
+    page.locator(f"#t-{cell_id}").fill("7")
+    click_and_load(page, page.locator(f"#cell-{cell_id} button"))
+    note = page.locator(f"#cell-{cell_id} [role=status]")
+    assert note.inner_text() == "配额已修改。"
+    box, height = note.bounding_box(), page.evaluate("window.innerHeight")
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= height, (box, height)
+    assert page.evaluate("window.scrollY") > 0  # far down the page, not at its top
+    desk.close()
