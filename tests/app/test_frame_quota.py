@@ -200,3 +200,45 @@ def test_plan_quotas_refuses_both_a_total_and_sizes_per_district(app, runner, de
     with app.app_context():
         after = db.session.scalar(select(func.sum(QuotaCell.target)).filter_by(wave_id=demo_wave))
     assert after == before != 1500
+
+
+def test_the_plan_forms_sizes_carry_the_servers_limit(app, demo_wave):
+    """总样本量, 每个区县最少 and the per-district sizes had no max while the
+    server refuses more than MAX_SAMPLE: the fields carry the same limit, and
+    above it the server refuses in Chinese and keeps the plan."""
+    from survey.operations.quotas import MAX_SAMPLE
+    from tests.conftest import form_tokens
+    from tests.staff import log_in, make_user
+
+    client = app.test_client()
+    log_in(client, make_user(app, "org", "organizer"))
+    url = f"/staff/waves/{demo_wave}/quotas"
+    page = client.get(url).get_data(as_text=True)
+    limited = re.findall(rf'<input type="number" name="([^"]+)" min="\d" max="{MAX_SAMPLE}"', page)
+    sizes = [name for name in limited if name.startswith("size_")]
+    assert {"total", "min_per_district"} <= set(limited) and len(sizes) == 6, limited
+    with app.app_context():
+        before = db.session.get(QuotaPlan, demo_wave)
+        total, per_district = before.total, dict(before.per_district)
+    csrf = form_tokens(page)["csrf_token"]
+    above = str(MAX_SAMPLE + 1)
+    refused = client.post(f"{url}/plan", data={"csrf_token": csrf, "mode": "total",
+                                               "total": above, "min_per_district": "0",
+                                               **{s: "" for s in sizes}},
+                          follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert f"总样本量 {above} 过大：最多 {MAX_SAMPLE:,}。" in refused
+    refused = client.post(f"{url}/plan", data={"csrf_token": csrf, "mode": "per_district",
+                                               "total": str(total), "min_per_district": "0",
+                                               sizes[0]: above},
+                          follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert f"各区县样本量 {above} 过大：最多 {MAX_SAMPLE:,}。" in refused
+    refused = client.post(f"{url}/plan", data={"csrf_token": csrf, "mode": "total",
+                                               "total": str(total), "min_per_district": above},
+                          follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert f"每个区县最少样本量 {above} 过大：最多 {MAX_SAMPLE:,}。" in refused
+    with app.app_context():
+        after = db.session.get(QuotaPlan, demo_wave)
+        assert (after.total, after.per_district) == (total, per_district)
+        assert (
+            sum(db.session.scalars(select(QuotaCell.target).filter_by(wave_id=demo_wave))) == total
+        )
