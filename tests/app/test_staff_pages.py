@@ -411,7 +411,7 @@ def test_a_plan_is_not_made_another_way_than_the_sizes_changed(app, demo_wave):
     made = client.post(url + "/plan", data={**form, "mode": "per_district"}, follow_redirects=True)
     assert "配额已生成：共 1400 份" in made.get_data(as_text=True)
     page = client.get(url).get_data(as_text=True)
-    assert 'name="size_咸安区" min="0" value="400"' in page
+    assert 'name="size_咸安区" min="0" max="1000000" value="400"' in page
 
     edited = {**form, "total": "1400", "size_咸安区": "500", "mode": "total"}
     refused = client.post(url + "/plan", data=edited, follow_redirects=True)
