@@ -165,6 +165,17 @@ class WaveEstimates:
     #: Headline roles (satisfaction, participation) the questionnaire gives a
     #: 0–100 score: not estimated as headline shares (shown with the others).
     headline_scores: dict[str, str] = field(default_factory=dict)
+    #: The indicators judged against the target: the binding ones of the
+    #: demonstration zone, satisfaction and participation (the questionnaire's
+    #: headline roles, a 0–100 score named as one included). The others (知晓度,
+    #: a score the headline does not name) are reported without a target: their
+    #: rows' target and status are empty.
+    binding: list[str] = field(default_factory=list)
+
+
+def _unjudged(row):
+    """*row* without a target: its target, status and p-value empty."""
+    return replace(row, target=math.nan, status="", p_below_target=math.nan)
 
 
 #: Weighting cells with fewer respondents make standard errors too small: a
@@ -249,12 +260,15 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
             out.rows = [replace(r, status=UNDECIDED)
                         if r.domain == ALL and r.indicator == name else r
                         for r in out.rows]  # fmt: skip
+    # Only the binding indicators have a target (DOMAIN.md): 知晓度 at 80%, or a
+    # score the headline does not name at 80 points, is no requirement of anyone's.
+    out.binding = [name for name in names if name in {*headline.values(), *scores.values()}]
+    out.rows = [r if r.indicator in out.binding else _unjudged(r) for r in out.rows]
     for item, name in zip(q.indicator(sat).items if sat else [], item_names, strict=True):
         by_domain = {r.domain: r for r in result.rows if r.indicator == name}
         out.items.append((q.question(item).text, by_domain))
         out.item_labels[name] = f"{labels.get(sat, sat)}：{q.question(item).text}"
-        out.item_rows += [replace(r, target=math.nan, status="", p_below_target=math.nan)
-                          for r in by_domain.values()]  # fmt: skip
+        out.item_rows += [_unjudged(r) for r in by_domain.values()]
     out.items.sort(key=lambda pair: pair[1]["ALL"].estimate if "ALL" in pair[1] else 1)
     out.weights = dict(zip(columns.respondent_id, map(float, result.weights), strict=True))
     return out

@@ -94,14 +94,19 @@ def estimates_note(wave: Wave, settings: Settings, result: WaveEstimates) -> str
     what the satisfaction items' rows are, and what the estimates page warns of
     (districts not estimated, so a city row of the others only; weighting cells
     of one or two): the file is read without the page."""
-    scores = (
-        "；0–100 分的得分用 t 分布区间，目标按分数比较" if "mean" in result.kinds.values() else ""
+    scores = [name for name, kind in result.kinds.items() if kind == "mean"]
+    scores = ("；0–100 分的得分用 t 分布区间" if scores else "") + (
+        "，目标按分数比较" if set(scores) & set(result.binding) else ""
     )
     note = (
         method_note(wave, settings, True)
         + f"\n置信区间：{CI_NOTES.get(settings.ci, settings.ci)}，{settings.level * 100:g}%"
         + f"{scores}；目标 {settings.target * 100:g}%。"
     )
+    if unjudged := [n for n in result.kinds if n not in result.binding]:
+        names = "、".join(f"“{result.labels.get(n, n)}”" for n in unjudged)
+        note += (f"\n{names}不是创建考核的约束性指标（约束性指标只有满意度和参与度），"
+                 "只报告估计值，不与目标比较（目标值、状态为空）。")  # fmt: skip
     if result.item_rows:
         note += _items_note(wave, result.headline["satisfaction"])
     missing = result.missing_districts
@@ -112,7 +117,8 @@ def estimates_note(wave: Wave, settings: Settings, result: WaveEstimates) -> str
         if others := [d for d in lacking if d not in missing]:
             note += (f"\n“{result.labels.get(name, name)}”在以下区县没有可计入的回答"
                      f"（相关题目全部回答“说不清/不了解”等），未作估计：{'、'.join(others)}；"
-                     "全市一行只包括其余区县，因此不作达标判定（状态为待定）。")  # fmt: skip
+                     "全市一行只包括其余区县"
+                     + ("，因此不作达标判定（状态为待定）。" if name in result.binding else "。"))  # fmt: skip
     if result.small_cells:
         note += (f"\n注意：有 {result.small_cells} 个加权单元只有 1–2 名受访者且未合并"
                  f"（加权单元最少人数为 {settings.min_cell}），这些单元几乎不贡献方差，"

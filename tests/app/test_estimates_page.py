@@ -191,3 +191,53 @@ def test_the_small_cell_warning_counts_the_cells_as_weighted(app, demo_wave):
         )  # fmt: skip
     merged = result.diagnostics["collapsed_cells"]
     assert len(merged) == 24 and sum("（共 2 人）" in m for m in merged) == 12
+
+
+def test_only_the_binding_indicators_are_judged_against_the_target(app, demo_wave):
+    """知晓度 got 达标/未达标 against 80% and the 0–100 score against 80 points on
+    the page and in the estimates table, though the demonstration zone's binding
+    indicators are satisfaction and participation only (DOMAIN.md). The others
+    are reported without a target: status "—" on the page, target and status
+    empty in the table, and a note saying so."""
+    import csv
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    _fill(app)
+    with app.app_context():
+        est = wave_estimates(db.session.get(Wave, demo_wave), Settings(weighting="none"))
+    assert est.binding == ["satisfied", "participated"]
+    for r in est.rows:
+        if r.indicator in ("aware", "satisfaction_score"):
+            assert r.status == "" and r.target != r.target
+        else:
+            assert r.status in ("达标", "未达标", "待定") and r.target == 0.8
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    html = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none").get_data(as_text=True)
+    for label in ("知晓度", "满意度得分（0–100）"):
+        section = html.split(f"<h2>{label}</h2>", 1)[1].split("<h2>", 1)[0]
+        assert "不是创建考核的约束性指标" in section and "不与目标比较" in section
+        assert not re.search("达标|待定", section.replace("不作达标判定", ""))
+        assert section.count("<td>—</td>") == 7  # six districts and the city
+    assert "目标值按 80 分比较" not in html
+    csrf = form_tokens(html)["csrf_token"]
+    data = {"csrf_token": csrf, "weighting": "none"}
+    text = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv", data=data).get_data(
+        as_text=True
+    )
+    assert "“满意度得分（0–100）”、“知晓度”不是创建考核的约束性指标" in text
+    assert "目标按分数比较" not in text
+    table = list(csv.DictReader(line for line in text.lstrip("\ufeff").splitlines()
+                                if not line.startswith("#")))  # fmt: skip
+    for r in table:
+        if r["indicator"] in ("aware", "satisfaction_score"):
+            assert r["status"] == "" and r["target"] == ""
+    response = client.post(f"/staff/waves/{demo_wave}/exports/estimates.xlsx", data=data)
+    raw = response.get_data()
+    response.close()
+    rows = list(load_workbook(io.BytesIO(raw)).active.iter_rows(values_only=True))
+    aware = [r for r in rows if r[1] == "aware"]
+    assert len(aware) == 7 and all(r[12] is None and r[13] is None for r in aware)
