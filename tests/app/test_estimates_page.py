@@ -241,3 +241,26 @@ def test_only_the_binding_indicators_are_judged_against_the_target(app, demo_wav
     rows = list(load_workbook(io.BytesIO(raw)).active.iter_rows(values_only=True))
     aware = [r for r in rows if r[1] == "aware"]
     assert len(aware) == 7 and all(r[12] is None and r[13] is None for r in aware)
+
+
+def test_the_standard_error_column_says_its_unit(app, demo_wave):
+    """The 标准误 column showed SE × 100 with no unit, while the files hold
+    fractions (0.012): a reader took 1.20 for a fraction. Its heading says
+    百分点 (分 for a 0–100 score), and the page says what the files hold."""
+    import re
+
+    _fill(app)
+    with app.app_context():
+        est = wave_estimates(db.session.get(Wave, demo_wave), Settings(weighting="none"))
+    city = next(r for r in est.rows if r.domain == "ALL" and r.indicator == "satisfied")
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    html = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none").get_data(as_text=True)
+    section = html.split("<h2>满意度</h2>", 1)[1].split("<h2>", 1)[0]
+    assert '<th class="num">标准误（百分点）</th>' in section
+    row = re.search(r"<tr><td>全市</td>(.*?)</tr>", section, re.S).group(1)
+    assert f'<td class="num">{city.se * 100:.2f}</td>' in row
+    score = html.split("<h2>满意度得分（0–100）</h2>", 1)[1].split("<h2>", 1)[0]
+    assert '<th class="num">标准误（分）</th>' in score
+    assert "下载的估计结果表中比例均为 0–1 的小数（如 0.85 即 85%，" in html
+    assert '<th class="num">标准误</th>' not in html
