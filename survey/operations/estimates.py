@@ -225,7 +225,10 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     # Mid-fieldwork some districts may have no valid response yet: estimate the
     # others and say which were left out (the city row then covers those only).
     answered = set(columns.cells["district"])
-    missing = sorted({row["district"] for row in population} - answered)
+    # In the city's order (the frame's, as the quota table lists them), not by
+    # character code: lists of districts read as the city's other tables do.
+    districts = list(dict.fromkeys(row["district"] for row in population))
+    missing = [d for d in districts if d not in answered]
     population = [row for row in population if row["district"] in answered]
     try:
         result = estimate_domains(
@@ -251,7 +254,6 @@ def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
     out.missing_districts = missing
     out.small_cells = small_cells(result.diagnostics, settings)
     out.rows = [r for r in result.rows if r.indicator in names]
-    districts = list(dict.fromkeys([*(row["district"] for row in population), *missing]))
     for name in names:
         have = {r.domain for r in out.rows if r.indicator == name}
         lacking = [d for d in districts if d not in have]
@@ -303,7 +305,8 @@ def cell_weights(wave: Wave, settings: Settings) -> CellWeights:
     if not rows:
         raise OperationError("本轮还没有有效答卷。")
     answered = {r[0] for r in rows}
-    missing = sorted({row["district"] for row in population} - answered)
+    districts = dict.fromkeys(row["district"] for row in population)  # the city's order
+    missing = [d for d in districts if d not in answered]
     population = [row for row in population if row["district"] in answered]
     counts = [{**dict(zip(columns, r[:-1], strict=True)), "n": r[-1]} for r in rows]
     try:

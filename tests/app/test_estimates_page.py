@@ -264,3 +264,30 @@ def test_the_standard_error_column_says_its_unit(app, demo_wave):
     assert '<th class="num">标准误（分）</th>' in score
     assert "下载的估计结果表中比例均为 0–1 的小数（如 0.85 即 85%，" in html
     assert '<th class="num">标准误</th>' not in html
+
+
+def test_districts_without_answers_are_listed_in_the_city_order(app, demo_wave):
+    """Districts without valid answers were listed by character code (嘉鱼县、崇阳县、
+    赤壁市…), not in the city's order of the frame and the quota table (赤壁市、
+    崇阳县…、嘉鱼县): on the page, in the estimates table's note and the report."""
+    from survey.report.content import build_content
+
+    complete(app.test_client(), channel_token(app, "咸安区"), district="咸安区")
+    complete(app.test_client(), channel_token(app, "咸安区"), district="咸安区", sex="女")
+    in_order = "赤壁市、崇阳县、通城县、通山县、嘉鱼县"
+    with app.app_context():
+        wave = db.session.get(Wave, demo_wave)
+        est = wave_estimates(wave, Settings(weighting="none"))
+        assert est.missing_districts == in_order.split("、")
+        assert est.unestimated["satisfied"] == in_order.split("、")
+        content = build_content(wave, Settings(weighting="none"))
+    assert f"以下区县尚无有效问卷，未作估计：{in_order}。" in content.findings
+    assert [cells[0] for cells in content.table_cells] == ["咸安区", *in_order.split("、"), "全市"]
+    client = app.test_client()
+    log_in(client, make_user(app, "stat", "statistician"))
+    html = client.get(f"/staff/waves/{demo_wave}/estimates?weighting=none").get_data(as_text=True)
+    assert f"（全市结果只包括其余区县）：{in_order}" in html
+    csrf = form_tokens(html)["csrf_token"]
+    text = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv",
+                       data={"csrf_token": csrf, "weighting": "none"}).get_data(as_text=True)  # fmt: skip
+    assert f"以下区县还没有有效答卷，未作估计：{in_order}；" in text

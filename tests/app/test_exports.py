@@ -251,7 +251,8 @@ def test_estimates_table_says_what_the_page_warns_of(app, demo_wave):
 def test_microdata_note_says_the_weights_leave_out_districts_without_answers(app, demo_wave):
     """Mid-fieldwork a district without valid answers has no weight, so the weights
     add up to the other districts' population; the workbook's note said nothing
-    (with the excluded ones it even said the sum was the population)."""
+    (with the excluded ones it even said the sum was the population). The districts
+    are listed in the city's order (the frame's), not by character code."""
     complete(app.test_client(), channel_token(app, "咸安区"), district="咸安区")
     complete(app.test_client(), channel_token(app, "嘉鱼县"), district="嘉鱼县")
     client = app.test_client()
@@ -260,7 +261,7 @@ def test_microdata_note_says_the_weights_leave_out_districts_without_answers(app
     book = load_workbook(io.BytesIO(_post(client, demo_wave, "microdata.xlsx",
                                           csrf["csrf_token"], weighting="none")))  # fmt: skip
     note = "\n".join(str(r[0]) for r in book["说明"].iter_rows(values_only=True))
-    assert ("以下区县还没有有效答卷，没有权数：崇阳县、赤壁市、通城县、通山县；"
+    assert ("以下区县还没有有效答卷，没有权数：赤壁市、崇阳县、通城县、通山县；"
             "权数之和是其余区县的人口数，不是全市人口。") in note  # fmt: skip
 
 
