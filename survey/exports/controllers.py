@@ -9,7 +9,7 @@ from survey.exports import writers
 from survey.models import Wave
 from survey.operations.analysis_settings import provenance, settings_text, wave_settings
 from survey.operations.errors import OperationError
-from survey.operations.estimates import Settings, settings_from, wave_estimates
+from survey.operations.estimates import Settings, check_settings, settings_from, wave_estimates
 from survey.operations.exports import (
     FORMATS,
     audit_export,
@@ -60,6 +60,12 @@ def download(wave_id: int, fmt: str):
     include_excluded = request.form.get("include_excluded") == "1"
     labels = request.form.get("labels") == "1"
     settings = _settings(wave)
+    try:
+        # As the estimates table refuses them: a file without weights, its note
+        # saying 加权方法无效, was no answer to an edited form.
+        check_settings(settings)
+    except OperationError as exc:
+        return _page(wave, f"{exc}未导出文件。"), 409
     name = _filename(wave, "microdata", fmt)
     if fmt == "csv":
         audit_export(wave, fmt, count_rows(wave, include_excluded), settings=settings)

@@ -194,13 +194,19 @@ def small_cells(diagnostics: dict, settings: Settings) -> int:
     return diagnostics.get("small_cells", 0)
 
 
-def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
-    """Weight the wave's valid responses and estimate the headline indicators and
-    every satisfaction item per district and for the city."""
+def check_settings(settings: Settings) -> None:
+    """Refuse settings the page cannot have sent (an edited address or form): an
+    unknown method, a level or target out of range."""
     if settings.weighting not in WEIGHTINGS or settings.ci not in CI_METHODS:
         raise OperationError("加权方法或置信区间方法无效。")
     if not level_ok(settings.level) or not target_ok(settings.target):
         raise OperationError("置信水平应在 0.5–0.999 之间，目标值应在 0–1 之间。")
+
+
+def wave_estimates(wave: Wave, settings: Settings) -> WaveEstimates:
+    """Weight the wave's valid responses and estimate the headline indicators and
+    every satisfaction item per district and for the city."""
+    check_settings(settings)
     q = questionnaire_of(wave.questionnaire)
     kinds = {ind.name: "mean" if ind.kind == "mean" else "proportion" for ind in q.scoring}
     # The headline indicators are shares judged against the target (80%), with

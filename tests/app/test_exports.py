@@ -841,3 +841,25 @@ def test_long_item_ids_give_names_stata_and_spss_take(tmp_path):
         assert data["satisfied_s_drinking_water_saf_2"][0] == 0.0
         assert data["s_drinking_water_safety_in_villa"][0] == 1  # 不满意 keeps its code
         assert meta.column_names_to_labels["satisfied_s_drinking_water_saf_2"].startswith("满意度")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav", "dta"])
+def test_a_tampered_weighting_is_refused_by_the_microdata_download(app, demo_wave, filled, fmt):
+    """An edited form's weighting (or interval method, level) gave a microdata
+    file without weights, its note saying 加权方法无效, while the estimates table
+    refused it with 409: the microdata download refuses it the same way, and
+    nothing is handed out or audited."""
+    client, csrf, _ = filled
+    for bad in ({"weighting": "bogus"}, {"ci": "bogus"}, {"level": "1.5"}):
+        response = client.post(f"/staff/waves/{demo_wave}/exports/microdata.{fmt}",
+                                data={"csrf_token": csrf, **bad})  # fmt: skip
+        page = response.get_data(as_text=True)
+        response.close()
+        assert response.status_code == 409 and "attachment" not in str(response.headers)
+        assert "无效" in page or "置信水平应在" in page
+        assert "未导出文件。" in page
+    with app.app_context():
+        assert not db.session.scalar(select(func.count(AuditEvent.id)).filter_by(action="export"))
+    table = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv",
+                        data={"csrf_token": csrf, "weighting": "bogus"})  # fmt: skip
+    assert table.status_code == 409 and "加权方法或置信区间方法无效" in table.get_data(as_text=True)
