@@ -101,6 +101,6 @@ def estimates_download(wave_id: int, fmt: str):
         return attachment(response, name, f"wave-{wave.id}-estimates.csv")
     with TemporaryDownload(".xlsx") as download:
         labels = {**result.labels, **result.item_labels}
-        writers.estimates_xlsx(download.path, rows, note, labels)
+        writers.estimates_xlsx(download.path, rows, note, labels, result.kinds)
         sent = download.send(mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
         return attachment(sent, name, f"wave-{wave.id}-estimates.xlsx")

@@ -186,21 +186,41 @@ ESTIMATE_HEADINGS = ("区县", "指标", "指标名称", "样本量", "估计值
                      "状态")  # fmt: skip
 
 
-def estimates_xlsx(path: Path, rows, note: str, labels: dict[str, str] | None = None) -> None:
+#: Number formats of the estimates workbook's columns (by heading): a share and
+#: its interval and target as percentages with two decimals (the cells keep the
+#: fractions, 0.8512 shows as 85.12%); its standard error as a fraction to four
+#: decimals (0.0123: 1.23 percentage points). A 0–100 score: two decimals.
+SHARE_FORMATS = {"估计值": "0.00%", "置信区间下限": "0.00%", "置信区间上限": "0.00%",
+                 "目标值": "0.00%", "标准误": "0.0000"}  # fmt: skip
+SCORE_FORMATS = {"估计值": "0.00", "置信区间下限": "0.00", "置信区间上限": "0.00",
+                 "目标值": "0.00", "标准误": "0.00"}  # fmt: skip
+COMMON_FORMATS = {"样本量": "0", "设计效应": "0.00", "有效样本量": "0.0", "自由度": "0"}
+
+
+def estimates_xlsx(path: Path, rows, note: str, labels: dict[str, str] | None = None,
+                   kinds: dict[str, str] | None = None) -> None:  # fmt: skip
     """The estimates for people: Chinese headings, 全市 for the city, and each
-    indicator's name (*labels*: indicator code → name) beside its code."""
+    indicator's name (*labels*: indicator code → name) beside its code; numbers
+    formatted by the indicator's kind (*kinds*: code → "mean" for a 0–100 score;
+    others are shares)."""
     from openpyxl import Workbook
 
-    labels = labels or {}
+    labels, kinds = labels or {}, kinds or {}
     book = Workbook()
     sheet = book.active
     sheet.title = "估计结果"
     sheet.append(list(ESTIMATE_HEADINGS))
+    sheet.freeze_panes = "A2"
     for r in rows:
         values = [getattr(r, c) for c in ESTIMATE_COLUMNS]
         values[0] = "全市" if r.domain == "ALL" else r.domain
         values.insert(2, labels.get(r.indicator, ""))
         sheet.append([_cell(sheet_text(v)) for v in values])
+        formats = {**COMMON_FORMATS,
+                   **(SCORE_FORMATS if kinds.get(r.indicator) == "mean" else SHARE_FORMATS)}  # fmt: skip
+        for cell, heading in zip(sheet[sheet.max_row], ESTIMATE_HEADINGS, strict=True):
+            if heading in formats and isinstance(cell.value, int | float):
+                cell.number_format = formats[heading]
     info = book.create_sheet("方法说明")
     for line in note.splitlines():
         info.append([safe_text(sheet_text(line))])

@@ -863,3 +863,45 @@ def test_a_tampered_weighting_is_refused_by_the_microdata_download(app, demo_wav
     table = client.post(f"/staff/waves/{demo_wave}/exports/estimates.csv",
                         data={"csrf_token": csrf, "weighting": "bogus"})  # fmt: skip
     assert table.status_code == 409 and "加权方法或置信区间方法无效" in table.get_data(as_text=True)
+
+
+def test_estimates_workbook_formats_its_numbers(app, demo_wave, filled):
+    """The estimates workbook held raw fractions with 15 digits (0.851234567…):
+    shares, their intervals and the target now show as percentages with two
+    decimals while the cells keep the fractions; standard errors, design
+    effects and the 0–100 score have formats of their own."""
+    client, csrf, _ = filled
+    raw = _post(client, demo_wave, "estimates.xlsx", csrf, weighting="none")
+    sheet = load_workbook(io.BytesIO(raw)).active
+    heading = [c.value for c in sheet[1]]
+    col = {name: heading.index(name) for name in heading}
+    rows = list(sheet.iter_rows(min_row=2))
+    share = next(r for r in rows if r[1].value == "satisfied" and r[0].value == "全市")
+    for name in ("估计值", "置信区间下限", "置信区间上限", "目标值"):
+        assert share[col[name]].number_format == "0.00%"
+    assert 0 <= share[col["估计值"]].value <= 1 and share[col["目标值"]].value == 0.8
+    assert share[col["标准误"]].number_format == "0.0000"
+    assert share[col["样本量"]].number_format == "0"
+    item = next(r for r in rows if r[1].value == "satisfied.s_air")
+    assert item[col["估计值"]].number_format == "0.00%"
+    score = next(r for r in rows if r[1].value == "satisfaction_score" and r[0].value == "全市")
+    assert score[col["估计值"]].number_format == "0.00" and score[col["估计值"]].value > 1
+    assert score[col["标准误"]].number_format == "0.00"
+    deffs = [r[col["设计效应"]] for r in rows if r[col["设计效应"]].value is not None]
+    assert all(c.number_format == "0.00" for c in deffs)
+
+
+def test_estimates_workbook_formats_design_effects(tmp_path):
+    from types import SimpleNamespace
+
+    from survey.exports import writers
+
+    row = SimpleNamespace(domain="ALL", indicator="satisfied", n=120, estimate=0.8512345678,
+                          se=0.0123456, ci_low=0.82, ci_high=0.88, ci_method="logit",
+                          deff=1.23456, n_eff=97.2345, df=114, target=0.8, status="达标")  # fmt: skip
+    writers.estimates_xlsx(tmp_path / "e.xlsx", [row], "note", {"satisfied": "满意度"})
+    cells = list(load_workbook(tmp_path / "e.xlsx").active.iter_rows(min_row=2))[0]
+    formats = {h: c.number_format for h, c in zip(writers.ESTIMATE_HEADINGS, cells, strict=True)}
+    assert formats["设计效应"] == "0.00" and formats["有效样本量"] == "0.0"
+    assert formats["估计值"] == "0.00%" and formats["自由度"] == "0"
+    assert cells[4].value == 0.8512345678  # the fraction, unrounded
