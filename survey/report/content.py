@@ -58,7 +58,12 @@ class ReportContent:
     chart_caption: str = ""
     findings: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    #: The satisfaction items the 薄弱环节 section names: those whose city
+    #: estimate is below the target, else the lowest three (each "name（全市 x%）").
     weakest: list[str] = field(default_factory=list)
+    #: The 薄弱环节 section's text, from the figures: corrective measures only for
+    #: items below the target; when every item reaches it, it says so.
+    weakness: list[str] = field(default_factory=list)
     appendix: list[tuple[str, list[str]]] = field(default_factory=list)
     estimates: WaveEstimates | None = None
 
@@ -91,6 +96,25 @@ def _published_changes(est: WaveEstimates, previous, roles: dict[str, str]) -> l
         0, f"上年数据：{previous.source}（公布值，未附抽样误差，故不判断变化是否超出抽样误差）。"
     )
     return lines
+
+
+def _weakness(est: WaveEstimates, target: float) -> tuple[list[str], list[str]]:
+    """The items the 薄弱环节 section names, and its text. Only items whose city
+    estimate is below *target* call for corrective measures; when none is, the
+    section says so and names the lowest ones as relatively weaker, not failing."""
+    city = [(text, by["ALL"]) for text, by in est.items if "ALL" in by]  # lowest first
+    named = lambda rows: [f"{_item_name(t)}（全市 {pct(r.estimate)}）" for t, r in rows]  # noqa: E731
+    goal = share(target)
+    below = [(t, r) for t, r in city if r.estimate < target]
+    if below:
+        items = named(below)
+        return items, [f"全市满意度低于 {goal} 的项目：{'；'.join(items)}。"
+                       "建议针对这些方面制定整改措施。"]  # fmt: skip
+    if not city:
+        return [], []
+    items = named(city[:3])
+    return items, [f"全市各项满意度均不低于 {goal}，没有低于目标的项目。相对较低的几项："
+                   f"{'；'.join(items)}，可作为今后巩固提升的方向。"]  # fmt: skip
 
 
 def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent:
@@ -286,9 +310,7 @@ def build_content(wave: Wave, settings: Settings | None = None) -> ReportContent
             else:
                 out.changes = [f"上年数据：本平台{name}调查。两轮没有可对应的满意度、参与度估计，"
                                "无法比较。"]  # fmt: skip
-    for text, by in est.items[:3]:
-        if "ALL" in by:
-            out.weakest.append(f"{_item_name(text)}（全市 {pct(by['ALL'].estimate)}）")
+    out.weakest, out.weakness = _weakness(est, settings.target)
     for page in q.pages:
         lines = []
         for number, question in enumerate(page.questions, 1):

@@ -156,14 +156,8 @@ def render_docx(content: ReportContent, path: Path) -> None:
     for line in content.changes or ["本市尚无上一轮调查数据，无法比较。"]:
         doc.add_paragraph(xml_text(line))
     doc.add_heading("五、薄弱环节", level=2)
-    if content.weakest:
-        doc.add_paragraph(
-            xml_text(
-                "满意度最低的几项："
-                + "；".join(content.weakest)
-                + "。建议针对这些方面制定整改措施。"
-            )
-        )
+    for line in content.weakness:
+        doc.add_paragraph(xml_text(line))
     doc.add_heading("附录：调查问卷", level=2)
     doc.add_paragraph(xml_text(w.questionnaire.title))
     for title, lines in content.appendix:

@@ -630,3 +630,54 @@ def test_a_district_without_answers_keeps_its_row_in_the_table(app, demo_wave, t
     assert "以下区县尚无有效问卷，未作估计：咸安区。" in content.findings
     table = Document(str(tmp_path / "r.docx")).tables[0]
     assert [row.cells[0].text for row in table.rows[1:]] == names
+
+
+def _fill_satisfied(app, low_item: str | None = None):
+    """Two answers per district, every item 满意 (or *low_item* 不满意)."""
+    from tests.resident import STANDARD_PAGES, channel_token, complete
+
+    for district in ("咸安区", "赤壁市", "崇阳县", "通城县", "通山县", "嘉鱼县"):
+        for sex in ("男", "女"):
+            pages = [dict(p) for p in STANDARD_PAGES]
+            pages[0].update(district=district, sex=sex)
+            pages[1] = {k: "1" if k == low_item else "5" for k in pages[1]}
+            complete(app.test_client(), channel_token(app, district), pages=pages)
+
+
+def _weakness_section(app, demo_wave, tmp_path) -> tuple[str, str, list[str]]:
+    client = _client(app)
+    html = client.get(f"/staff/waves/{demo_wave}/report?weighting=none").get_data(as_text=True)
+    html = html.split("<h2>五、薄弱环节</h2>", 1)[1].split("<h2>", 1)[0]
+    response = client.get(f"/staff/waves/{demo_wave}/report.docx?weighting=none")
+    path = tmp_path / "r.docx"
+    path.write_bytes(response.get_data())
+    response.close()
+    text = "\n".join(p.text for p in Document(str(path)).paragraphs)
+    docx = text.split("五、薄弱环节", 1)[1].split("附录：调查问卷", 1)[0]
+    with app.app_context():
+        from survey.operations.estimates import Settings
+
+        content = build_content(db.session.get(Wave, demo_wave), Settings(weighting="none"))
+    return html, docx, content.weakness
+
+
+def test_the_weakness_section_asks_for_measures_only_below_the_target(app, demo_wave, tmp_path):
+    """薄弱环节 always said "建议针对这些方面制定整改措施" of the three lowest items,
+    even with every item at 100%. When every item reaches the target it says so
+    and names the relatively lower ones without calling for corrective measures."""
+    _fill_satisfied(app)
+    html, docx, weakness = _weakness_section(app, demo_wave, tmp_path)
+    assert weakness and weakness[0].startswith("全市各项满意度均不低于 80%，没有低于目标的项目")
+    for text in (html, docx):
+        assert "整改" not in text and "没有低于目标的项目" in text
+
+
+def test_the_weakness_section_names_the_items_below_the_target(app, demo_wave, tmp_path):
+    _fill_satisfied(app, low_item="s_noise")
+    html, docx, weakness = _weakness_section(app, demo_wave, tmp_path)
+    assert weakness == [
+        "全市满意度低于 80% 的项目：声环境（噪声情况）（全市 0.00%）。"
+        "建议针对这些方面制定整改措施。"
+    ]
+    for text in (html, docx):
+        assert weakness[0] in text and "空气质量" not in text
