@@ -33,6 +33,15 @@ class Variable:
     values: dict[str, str] = field(default_factory=dict)
     #: the codes that are not answers (说不清): missing values in SPSS and Stata
     missing: tuple[str, ...] = ()
+    #: SPSS's measurement level when it is not what the kind says (text and
+    #: coded: nominal; numbers: scale): "ordinal" for an ordered scale.
+    measure: str = ""
+
+    def measurement(self) -> str:
+        """SPSS's measurement level: nominal, ordinal or scale."""
+        if self.measure:
+            return self.measure
+        return "nominal" if self.values or self.kind in ("str", "int") else "scale"
 
 
 #: Stata's longest variable name (SPSS takes 64 bytes).
@@ -128,7 +137,7 @@ PARADATA = [
     Variable("respondent_id", "答卷编号", "str"),
     Variable("district", "区县", "str"),
     Variable("sex", "性别", "str"),
-    Variable("age_group", "年龄组", "str"),
+    Variable("age_group", "年龄组", "str", measure="ordinal"),
     Variable("urban_rural", "城乡", "str"),
     Variable("questionnaire", "问卷及版本", "str"),
     Variable("channel_id", "采集点编号", "int"),
@@ -180,7 +189,8 @@ def variables(q: Questionnaire, with_weight: bool, with_excluded: bool,
             out.append(Variable(question.id, question.text, "str",
                                 {o.value: o.label for o in question.options},
                                 tuple(o.value for o in question.options
-                                      if o.excluded_from_scoring)))  # fmt: skip
+                                      if o.excluded_from_scoring),
+                                "ordinal" if question.type == "scale" else ""))  # fmt: skip
         elif question.type == "integer":
             out.append(Variable(question.id, question.text, "num"))
         else:

@@ -28,6 +28,8 @@ SYSMIS = 0xFFEFFFFFFFFFFFFF  # -DBL_MAX
 HIGHEST = 0x7FEFFFFFFFFFFFFF
 LOWEST = 0xFFEFFFFFFFFFFFFE
 UTF8 = 65001
+#: SPSS's codes of the measurement levels (0: unknown).
+MEASURES = {"nominal": 1, "ordinal": 2, "scale": 3}
 
 
 def _format(kind: int, width: int, decimals: int) -> int:
@@ -102,12 +104,14 @@ def write_sav(
     value_labels: Mapping[str, Mapping[int, str]],
     label: str = "",
     missing: Mapping[str, Sequence[int]] | None = None,
+    measures: Mapping[str, str] | None = None,
 ) -> int:
     """Write *path*; ``columns`` are (name, label) in order; ``batches()`` returns a
     fresh iterable of frames with those columns (Float64, Int32, Int16 or text)
     each time it is called; ``missing`` names the user-missing values of numeric
-    variables. Returns the number of cases."""
-    missing = missing or {}
+    variables; ``measures`` their measurement levels (nominal, ordinal, scale;
+    else SPSS's "unknown"). Returns the number of cases."""
+    missing, measures = missing or {}, measures or {}
     n, schema, widths = scan([name for name, _ in columns], batches())  # pass 1
     variables = [_Var(i, name, text, schema[name], widths.get(name, 1))
                  for i, (name, text) in enumerate(columns)]  # fmt: skip
@@ -153,6 +157,14 @@ def write_sav(
             fh.write(struct.pack("<iii", 4, 1, 1 + offsets[var.name] // 8))
         fh.write(_info(3, 4, struct.pack("<8i", 1, 0, 0, -1, 1, 1, 2, UTF8)))
         fh.write(_info(4, 8, struct.pack("<3Q", SYSMIS, HIGHEST, LOWEST)))
+        # Variable display parameters: measurement level, width and alignment,
+        # one entry per variable record (each segment of a very long text).
+        display = b""
+        for var in variables:
+            level = MEASURES.get(measures.get(var.name, ""), 0)
+            width, align = (8, 1) if not var.text else (min(max(var.width, 8), 40), 0)
+            display += struct.pack("<3i", level, width, align) * var.segments
+        fh.write(_info(11, 4, display))
         names = "\t".join(f"{v.short}={v.name}" for v in variables).encode()
         fh.write(_info(13, 1, names))
         very_long = b"".join(f"{v.short}={v.width:05d}".encode() + b"\0\t"

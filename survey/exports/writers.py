@@ -143,12 +143,13 @@ def write_labelled(fmt: str, path: Path, variables: list[Variable],
     of columnar frames each time. Returns the number of rows."""
     from survey.exports import spss, stata
 
-    write = spss.write_sav if fmt == "sav" else stata.write_dta
     casts, value_labels, missing = compact_columns(variables)
+    extra = {"measures": {v.name: v.measurement() for v in variables}} if fmt == "sav" else {}
+    write = spss.write_sav if fmt == "sav" else stata.write_dta
     return write(
         path, [(v.name, v.label) for v in variables],
         lambda: (frame.select(casts) for frame in batches()), value_labels, label,
-        missing=missing,
+        missing=missing, **extra,
     )  # fmt: skip
 
 

@@ -905,3 +905,17 @@ def test_estimates_workbook_formats_design_effects(tmp_path):
     assert formats["设计效应"] == "0.00" and formats["有效样本量"] == "0.0"
     assert formats["估计值"] == "0.00%" and formats["自由度"] == "0"
     assert cells[4].value == 0.8512345678  # the fraction, unrounded
+
+
+def test_spss_file_declares_measurement_levels(app, demo_wave, filled, tmp_path):
+    """Every variable of the microdata .sav was of unknown measurement level."""
+    client, csrf, _ = filled
+    path = tmp_path / "m.sav"
+    path.write_bytes(_post(client, demo_wave, "microdata.sav", csrf))
+    _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    level = meta.variable_measure
+    assert "unknown" not in level.values()
+    assert level["district"] == "nominal" and level["age_group"] == "ordinal"
+    assert level["s_air"] == "ordinal" and level["activities_sorting"] == "nominal"
+    assert level["satisfied"] == "scale" and level["weight"] == "scale"
+    assert level["duration_seconds"] == "scale" and level["suggestion"] == "nominal"
