@@ -421,6 +421,23 @@ EN = {
     "问卷把%(r)s指标设为“%(l)s”，它是 0–100 分的得分，不是比例：下面与其他指标一起按得分显示。报告按比例与目标比较撰写，需要问卷的 headline 把%(r)s指向比例指标。": "The questionnaire names “%(l)s” as its %(r)s indicator; it is a 0–100 score, not a proportion, and is shown below with the other indicators as a score. The report compares proportions with the target: the questionnaire's headline must point %(r)s at a proportion indicator.",
     "满意度": "satisfaction",
     "参与度": "participation",
+    "已关闭（调查也已于 %(d)s 截止）": "Closed (the survey also ended on %(d)s)",
+    "已结束（调查已于 %(d)s 截止）": "Ended (the survey ended on %(d)s)",
+    "未开始（调查于 %(d)s 开始）": "Not started (the survey starts on %(d)s)",
+    "账号未创建，请按提示修改后重新提交。": "The account was not created: correct what is marked and submit again.",
+    "轮次未创建，请按提示修改后重新提交。": "The wave was not created: correct what is marked and submit again.",
+    "配额方案或采集点在本页打开后有变动，本页未能随之更新：请刷新本页。": "The quota plan or the collection points have changed since this page was opened and the page could not follow: please reload it.",
+    "有效答卷": "Valid responses",
+    "份（即数据导出中的有效答卷）": "(the valid responses of the data export)",
+    "其中已剔除": "of which excluded",
+    "各指标（满意度、参与度等）和各项满意度按区县及全市的估计值、标准误、置信区间、设计效应和达标状态，附方法说明。": "Estimates, standard errors, confidence intervals, design effects and target status of each indicator (satisfaction, participation, ...) and of each satisfaction item, by district and for the city, with a note on the method.",
+    "页面停留时间较长，您填写的内容都还在。请核对本页后，再点一次下方的按钮。": "This page was open for a long time. Everything you entered is still here: please check this page and press the button below once more.",
+    "到时请点手机的“返回”回到问卷最后一页，核对后再点一次“提交问卷”。": "Then press your phone's Back button to return to the questionnaire's last page, check it and press “Submit” once more.",
+    "本页的估计值和置信区间以百分比显示，标准误以百分点显示（0–100 分的得分以分显示）；下载的估计结果表中比例均为 0–1 的小数（如 0.85 即 85%%，标准误 0.012 即 1.2 个百分点）。": "This page shows estimates and confidence intervals as percentages and standard errors in percentage points (a 0–100 score in points); the downloaded estimates table holds proportions as fractions from 0 to 1 (0.85 is 85%%, a standard error of 0.012 is 1.2 percentage points).",
+    "标准误（百分点）": "Standard error (percentage points)",
+    "0–100 分的平均得分，区间用 t 分布。": "Mean score on 0–100; the interval uses the t distribution.",
+    "本指标不是创建考核的约束性指标（约束性指标只有满意度和参与度），只报告估计值，不与目标比较（状态为“—”）。": "This indicator is not one of the binding indicators of the assessment (only satisfaction and participation are): its estimate is reported without comparison with the target (status “—”).",
+    "标准误（分）": "Standard error (points)",
 }
 
 
