@@ -6,8 +6,6 @@ import threading
 
 from flask import Flask, request
 from flask_compress import Compress
-from flask_compress import flask_compress as _flask_compress
-from flask_compress.compat import compression
 from flask_wtf.csrf import CSRFProtect
 
 from survey.db import Database
@@ -17,6 +15,11 @@ csrf = CSRFProtect()
 # Compress HTML/CSS/JS/JSON: residents are often on weak mobile networks.
 compress = Compress()
 
+try:  # Flask-Compress's internals, used only to keep a zstd compressor per thread
+    from flask_compress import flask_compress as _flask_compress
+    from flask_compress.compat import compression
+except ImportError:  # a later version laid out otherwise: its own compression is used
+    _flask_compress = compression = None
 #: Flask-Compress's own function (None if a later version has none of that name).
 _library_compress_data = getattr(_flask_compress, "_compress_data", None)
 
@@ -60,7 +63,7 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
     compress.init_app(app)
-    if _library_compress_data is not None:
+    if _library_compress_data is not None and getattr(compression, "zstd", None) is not None:
         # The function Flask-Compress's after_request looks up on each response.
         _flask_compress._compress_data = compress_data
     # Registered after Compress, so it runs before it: static files are small;
