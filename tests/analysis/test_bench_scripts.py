@@ -148,3 +148,19 @@ def test_bench_export_smoke():
         "DTA: 300 rows",
     ):
         assert line in result.stdout, result.stdout
+
+
+def test_bench_instructions_arguments():
+    """The instruction-count benchmark needs valgrind to run (not installed for the
+    suite): its help and its argument checks work without it."""
+    result = subprocess.run([sys.executable, "bench/bench_instructions.py", "--help"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for option in ("--submissions", "--warmup", "--postgres", "--compressed", "--keep"):
+        assert option in result.stdout
+    from bench.bench_instructions import parse_args
+
+    args = parse_args(["--submissions", "7", "--compressed"])
+    assert (args.submissions, args.warmup, args.compressed, args.postgres) == (7, 20, True, False)
+    with pytest.raises(SystemExit):
+        parse_args(["--submissions", "0"])
