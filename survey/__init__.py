@@ -48,11 +48,11 @@ class SurveyRequest(Request):
             or self.mimetype != _URLENCODED
             or getattr(self, "_cached_data", None) is not None
             or "stream" in self.__dict__
-            or self.max_content_length is None
+            or (limit := self.max_content_length) is None  # once: it reads current_app
             or current_app.debug
         ):
             return super()._load_form_data()
-        if length > self.max_content_length:
+        if length > limit:
             raise RequestEntityTooLarge()
         body = environ["wsgi.input"].read(length) if length else b""
         if len(body) < length:
