@@ -120,7 +120,8 @@ end
 -- The receipt code of an acknowledged submission: in the receipt cookie its 303
 -- sets (sv_receipt=<code>.<time>.<signature>), the address being the thank-you
 -- page's, which carries no code; nil otherwise (counted as "noreceipt": an
--- invariant broken, as in bench_load.py).
+-- invariant broken, as in bench_load.py). wrk keeps one value per header name,
+-- the last: the server sends the receipt cookie after any other (sv_ended).
 local function receipt_of(hdrs)
   local location = hdrs["Location"] or hdrs["location"] or ""
   if not string.find(location, "/thanks$") then return nil end

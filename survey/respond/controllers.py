@@ -467,10 +467,12 @@ def _to_receipt(token: str, code: str, channel: Channel, submission_id: str | No
     (:mod:`survey.respond.ended`)."""
     thanks_page = url_for("respond.thanks", token=token)
     response = redirect(thanks_page, code=303)
-    receipts.set_cookie(response, thanks_page, code, channel.id)
     if submission_id is not None:
         path = thanks_page.rpartition("/")[0]  # /s/<token>, as the receipt cookie's
         ended.mark_ended(response, path, submission_id, receipts.secure())
+    # The receipt cookie last: a client that keeps one Set-Cookie per response
+    # (wrk's scripts, bench/wrk_resident.lua) sees the receipt.
+    receipts.set_cookie(response, thanks_page, code, channel.id)
     return response
 
 
